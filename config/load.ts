@@ -1,0 +1,253 @@
+/**
+ * Loads and validates the whole configuration once. Any problem becomes a {@link ConfigError} whose message names the
+ * file, the key path, the value received and the fix; `bin/data-platform.ts` prints it and exits non-zero.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import {
+  type AppConfig,
+  cidrsOverlap,
+  type DatasetConfig,
+  datasetSchema,
+  type EnvironmentConfig,
+  environmentSchema,
+  type PlatformConfig,
+  platformSchema,
+} from './schema';
+
+/** The directory holding platform.json, environments/ and datasets/. */
+export const DEFAULT_CONFIG_DIR = path.resolve(__dirname);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
+  const problems: string[] = [];
+  const relative = (file: string) => path.relative(process.cwd(), file) || file;
+
+  const platformFile = path.join(configDir, 'platform.json');
+  const platform = parseFile(platformFile, platformSchema, problems, relative);
+
+  const environments = jsonFiles(path.join(configDir, 'environments')).map((file) => ({
+    file,
+    config: parseFile(file, environmentSchema, problems, relative),
+  }));
+  const datasets = jsonFiles(path.join(configDir, 'datasets')).map((file) => ({
+    file,
+    config: parseFile(file, datasetSchema, problems, relative),
+  }));
+
+  if (environments.length === 0) {
+    problems.push(`${relative(path.join(configDir, 'environments'))}: holds no <env>.json. Fix: add one per environment`);
+  }
+
+  checkEnvironments(environments, problems, relative);
+  for (const { file, config } of datasets) {
+    const expected = path.basename(file, '.json');
+    if (config && config.name !== expected) {
+      problems.push(
+        `${relative(file)}: key "name" has value ${show(config.name)}: must match the file name. Fix: set "name": "${expected}" or rename the file`,
+      );
+    }
+  }
+
+  if (platform && environments.every((e) => e.config)) {
+    const names = environments.map((e) => e.config!.name);
+    const order = platform.pipeline.environmentOrder;
+    const missing = names.filter((name) => !order.includes(name));
+    const unknown = order.filter((name) => !names.includes(name));
+    if (missing.length > 0 || unknown.length > 0) {
+      problems.push(
+        `${relative(platformFile)}: key "pipeline.environmentOrder" has value ${show(order)}: must list every environment exactly once (${missing.length ? `missing ${missing.join(', ')}` : `no file for ${unknown.join(', ')}`}). Fix: list ${show(names)} in deployment order`,
+      );
+    }
+  }
+
+  if (problems.length > 0 || !platform) throw new ConfigError(problems);
+
+  const byName = new Map(environments.map((e) => [e.config!.name, e.config!]));
+  return {
+    platform,
+    environments: platform.pipeline.environmentOrder.map((name) => byName.get(name)!),
+    datasets: datasets.map((d) => d.config!).sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}
+
+function checkEnvironments(
+  environments: { file: string; config: EnvironmentConfig | undefined }[],
+  problems: string[],
+  relative: (file: string) => string,
+): void {
+  const valid = environments.filter((e): e is { file: string; config: EnvironmentConfig } => e.config !== undefined);
+  valid.forEach(({ file, config }, index) => {
+    const earlier = valid.slice(0, index);
+    const sameName = earlier.find((other) => other.config.name === config.name);
+    if (sameName) {
+      problems.push(
+        `${relative(file)}: key "name" has value ${show(config.name)}: already used by ${relative(sameName.file)}. Fix: give each environment its own name`,
+      );
+    } else if (config.name !== path.basename(file, '.json')) {
+      problems.push(
+        `${relative(file)}: key "name" has value ${show(config.name)}: must match the file name. Fix: set "name": "${path.basename(file, '.json')}" or rename the file`,
+      );
+    }
+    const sameBranch = earlier.find((other) => other.config.branch === config.branch);
+    if (sameBranch) {
+      problems.push(
+        `${relative(file)}: key "branch" has value ${show(config.branch)}: already deploys ${sameBranch.config.name} (${relative(sameBranch.file)}). Fix: give each environment its own branch`,
+      );
+    }
+    const overlapping = earlier.find((other) => cidrsOverlap(other.config.network.vpcCidr, config.network.vpcCidr));
+    if (overlapping) {
+      problems.push(
+        `${relative(file)}: key "network.vpcCidr" has value ${show(config.network.vpcCidr)}: overlaps ${overlapping.config.network.vpcCidr} of ${overlapping.config.name} (${relative(overlapping.file)}). Fix: give each environment a disjoint range, e.g. 10.10.0.0/16, 10.20.0.0/16, 10.30.0.0/16`,
+      );
+    }
+  });
+}
+
+function jsonFiles(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.endsWith('.json'))
+    .sort()
+    .map((entry) => path.join(dir, entry));
+}
+
+function parseFile<T extends z.ZodType>(
+  file: string,
+  schema: T,
+  problems: string[],
+  relative: (file: string) => string,
+): z.output<T> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    problems.push(`${relative(file)}: cannot be read. Fix: create it (see README, Configuration reference)`);
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    problems.push(`${relative(file)}: is not valid JSON (${(error as Error).message}). Fix: correct the syntax`);
+    return undefined;
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) problems.push(describeIssue(relative(file), raw, issue, schema));
+  return undefined;
+}
+
+function describeIssue(file: string, raw: unknown, issue: z.core.$ZodIssue, schema: z.ZodType): string {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((key) => {
+        const keyPath = formatPath([...issue.path, key]);
+        const known = knownKeys(schema, issue.path);
+        const suggestion = closest(key, known);
+        const fix = suggestion
+          ? `did you mean "${suggestion}"?`
+          : `remove it${known.length ? ` (known keys here: ${known.join(', ')})` : ''}`;
+        return `${file}: key "${keyPath}" is not a known setting. Fix: ${fix}`;
+      })
+      .join('\n  - ');
+  }
+  const value = valueAt(raw, issue.path);
+  const keyPath = formatPath(issue.path) || '(top level)';
+  const received = value === undefined ? 'is missing' : `has value ${show(value)}`;
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && value === undefined) message = 'is required. Fix: add it (see README, Configuration reference)';
+  else if (!message.includes('Fix:')) message = `${message}. Fix: see README, Configuration reference`;
+  return `${file}: key "${keyPath}" ${received}: ${message}`;
+}
+
+function formatPath(keys: readonly PropertyKey[]): string {
+  return keys.reduce<string>((acc, key) => {
+    if (typeof key === 'number') return `${acc}[${key}]`;
+    return acc ? `${acc}.${String(key)}` : String(key);
+  }, '');
+}
+
+function valueAt(raw: unknown, keys: readonly PropertyKey[]): unknown {
+  let current = raw;
+  for (const key of keys) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The keys a strict object at `keys` accepts, read from the schema's JSON Schema (used for "did you mean"). */
+function knownKeys(schema: z.ZodType, keys: readonly PropertyKey[]): string[] {
+  let node: JsonSchemaNode | undefined;
+  try {
+    node = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as JsonSchemaNode;
+  } catch {
+    return [];
+  }
+  const candidates = (n: JsonSchemaNode): JsonSchemaNode[] => [n, ...(n.anyOf ?? []), ...(n.oneOf ?? []), ...(n.allOf ?? [])];
+  let nodes = node ? candidates(node) : [];
+  for (const key of keys) {
+    nodes = nodes.flatMap((n) => {
+      const next = typeof key === 'number' ? n.items : n.properties?.[String(key)];
+      return next ? candidates(next) : [];
+    });
+  }
+  return [...new Set(nodes.flatMap((n) => Object.keys(n.properties ?? {})))];
+}
+
+interface JsonSchemaNode {
+  properties?: Record<string, JsonSchemaNode>;
+  items?: JsonSchemaNode;
+  anyOf?: JsonSchemaNode[];
+  oneOf?: JsonSchemaNode[];
+  allOf?: JsonSchemaNode[];
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= Math.max(2, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) {
+      best = { candidate, distance };
+    }
+  }
+  return best?.candidate;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+export type { AppConfig, DatasetConfig, EnvironmentConfig, PlatformConfig };

@@ -1,0 +1,55 @@
+import { CfnOutput, Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../config/schema';
+import { IamStack } from '../lib/stacks/iam-stack';
+import { NetworkStack } from '../lib/stacks/network-stack';
+import { StorageStack } from '../lib/stacks/storage-stack';
+
+export interface DataPlatformStageProps extends StageProps {
+  readonly platform: PlatformConfig;
+  readonly environment: EnvironmentConfig;
+  readonly datasets: readonly DatasetConfig[];
+}
+
+/**
+ * One environment: every stack of the platform, deployed to the environment's account and region. Stacks hand
+ * constructs to each other through props; only the pipeline reads the CfnOutputs exposed here.
+ */
+export class DataPlatformStage extends Stage {
+  /** Outputs the post-deploy integration test reads, keyed by the environment variable name it expects. */
+  readonly integrationTestOutputs: Record<string, CfnOutput> = {};
+
+  constructor(scope: Construct, id: string, props: DataPlatformStageProps) {
+    const { platform, environment } = props;
+    super(scope, id, { ...props, env: { account: environment.account, region: environment.region } });
+
+    const prefix = `${platform.prefix}-${environment.name}`;
+    const stackName = (stack: string) => `${prefix}-${stack}`;
+    const common = { prefix, environment, deploymentAccount: platform.deployment.account };
+
+    const network = new NetworkStack(this, 'Network', { ...common, stackName: stackName('network') });
+    const storage = new StorageStack(this, 'Storage', { ...common, stackName: stackName('storage') });
+    const iam = new IamStack(this, 'Iam', { ...common, stackName: stackName('iam'), storage });
+
+    // Later stacks (Catalog, Orchestration, DataMart, Api) are added below, each taking what it needs as props.
+
+    this.output(iam, 'IntegrationTestRoleArn', iam.integrationTestRole.roleArn);
+    this.output(network, 'VpcId', network.vpc.vpcId);
+    this.output(storage, 'KmsKeyArn', storage.key.keyArn);
+    for (const [zone, bucket] of Object.entries(storage.buckets)) {
+      this.output(storage, `${zone[0].toUpperCase()}${zone.slice(1)}BucketName`, bucket.bucketName);
+    }
+
+    for (const [key, value] of Object.entries({ ...platform.tags, environment: environment.name })) {
+      Tags.of(this).add(key, value);
+    }
+  }
+
+  /** Adds a CfnOutput to `stack` and registers it for the integration-test step (env var = SCREAMING_SNAKE of id). */
+  output(stack: Construct, id: string, value: string): CfnOutput {
+    const output = new CfnOutput(stack, id, { value });
+    const envName = id.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+    this.integrationTestOutputs[envName] = output;
+    return output;
+  }
+}

@@ -3,8 +3,11 @@
  * `npx cdk synth`) -> self-mutation -> for each environment, in order: [manual approval] [security-change
  * confirmation] -> deploy the stage -> integration test.
  */
-import { type CfnOutput, Stack, type StackProps, type Stage } from 'aws-cdk-lib';
+import { type CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, type Stage, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import { PipelineType } from 'aws-cdk-lib/aws-codepipeline';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
   CodeBuildStep,
   CodePipeline,
@@ -14,6 +17,7 @@ import {
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../../config/schema';
+import { acknowledgeGeneratedPermissions } from './generated-permissions';
 import { IntegrationTestStep } from './integration-test-step';
 import { pipelineSource } from './source';
 
@@ -57,6 +61,8 @@ export class PipelineStack extends Stack {
   readonly pipeline: CodePipeline;
   /** The deployed stages, in deployment order. */
   readonly stages: readonly DeployableStage[];
+  /** Receives the server access logs of the pipeline's artifact bucket. */
+  readonly accessLogs: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -71,6 +77,7 @@ export class PipelineStack extends Stack {
 
     this.pipeline = new CodePipeline(this, 'Pipeline', {
       pipelineName: props.pipelineName,
+      pipelineType: PipelineType.V2,
       crossAccountKeys: true,
       enableKeyRotation: true,
       selfMutation: true,
@@ -93,16 +100,17 @@ export class PipelineStack extends Stack {
       const id = stageId(environment.name);
       const stage = props.createStage(this, id, { platform, environment, datasets: props.datasets });
 
+      // The automated security-change check runs first, so the approver sees whether it had to stop.
       const pre: Step[] = [];
+      if (environment.production) {
+        pre.push(new ConfirmPermissionsBroadening(`ConfirmSecurityChanges${id}`, { stage }));
+      }
       if (environment.approval.manual) {
         pre.push(
           new ManualApprovalStep(`Approve${id}`, {
             comment: `Deploy ${prefix} to account ${environment.account} (${environment.region})?`,
           }),
         );
-      }
-      if (environment.production) {
-        pre.push(new ConfirmPermissionsBroadening(`ConfirmSecurityChanges${id}`, { stage }));
       }
       const test = new IntegrationTestStep(this, `IntegrationTest${id}`, {
         prefix,
@@ -116,5 +124,49 @@ export class PipelineStack extends Stack {
 
     // Build now (not lazily at synth) so the generated resources exist for tests and acknowledgements.
     this.pipeline.buildPipeline();
+    this.accessLogs = this.logArtifactBucketAccess();
+    acknowledgeGeneratedPermissions(this, this.pipeline.pipeline.artifactBucket);
+  }
+
+  /**
+   * CDK Pipelines creates the artifact bucket without server access logs: send them to a bucket of their own.
+   * (Server access logging cannot deliver to SSE-KMS buckets, hence SSE-S3 here.)
+   */
+  private logArtifactBucketAccess(): s3.Bucket {
+    const artifactBucket = this.pipeline.pipeline.artifactBucket;
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    accessLogs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3ServerAccessLogsOfArtifactBucket',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [accessLogs.arnForObjects(`${ARTIFACT_LOG_PREFIX}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': artifactBucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': this.account },
+        },
+      }),
+    );
+    const cfnArtifactBucket = artifactBucket.node.defaultChild as s3.CfnBucket;
+    cfnArtifactBucket.loggingConfiguration = {
+      destinationBucketName: accessLogs.bucketName,
+      logFilePrefix: ARTIFACT_LOG_PREFIX,
+    };
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the server access log destination of the artifact bucket; logging it into itself would loop',
+    });
+    return accessLogs;
   }
 }
+
+const ARTIFACT_LOG_PREFIX = 'artifact-bucket/';

@@ -6,7 +6,8 @@
  *   npx tsx scripts/print-config.ts policy <account>   the CloudFormation execution policy JSON for that account
  *
  * KEY=value lines are meant to be read with `IFS= read -r line` and split at the first "=" (never `eval`): values
- * never hold a newline. TAG lines repeat, one `TAG=key=value` per platform tag.
+ * never hold a newline. TAG lines repeat, one `TAG=key=value` per platform tag; BOOTSTRAP_REGION lines (deployment)
+ * list the regions the deployment account is bootstrapped in.
  * Exit codes: 0 ok, 2 usage error (unknown command or environment), 7 invalid configuration.
  * DATA_PLATFORM_CONFIG_DIR points at another config directory (tests use it).
  */
@@ -70,7 +71,14 @@ function commonValues(config: AppConfig, account: string): Values {
 
 function deploymentValues(config: AppConfig): Values {
   const { account, region } = config.platform.deployment;
-  return [['ACCOUNT', account], ['REGION', region], ...commonValues(config, account)];
+  // Pipelines keep cross-region support stacks in the deployment account, in each environment's region.
+  const bootstrapRegions = [...new Set([region, ...config.environments.map((environment) => environment.region)])];
+  return [
+    ['ACCOUNT', account],
+    ['REGION', region],
+    ...bootstrapRegions.map((bootstrapRegion): [string, string] => ['BOOTSTRAP_REGION', bootstrapRegion]),
+    ...commonValues(config, account),
+  ];
 }
 
 function environmentValues(config: AppConfig, name: string | undefined): Values {

@@ -1,0 +1,39 @@
+/** Validates an export request against the mart whitelist, records the job and queues it for the worker. */
+import { randomUUID } from 'node:crypto';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { ExportJob, ExportJobs, ExportMessage, ExportRequest } from '../shared/api-export-jobs';
+import { type MartTable, whitelistedTable } from '../shared/api-marts';
+import { checkFilters } from '../shared/api-mart-query';
+
+export interface CreateJobDependencies {
+  readonly jobs: ExportJobs;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly tables: ReadonlyMap<string, MartTable>;
+  readonly retentionDays: number;
+  readonly now?: () => Date;
+}
+
+export async function createExportJob(
+  deps: CreateJobDependencies,
+  request: ExportRequest,
+  requestedBy: string,
+): Promise<ExportJob> {
+  const table = whitelistedTable(deps.tables, request.table);
+  const filters = checkFilters(table, request.filters);
+  const now = (deps.now ?? (() => new Date()))();
+  const job: ExportJob = {
+    id: randomUUID(),
+    status: 'QUEUED',
+    requestedBy,
+    request: { ...request, table: table.table, filters },
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + deps.retentionDays * 86_400,
+  };
+  // The job exists before its message: the worker never receives an id it cannot find.
+  await deps.jobs.create(job);
+  const message: ExportMessage = { id: job.id };
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(message) }));
+  return job;
+}

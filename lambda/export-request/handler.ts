@@ -1,0 +1,42 @@
+/**
+ * POST /v1/exports: parse (schema, whitelisted table and filters) -> record the job in DynamoDB and queue it on SQS ->
+ * 202 { id, status, statusUrl }. The worker (export-worker) writes the CSV; GET /v1/exports/{id} reports progress.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { API_ENV } from '../shared/api-env';
+import { ExportJobs, exportRequestSchema } from '../shared/api-export-jobs';
+import { callerOf, json, parseJsonBody, responseForError } from '../shared/api-http';
+import { parseMartTables } from '../shared/api-marts';
+import { requireEnv } from '../shared/env';
+import { DomainError } from '../shared/errors';
+import { logger, metrics } from '../shared/logger';
+import { type CreateJobDependencies, createExportJob } from './create-job';
+
+export function createHandler(deps: CreateJobDependencies) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext.requestId;
+    try {
+      const request = parseJsonBody(event, exportRequestSchema);
+      const job = await createExportJob(deps, request, callerOf(event));
+      logger.info('export job queued', { id: job.id, table: job.request.table, filters: job.request.filters.length });
+      metrics.addMetric('ExportJobsQueued', 'Count', 1);
+      return json(202, { id: job.id, status: job.status, statusUrl: `/v1/exports/${job.id}` });
+    } catch (error) {
+      if (!(error instanceof DomainError)) logger.error('export request failed', { requestId, error: error as Error });
+      return responseForError(error, requestId);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export const handler = createHandler({
+  jobs: new ExportJobs(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(API_ENV.exportsTable)),
+  sqs: new SQSClient({}),
+  queueUrl: requireEnv(API_ENV.exportQueueUrl),
+  tables: parseMartTables(requireEnv(API_ENV.martTables)),
+  retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),
+});

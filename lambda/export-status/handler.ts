@@ -1,0 +1,31 @@
+/** GET /v1/exports/{id}: parse the id -> read the caller's job -> { status, downloadUrl? (presigned GET), error? }. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { API_ENV } from '../shared/api-env';
+import { ExportJobs } from '../shared/api-export-jobs';
+import { callerOf, json, responseForError } from '../shared/api-http';
+import { requireEnv } from '../shared/env';
+import { DomainError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import { exportStatus, type StatusDependencies } from './status';
+
+export function createHandler(deps: StatusDependencies) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext.requestId;
+    try {
+      return json(200, await exportStatus(deps, event.pathParameters?.id ?? '', callerOf(event)));
+    } catch (error) {
+      if (!(error instanceof DomainError)) logger.error('export status failed', { requestId, error: error as Error });
+      return responseForError(error, requestId);
+    }
+  };
+}
+
+export const handler = createHandler({
+  jobs: new ExportJobs(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(API_ENV.exportsTable)),
+  s3: new S3Client({}),
+  bucket: requireEnv(API_ENV.artifactsBucket),
+  urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+});

@@ -1,0 +1,56 @@
+/**
+ * Export worker (SQS): parse each message -> write the CSV (process-job.ts) -> report the messages to redeliver.
+ * Batch item failures mean one failing job never makes the others of the batch run again.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { API_ENV } from '../shared/api-env';
+import { ExportJobs, exportMessageSchema } from '../shared/api-export-jobs';
+import { parseMartTables } from '../shared/api-marts';
+import { requireEnv } from '../shared/env';
+import { logger, metrics } from '../shared/logger';
+import { DataApiExecutor } from '../shared/sql-data-api';
+import { processJob, type WorkerDependencies } from './process-job';
+
+export function createHandler(deps: WorkerDependencies) {
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      let id: string;
+      try {
+        id = exportMessageSchema.parse(JSON.parse(record.body)).id;
+      } catch (error) {
+        // It can never succeed, but it is not dropped: failed until it lands in the DLQ, whose alarm gets it looked at.
+        logger.error('malformed export message', { messageId: record.messageId, error: error as Error });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+        continue;
+      }
+      try {
+        await processJob(deps, id, Number(record.attributes.ApproximateReceiveCount ?? '1'));
+      } catch {
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    metrics.publishStoredMetrics();
+    return { batchItemFailures };
+  };
+}
+
+export const handler = createHandler({
+  jobs: new ExportJobs(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(API_ENV.exportsTable)),
+  executor: new DataApiExecutor(new RDSDataClient({}), {
+    resourceArn: requireEnv(API_ENV.martClusterArn),
+    secretArn: requireEnv(API_ENV.martSecretArn),
+    database: requireEnv(API_ENV.martDatabase),
+  }),
+  tables: parseMartTables(requireEnv(API_ENV.martTables)),
+  target: {
+    s3: new S3Client({}),
+    bucket: requireEnv(API_ENV.artifactsBucket),
+    kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
+  },
+  pageRows: Number(requireEnv(API_ENV.exportPageRows)),
+});

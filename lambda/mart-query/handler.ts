@@ -1,0 +1,56 @@
+/**
+ * GET /v1/marts/{table}: one page of a data mart table, read as mart_reader through the Data API.
+ * parse (whitelisted table, filters, limit, cursor) -> query -> respond; a resuming Aurora answers 503 + Retry-After.
+ */
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { API_ENV } from '../shared/api-env';
+import { json, responseForError } from '../shared/api-http';
+import { type MartTable, parseMartTables, whitelistedTable } from '../shared/api-marts';
+import { requireEnv } from '../shared/env';
+import { InvalidInputError, NotFoundError } from '../shared/errors';
+import { logger, metrics } from '../shared/logger';
+import type { SqlExecutor } from '../shared/sql';
+import { DataApiExecutor } from '../shared/sql-data-api';
+import { queryMart } from './query';
+import { parseMartQuery } from './request';
+
+export interface MartQueryDependencies {
+  readonly executor: SqlExecutor;
+  readonly tables: ReadonlyMap<string, MartTable>;
+}
+
+export function createHandler(deps: MartQueryDependencies) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext.requestId;
+    try {
+      const requested = event.pathParameters?.table ?? '';
+      let table: MartTable;
+      try {
+        table = whitelistedTable(deps.tables, requested);
+      } catch (error) {
+        throw new NotFoundError((error as Error).message);
+      }
+      const request = parseMartQuery(table, event.multiValueQueryStringParameters);
+      const page = await queryMart(deps.executor, table, request);
+      metrics.addMetric('MartQueryRows', 'Count', page.count);
+      return json(200, page);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError || error instanceof NotFoundError)) {
+        logger.error('mart query failed', { requestId, error: error as Error });
+      }
+      return responseForError(error, requestId);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+const tables = parseMartTables(requireEnv(API_ENV.martTables));
+const executor = new DataApiExecutor(new RDSDataClient({}), {
+  resourceArn: requireEnv(API_ENV.martClusterArn),
+  secretArn: requireEnv(API_ENV.martSecretArn),
+  database: requireEnv(API_ENV.martDatabase),
+});
+
+export const handler = createHandler({ executor, tables });

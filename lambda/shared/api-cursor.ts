@@ -1,0 +1,50 @@
+/**
+ * Opaque pagination cursors: base64url JSON `{ v, q, k }` (version, query fingerprint, key values of the last row).
+ * A cursor is not trusted: it is size-limited, parsed with a schema, must belong to the same table and filters, and its
+ * key values are checked against the key columns' types before they are sent as parameters.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from './errors';
+import { checkColumnValue, type MartTable } from './api-marts';
+import type { KeysetPosition } from './api-mart-query';
+
+const CURSOR_VERSION = 1;
+/** Long enough for any composite key of reasonable values, short enough to refuse junk before parsing it. */
+export const MAX_CURSOR_LENGTH = 2048;
+
+const cursorSchema = z.strictObject({
+  v: z.literal(CURSOR_VERSION),
+  q: z.string().max(64),
+  k: z
+    .array(z.union([z.string().max(256), z.number().finite()]))
+    .min(1)
+    .max(16),
+});
+
+export function encodeCursor(fingerprint: string, position: KeysetPosition): string {
+  return Buffer.from(JSON.stringify({ v: CURSOR_VERSION, q: fingerprint, k: position }), 'utf8').toString('base64url');
+}
+
+const INVALID = 'Invalid cursor. Fix: pass the "nextCursor" of the previous page unchanged, with the same filters';
+
+export function decodeCursor(cursor: string, table: MartTable, fingerprint: string): KeysetPosition {
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidInputError(INVALID);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidInputError(INVALID);
+  }
+  const parsed = cursorSchema.safeParse(raw);
+  if (!parsed.success || parsed.data.q !== fingerprint || parsed.data.k.length !== table.primaryKey.length) {
+    throw new InvalidInputError(INVALID);
+  }
+  table.primaryKey.forEach((column, index) => {
+    try {
+      checkColumnValue(table, column, String(parsed.data.k[index]));
+    } catch {
+      throw new InvalidInputError(INVALID);
+    }
+  });
+  return parsed.data.k;
+}

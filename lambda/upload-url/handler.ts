@@ -1,0 +1,36 @@
+/**
+ * POST /v1/datasets/{dataset}/uploads: parse { contentType, gzip? } -> presign a PUT into landing -> 201 with the URL
+ * and the headers to send. For files above the API's 10 MB payload limit.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
+import { API_ENV } from '../shared/api-env';
+import { json, parseJsonBody, responseForError } from '../shared/api-http';
+import { requireEnv } from '../shared/env';
+import { DomainError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import { type PresignDependencies, presignUpload, uploadRequestSchema } from './presign';
+
+export function createHandler(deps: PresignDependencies) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext.requestId;
+    try {
+      const request = parseJsonBody(event, uploadRequestSchema);
+      const ticket = await presignUpload(deps, event.pathParameters?.dataset ?? '', request);
+      logger.info('upload URL issued', { dataset: ticket.dataset, key: ticket.key });
+      return json(201, ticket);
+    } catch (error) {
+      if (!(error instanceof DomainError)) logger.error('upload URL failed', { requestId, error: error as Error });
+      return responseForError(error, requestId);
+    }
+  };
+}
+
+export const handler = createHandler({
+  s3: new S3Client({}),
+  bucket: requireEnv(API_ENV.landingBucket),
+  kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
+  datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),
+  expirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+});

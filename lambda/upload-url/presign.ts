@@ -1,0 +1,91 @@
+/**
+ * A presigned PUT for a file too large for the API: the key is chosen here (under the dataset's landing prefix,
+ * today's ingest date, a fresh id), the content type and SSE-KMS headers are signed, so the URL can only create that
+ * one object, with that type, encrypted with the platform key, until it expires.
+ */
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { z } from 'zod';
+import { NotFoundError } from '../shared/errors';
+
+export const UPLOAD_CONTENT_TYPES = {
+  'application/json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'text/csv': 'csv',
+} as const;
+
+export const uploadRequestSchema = z.strictObject({
+  contentType: z.enum(Object.keys(UPLOAD_CONTENT_TYPES) as [keyof typeof UPLOAD_CONTENT_TYPES], {
+    error: `must be one of ${Object.keys(UPLOAD_CONTENT_TYPES).join(', ')}. Fix: send the file's content type`,
+  }),
+  /** The file is gzip-compressed: the key ends in .gz (the validate step decompresses it). @default false */
+  gzip: z.boolean().default(false),
+});
+export type UploadRequest = z.infer<typeof uploadRequestSchema>;
+
+export interface PresignDependencies {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly kmsKeyArn: string;
+  readonly datasets: readonly string[];
+  readonly expirySeconds: number;
+  readonly now?: () => Date;
+}
+
+export interface UploadTicket {
+  readonly id: string;
+  readonly dataset: string;
+  readonly key: string;
+  readonly method: 'PUT';
+  readonly url: string;
+  /** Headers the PUT must carry exactly (they are part of the signature). */
+  readonly headers: Record<string, string>;
+  readonly expiresAt: string;
+}
+
+export async function presignUpload(
+  deps: PresignDependencies,
+  dataset: string,
+  request: UploadRequest,
+): Promise<UploadTicket> {
+  if (!deps.datasets.includes(dataset)) {
+    throw new NotFoundError(
+      `Unknown dataset ${JSON.stringify(dataset.slice(0, 64))}. Fix: use one of ${deps.datasets.join(', ')}`,
+    );
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  const id = randomUUID();
+  const extension = `${UPLOAD_CONTENT_TYPES[request.contentType]}${request.gzip ? '.gz' : ''}`;
+  const key = `${dataset}/ingest_date=${now.toISOString().slice(0, 10)}/${id}.${extension}`;
+  const headers: Record<string, string> = {
+    'Content-Type': request.contentType,
+    'x-amz-server-side-encryption': 'aws:kms',
+    'x-amz-server-side-encryption-aws-kms-key-id': deps.kmsKeyArn,
+  };
+  const url = await getSignedUrl(
+    deps.s3,
+    new PutObjectCommand({
+      Bucket: deps.bucket,
+      Key: key,
+      ContentType: request.contentType,
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: deps.kmsKeyArn,
+    }),
+    {
+      expiresIn: deps.expirySeconds,
+      // Signed, so the uploader cannot change them (by default the SDK hoists x-amz-* headers into the query).
+      unhoistableHeaders: new Set(['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id']),
+      signableHeaders: new Set(['content-type']),
+    },
+  );
+  return {
+    id,
+    dataset,
+    key,
+    method: 'PUT',
+    url,
+    headers,
+    expiresAt: new Date(now.getTime() + deps.expirySeconds * 1000).toISOString(),
+  };
+}

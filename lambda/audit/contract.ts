@@ -1,0 +1,97 @@
+/**
+ * The contract between the state machine and the audit Lambda. One function, three actions, chosen by `action`:
+ *
+ * - `claim`: first step of every execution. Records the run as RUNNING for (dataset, object key, object version), or
+ *   answers ALREADY_PROCESSED when that object version already has a run that did not fail (EventBridge delivers at
+ *   least once, and producers may re-send the same version). A FAILED object version may be claimed again.
+ * - `finish`: the run ended without an error: SUCCEEDED, or NO_VALID_ROWS / UNREADABLE (quarantined, nothing to load).
+ * - `fail`: a step failed; records the Step Functions error name and cause. Creates the row when the claim itself
+ *   failed, so that no failure goes unrecorded.
+ *
+ * The Orchestration stack builds its states from these names; change them only together with it.
+ */
+import { z } from 'zod';
+
+export const AUDIT_ACTIONS = ['claim', 'finish', 'fail'] as const;
+
+/** The object a run processes and the execution that processes it (built by the state machine's first state). */
+export const runSchema = z.object({
+  dataset: z.string().min(1),
+  bucket: z.string().min(3),
+  key: z.string().min(1),
+  /** Unversioned buckets have no version id; the audit row then stores 'null', as S3 does. */
+  versionId: z.string().min(1).nullish(),
+  size: z.number().int().nonnegative().nullish(),
+  /** The execution name: unique per state machine, so it names the run everywhere (staging, mart batch, audit). */
+  runId: z.string().min(1).max(128),
+  executionArn: z.string().min(1).optional(),
+});
+export type Run = z.infer<typeof runSchema>;
+
+/** The validate step's output (lambda/validate/contract.ts), as far as the audit row needs it. */
+export const validationSummarySchema = z.looseObject({
+  rowsTotal: z.number().int().nonnegative(),
+  rowsValid: z.number().int().nonnegative(),
+  rowsRejected: z.number().int().nonnegative(),
+  quarantineKey: z.string().nullish(),
+  reason: z.string().nullish(),
+});
+
+export const FINISH_STATUSES = ['SUCCEEDED', 'NO_VALID_ROWS', 'UNREADABLE'] as const;
+
+export const auditInputSchema = z.discriminatedUnion(
+  'action',
+  [
+    z.object({ action: z.literal('claim'), run: runSchema }),
+    z.object({
+      action: z.literal('finish'),
+      run: runSchema,
+      status: z.enum(FINISH_STATUSES),
+      validation: validationSummarySchema,
+      /** The curate step's result (SUCCEEDED only). */
+      curate: z.looseObject({ jobRunId: z.string().min(1) }).optional(),
+      /** The mart load step's result (SUCCEEDED, datasets loaded into the mart). */
+      load: z.looseObject({ rowsLoaded: z.number().int().nonnegative().optional() }).optional(),
+    }),
+    z.object({
+      action: z.literal('fail'),
+      run: runSchema,
+      /** Step Functions' `Error` (e.g. `States.TaskFailed`, `TransientError`). */
+      error: z.string().min(1),
+      /** Step Functions' `Cause`: often a JSON document; stored as text, truncated. */
+      cause: z.string().nullish(),
+    }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? `"action" must be one of ${AUDIT_ACTIONS.join(', ')}. Fix: send { "action": "claim", "run": {...} }`
+        : undefined,
+  },
+);
+export type AuditInput = z.infer<typeof auditInputSchema>;
+
+export const CLAIM_OUTCOMES = ['CLAIMED', 'ALREADY_PROCESSED'] as const;
+export interface ClaimOutput {
+  readonly outcome: (typeof CLAIM_OUTCOMES)[number];
+  readonly runId: string;
+  /** For ALREADY_PROCESSED: the run that holds the object version, and its status. */
+  readonly existingRunId?: string;
+  readonly existingStatus?: string;
+}
+export interface RecordOutput {
+  readonly recorded: true;
+  readonly runId: string;
+  readonly status: string;
+}
+export type AuditOutput = ClaimOutput | RecordOutput;
+
+/** Environment variables of the audit and job-auditor functions (the Orchestration stack sets them). */
+export const AUDIT_ENV = {
+  martClusterArn: 'MART_CLUSTER_ARN',
+  martSecretArn: 'MART_SECRET_ARN',
+  martDatabase: 'MART_DATABASE',
+} as const;
+
+/** The application role audit writes run as (lib/assets/sql/V002__mart_schema_and_roles.sql). */
+export const AUDIT_WRITER_ROLE = 'mart_loader';

@@ -100,18 +100,7 @@ export class PipelineStack extends Stack {
       const id = stageId(environment.name);
       const stage = props.createStage(this, id, { platform, environment, datasets: props.datasets });
 
-      // The automated security-change check runs first, so the approver sees whether it had to stop.
-      const pre: Step[] = [];
-      if (environment.production) {
-        pre.push(new ConfirmPermissionsBroadening(`ConfirmSecurityChanges${id}`, { stage }));
-      }
-      if (environment.approval.manual) {
-        pre.push(
-          new ManualApprovalStep(`Approve${id}`, {
-            comment: `Deploy ${prefix} to account ${environment.account} (${environment.region})?`,
-          }),
-        );
-      }
+      const pre = preDeploySteps(id, prefix, environment, stage);
       const test = new IntegrationTestStep(this, `IntegrationTest${id}`, {
         prefix,
         environment,
@@ -170,3 +159,20 @@ export class PipelineStack extends Stack {
 }
 
 const ARTIFACT_LOG_PREFIX = 'artifact-bucket/';
+
+/**
+ * Gates before a stage: the security-change confirmation before every production environment, and a manual approval
+ * where the environment asks for one. The confirmation runs first, so the approver sees whether it had to stop.
+ */
+function preDeploySteps(id: string, prefix: string, environment: EnvironmentConfig, stage: Stage): Step[] {
+  const confirmation = environment.production
+    ? new ConfirmPermissionsBroadening(`ConfirmSecurityChanges${id}`, { stage })
+    : undefined;
+  const approval = environment.approval.manual
+    ? new ManualApprovalStep(`Approve${id}`, {
+        comment: `Deploy ${prefix} to account ${environment.account} (${environment.region})?`,
+      })
+    : undefined;
+  if (approval && confirmation) approval.addStepDependency(confirmation);
+  return [confirmation, approval].filter((step): step is Step => step !== undefined);
+}

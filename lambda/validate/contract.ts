@@ -65,16 +65,16 @@ export type ValidateOutput = z.infer<typeof validateOutputSchema>;
 /**
  * Metadata fields added to every staged row (NDJSON, one object per line, dataset columns first in config order).
  * The curate job partitions by `_ingest_date` (datasets partitioned by ingest date) and breaks primary-key ties with
- * `_line` (the later line of the file wins).
+ * `_record`, the 1-based position of the record in the landed file (the later record wins).
  */
 export const STAGED_METADATA = {
   ingestDate: '_ingest_date',
-  line: '_line',
+  record: '_record',
 } as const;
 
 /** Name of the staged rows object inside the staging prefix. */
 export const STAGED_ROWS_FILE = 'part-00000.ndjson';
-/** Name of the rejected-rows object inside the run's quarantine folder: lines of `{ line, reason, raw }`. */
+/** Name of the rejected-rows object inside the run's quarantine folder: lines of `{ record, reason, raw }` (record: 1-based position in the file; reason starts with the line). */
 export const REJECTED_ROWS_FILE = 'rejected.ndjson';
 
 export function stagingPrefix(dataset: string, runId: string): string {

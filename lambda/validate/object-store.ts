@@ -1,0 +1,270 @@
+/**
+ * The storage seam of the validate logic. In AWS it is S3 ({@link S3ObjectStore}); the benchmark puts local files
+ * behind the same interfaces, so both run the same buffering and part logic.
+ *
+ * Output is written in parts of {@link DEFAULT_PART_SIZE}: at most `maxInFlight` parts are held in memory, so memory
+ * stays bounded whatever the file size. An output smaller than one part is written with one PutObject.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { NotFoundError } from '../shared/errors';
+
+/** 8 MiB: above S3's 5 MiB minimum part size, small enough to keep two in memory. */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** CopyObject copies at most 5 GiB; larger objects are copied in parts of this size. */
+const COPY_PART_SIZE = 1024 * 1024 * 1024;
+const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
+
+export interface ObjectLocation {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+}
+
+/** Where the parts of one output object go: S3 multipart upload, or a local file in the benchmark. */
+export interface PartSink {
+  /** Writes the whole object at once (outputs smaller than one part). */
+  putWhole(body: Buffer): Promise<void>;
+  /** Starts a multipart object. */
+  begin(): Promise<void>;
+  /** Writes part `partNumber` (1-based, in order of calls but possibly concurrently). */
+  uploadPart(partNumber: number, body: Buffer): Promise<void>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface WriteSummary {
+  readonly parts: number;
+  readonly bytes: number;
+}
+
+export interface ObjectWriterOptions {
+  /** @default DEFAULT_PART_SIZE */
+  readonly partSize?: number;
+  /** Parts uploading at the same time. @default 2 */
+  readonly maxInFlight?: number;
+}
+
+/**
+ * Collects text and ships it in parts. `write` only buffers; the caller awaits `drain()` whenever `needsDrain` is set,
+ * which is how backpressure reaches the reading loop.
+ */
+export class ObjectWriter {
+  private readonly partSize: number;
+  private readonly maxInFlight: number;
+  private buffered: string[] = [];
+  private bufferedChars = 0;
+  private partNumber = 0;
+  private began = false;
+  private readonly inFlight: Promise<void>[] = [];
+  private bytes = 0;
+  private failed: unknown;
+
+  constructor(
+    private readonly sink: PartSink,
+    options: ObjectWriterOptions = {},
+  ) {
+    this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  write(text: string): void {
+    this.buffered.push(text);
+    this.bufferedChars += text.length;
+  }
+
+  /** Whether a full part is buffered (a character is at least one byte, so the part is at least `partSize` bytes). */
+  get needsDrain(): boolean {
+    return this.bufferedChars >= this.partSize;
+  }
+
+  async drain(): Promise<void> {
+    if (!this.needsDrain) return;
+    if (!this.began) {
+      await this.sink.begin();
+      this.began = true;
+    }
+    const body = this.takeBuffer();
+    const partNumber = ++this.partNumber;
+    const upload = this.sink.uploadPart(partNumber, body).catch((error: unknown) => {
+      this.failed ??= error;
+    });
+    this.inFlight.push(upload);
+    if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Finishes the object; `undefined` when nothing was written (no object is created). */
+  async complete(): Promise<WriteSummary | undefined> {
+    if (!this.began) {
+      if (this.bufferedChars === 0) return undefined;
+      await this.sink.putWhole(this.takeBuffer());
+      return { parts: 1, bytes: this.bytes };
+    }
+    if (this.bufferedChars > 0) {
+      const body = this.takeBuffer();
+      const partNumber = ++this.partNumber;
+      this.inFlight.push(
+        this.sink.uploadPart(partNumber, body).catch((error: unknown) => {
+          this.failed ??= error;
+        }),
+      );
+    }
+    await Promise.all(this.inFlight.splice(0));
+    if (this.failed !== undefined) throw this.failed;
+    await this.sink.complete();
+    return { parts: this.partNumber, bytes: this.bytes };
+  }
+
+  /** Drops everything written so far (best effort: a failed abort is left to the bucket's lifecycle rule). */
+  async abort(): Promise<void> {
+    this.buffered = [];
+    this.bufferedChars = 0;
+    await Promise.all(this.inFlight.splice(0));
+    if (this.began) await this.sink.abort().catch(() => undefined);
+  }
+
+  private takeBuffer(): Buffer {
+    const body = Buffer.from(this.buffered.join(''), 'utf8');
+    this.buffered = [];
+    this.bufferedChars = 0;
+    this.bytes += body.length;
+    return body;
+  }
+}
+
+export interface ObjectStore {
+  /** Streams an object's bytes. Throws {@link NotFoundError} when the object (version) does not exist. */
+  read(location: ObjectLocation): Promise<AsyncIterable<Uint8Array>>;
+  createWriter(bucket: string, key: string, contentType: string, options?: ObjectWriterOptions): ObjectWriter;
+  put(bucket: string, key: string, body: string, contentType: string): Promise<void>;
+  /** Server-side copy (any size). */
+  copy(from: ObjectLocation, to: { readonly bucket: string; readonly key: string }): Promise<void>;
+}
+
+function isMissing(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NotFound';
+}
+
+/** `bucket/key?versionId=` with the key URL-encoded, as CopySource expects. */
+function copySource(from: ObjectLocation): string {
+  const key = encodeURIComponent(from.key).replace(/%2F/g, '/');
+  return `${from.bucket}/${key}${from.versionId ? `?versionId=${encodeURIComponent(from.versionId)}` : ''}`;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly s3: S3Client) {}
+
+  async read(location: ObjectLocation): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      const response = await this.s3.send(
+        new GetObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: location.versionId }),
+      );
+      if (response.Body === undefined) throw new Error(`GetObject s3://${location.bucket}/${location.key} has no body`);
+      return response.Body as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      if (isMissing(error)) {
+        throw new NotFoundError(
+          `Object s3://${location.bucket}/${location.key}${location.versionId ? ` version ${location.versionId}` : ''} does not exist (deleted after the event?). Fix: upload the file again`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  createWriter(bucket: string, key: string, contentType: string, options?: ObjectWriterOptions): ObjectWriter {
+    const s3 = this.s3;
+    let uploadId: string | undefined;
+    const etags: { PartNumber: number; ETag: string }[] = [];
+    return new ObjectWriter(
+      {
+        async putWhole(body) {
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+        },
+        async begin() {
+          const created = await s3.send(
+            new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+          );
+          uploadId = created.UploadId;
+        },
+        async uploadPart(partNumber, body) {
+          const part = await s3.send(
+            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }),
+          );
+          etags.push({ PartNumber: partNumber, ETag: part.ETag ?? '' });
+        },
+        async complete() {
+          await s3.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: [...etags].sort((a, b) => a.PartNumber - b.PartNumber) },
+            }),
+          );
+        },
+        async abort() {
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+        },
+      },
+      options,
+    );
+  }
+
+  async put(bucket: string, key: string, body: string, contentType: string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  async copy(from: ObjectLocation, to: { readonly bucket: string; readonly key: string }): Promise<void> {
+    const head = await this.s3.send(
+      new HeadObjectCommand({ Bucket: from.bucket, Key: from.key, VersionId: from.versionId }),
+    );
+    const size = head.ContentLength ?? 0;
+    if (size <= MAX_SINGLE_COPY) {
+      await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }));
+      return;
+    }
+    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key }));
+    const parts: { PartNumber: number; ETag: string }[] = [];
+    try {
+      for (let start = 0, partNumber = 1; start < size; start += COPY_PART_SIZE, partNumber++) {
+        const end = Math.min(start + COPY_PART_SIZE, size) - 1;
+        const part = await this.s3.send(
+          new UploadPartCopyCommand({
+            Bucket: to.bucket,
+            Key: to.key,
+            UploadId: created.UploadId,
+            PartNumber: partNumber,
+            CopySource: copySource(from),
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
+        );
+        parts.push({ PartNumber: partNumber, ETag: part.CopyPartResult?.ETag ?? '' });
+      }
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: to.bucket,
+          Key: to.key,
+          UploadId: created.UploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (error) {
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: created.UploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+}

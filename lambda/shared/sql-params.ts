@@ -95,3 +95,53 @@ function skipDollarQuoted(sql: string, start: number): number {
   const close = sql.indexOf(tag, start + tag.length);
   return close === -1 ? sql.length : close + tag.length;
 }
+
+/**
+ * Splits a script into statements at top-level semicolons (not inside literals, dollar quotes, quoted identifiers or
+ * comments). The Data API runs one statement per call, so migrations are sent statement by statement.
+ */
+export function splitStatements(script: string): string[] {
+  const statements: string[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < script.length) {
+    const char = script[i];
+    const next = script[i + 1];
+    if (char === "'" || char === '"') {
+      i = skipQuoted(script, i, char);
+    } else if (char === '-' && next === '-') {
+      const newline = script.indexOf('\n', i);
+      i = newline === -1 ? script.length : newline + 1;
+    } else if (char === '/' && next === '*') {
+      i = skipBlockComment(script, i);
+    } else if (char === '$' && !NAME_PART.test(script[i - 1] ?? '')) {
+      i = skipDollarQuoted(script, i);
+    } else if (char === ';') {
+      statements.push(script.slice(start, i));
+      i++;
+      start = i;
+    } else {
+      i++;
+    }
+  }
+  statements.push(script.slice(start));
+  return statements.map((statement) => statement.trim()).filter((statement) => !isOnlyComments(statement));
+}
+
+/** True when nothing but whitespace and comments is left (e.g. a file's trailing comment). */
+function isOnlyComments(statement: string): boolean {
+  let i = 0;
+  while (i < statement.length) {
+    if (/\s/.test(statement[i])) {
+      i++;
+    } else if (statement.startsWith('--', i)) {
+      const newline = statement.indexOf('\n', i);
+      i = newline === -1 ? statement.length : newline + 1;
+    } else if (statement.startsWith('/*', i)) {
+      i = skipBlockComment(statement, i);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,180 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../../config/schema';
+import { ZoneBucket } from '../constructs/zone-bucket';
+
+export interface StorageStackProps extends StackProps {
+  /** `<platformPrefix>-<env>`, e.g. `dp-dev`: prefixes resource names. */
+  readonly prefix: string;
+  readonly environment: EnvironmentConfig;
+  /** Account of the delivery pipeline (unused here; kept so every stack takes the same common props). */
+  readonly deploymentAccount: string;
+}
+
+/** The four zones of the data lake. */
+export type Zone = 'landing' | 'curated' | 'logs' | 'artifacts';
+
+export interface ZoneBuckets {
+  /** Files and documents as received: the system of record. */
+  readonly landing: s3.IBucket;
+  /** Validated, partitioned Parquet (the "gold zone"). */
+  readonly curated: s3.IBucket;
+  /** Server access logs of the other buckets (SSE-S3). */
+  readonly logs: s3.IBucket;
+  /** Glue scripts, staging, quarantine, Athena results, exports. */
+  readonly artifacts: s3.IBucket;
+}
+
+/** Days validated rows wait in `staging/` for the curate job before they are cleaned up. */
+const STAGING_EXPIRATION_DAYS = 7;
+/** Days rejected rows stay in `quarantine/` (the original file stays in landing). */
+const QUARANTINE_EXPIRATION_DAYS = 365;
+/** Days export files stay downloadable in `exports/`. */
+const EXPORTS_EXPIRATION_DAYS = 7;
+
+/**
+ * The data lake: one KMS key with rotation (or the configured existing key) and the four zone buckets. Every
+ * bucket is TLS-only, private, ACL-free and encrypted; landing and curated are versioned; landing objects can only
+ * be deleted by one named role.
+ */
+export class StorageStack extends Stack {
+  /** The platform key: encrypts the buckets; later stacks use it for their logs, queues and secrets. */
+  readonly key: kms.IKey;
+  readonly buckets: ZoneBuckets;
+  /** Bucket names, known at synth time (`<prefix>-<zone>-<account>-<region>`): lets policies avoid cross-stack tokens. */
+  readonly bucketNames: Readonly<Record<Zone, string>>;
+  /** ARN of the role allowed to delete landing objects. */
+  readonly landingDeleterRoleArn: string;
+
+  constructor(scope: Construct, id: string, props: StorageStackProps) {
+    super(scope, id, props);
+    const { environment, prefix } = props;
+    const { storage } = environment;
+    const lifecycle = storage.lifecycle;
+    const removal = storage.removalPolicy;
+
+    this.key = storage.existingKmsKeyArn
+      ? kms.Key.fromKeyArn(this, 'Key', storage.existingKmsKeyArn)
+      : this.createKey(props);
+
+    const bucketName = (zone: Zone) => `${prefix}-${zone}-${environment.account}-${environment.region}`;
+    this.bucketNames = {
+      landing: bucketName('landing'),
+      curated: bucketName('curated'),
+      logs: bucketName('logs'),
+      artifacts: bucketName('artifacts'),
+    };
+    const abortUploads = Duration.days(lifecycle.abortIncompleteMultipartUploadDays);
+    const tieringRules: s3.LifecycleRule[] = [
+      {
+        id: 'Tiering',
+        abortIncompleteMultipartUploadAfter: abortUploads,
+        transitions: [
+          {
+            storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+            transitionAfter: Duration.days(lifecycle.infrequentAccessAfterDays),
+          },
+          {
+            storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+            transitionAfter: Duration.days(lifecycle.glacierAfterDays),
+          },
+        ],
+        noncurrentVersionExpiration: Duration.days(lifecycle.noncurrentVersionExpirationDays),
+      },
+    ];
+
+    const logs = new ZoneBucket(this, 'Logs', {
+      bucketName: this.bucketNames.logs,
+      removal,
+      lifecycleRules: [
+        {
+          id: 'ExpireAccessLogs',
+          expiration: Duration.days(lifecycle.accessLogExpirationDays),
+          abortIncompleteMultipartUploadAfter: abortUploads,
+        },
+      ],
+    });
+    const landing = new ZoneBucket(this, 'Landing', {
+      bucketName: this.bucketNames.landing,
+      encryptionKey: this.key,
+      versioned: true,
+      eventBridgeEnabled: true,
+      lifecycleRules: tieringRules,
+      accessLogs: { destination: logs, prefix: 'landing/' },
+      removal,
+    });
+    const curated = new ZoneBucket(this, 'Curated', {
+      bucketName: this.bucketNames.curated,
+      encryptionKey: this.key,
+      versioned: true,
+      lifecycleRules: tieringRules,
+      accessLogs: { destination: logs, prefix: 'curated/' },
+      removal,
+    });
+    const artifacts = new ZoneBucket(this, 'Artifacts', {
+      bucketName: this.bucketNames.artifacts,
+      encryptionKey: this.key,
+      lifecycleRules: [
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: abortUploads },
+        { id: 'ExpireStaging', prefix: 'staging/', expiration: Duration.days(STAGING_EXPIRATION_DAYS) },
+        { id: 'ExpireQuarantine', prefix: 'quarantine/', expiration: Duration.days(QUARANTINE_EXPIRATION_DAYS) },
+        { id: 'ExpireExports', prefix: 'exports/', expiration: Duration.days(EXPORTS_EXPIRATION_DAYS) },
+      ],
+      accessLogs: { destination: logs, prefix: 'artifacts/' },
+      removal,
+    });
+    this.buckets = {
+      landing: landing.bucket,
+      curated: curated.bucket,
+      logs: logs.bucket,
+      artifacts: artifacts.bucket,
+    };
+
+    // Landing is the system of record: only the named role (and, in destroy environments, the provider that
+    // empties the bucket when the stack is deleted) may delete objects or versions.
+    const deleterRoleName = storage.landingDeleterRoleName ?? `${prefix}-data-engineer`;
+    this.landingDeleterRoleArn = `arn:aws:iam::${environment.account}:role/${deleterRoleName}`;
+    const allowedDeleters = [this.landingDeleterRoleArn, landing.autoDeleteRoleArn].filter(
+      (arn): arn is string => arn !== undefined,
+    );
+    landing.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyLandingDeletesExceptDeleterRole',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resources: [landing.bucket.arnForObjects('*')],
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': allowedDeleters } },
+      }),
+    );
+  }
+
+  private createKey(props: StorageStackProps): kms.Key {
+    const { environment, prefix } = props;
+    const key = new kms.Key(this, 'Key', {
+      alias: `alias/${prefix}-data`,
+      description: `Encrypts the data of ${prefix}: buckets, logs, queues, secrets`,
+      enableKeyRotation: true,
+      removalPolicy: environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    // Log groups of the later stacks (Lambda, Step Functions, API) are encrypted with this key; CloudWatch Logs
+    // needs the key policy to allow it, limited to log groups of this account and region.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${environment.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${environment.region}:${environment.account}:log-group:*`,
+          },
+        },
+      }),
+    );
+    return key;
+  }
+}

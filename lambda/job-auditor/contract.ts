@@ -1,0 +1,25 @@
+/**
+ * What the job-auditor Lambda receives: the EventBridge "Glue Job State Change" event of the curate job, for the final
+ * states only (the Orchestration stack's rule filters them).
+ */
+import { z } from 'zod';
+
+export const FINAL_JOB_STATES = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] as const;
+
+export const glueJobStateChangeSchema = z.object({
+  source: z.literal('aws.glue'),
+  'detail-type': z.literal('Glue Job State Change'),
+  /** When the state changed (ISO 8601). */
+  time: z.iso.datetime({ offset: true }),
+  detail: z.object({
+    jobName: z.string().min(1),
+    jobRunId: z.string().min(1),
+    state: z.enum(FINAL_JOB_STATES),
+    severity: z.string().optional(),
+    message: z.string().optional(),
+  }),
+});
+export type GlueJobStateChange = z.infer<typeof glueJobStateChangeSchema>;
+
+/** The job argument that names the pipeline run (set by the state machine's curate step). */
+export const RUN_ID_ARGUMENT = '--run_id';

@@ -1,0 +1,73 @@
+/**
+ * Records every final state of the curate Glue job (SUCCEEDED, FAILED, TIMEOUT, STOPPED) in audit.job_runs, linked to
+ * the pipeline run through the job run's `--run_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
+ * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
+ */
+import { GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
+import { AUDIT_ENV } from '../audit/contract';
+import { requireEnv } from '../shared/env';
+import { InvalidInputError } from '../shared/errors';
+import { logger, metrics } from '../shared/logger';
+import type { SqlExecutor } from '../shared/sql';
+import { DataApiExecutor } from '../shared/sql-data-api';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { type GlueJobStateChange, glueJobStateChangeSchema, RUN_ID_ARGUMENT } from './contract';
+import { recordJobRun } from './job-runs';
+
+export interface JobAuditorDependencies {
+  readonly executor: SqlExecutor;
+  readonly glue: GlueClient;
+}
+
+export interface JobAuditorResult {
+  readonly jobName: string;
+  readonly jobRunId: string;
+  readonly state: string;
+  readonly pipelineRunId: string | null;
+}
+
+export function parseJobStateChange(event: unknown): GlueJobStateChange {
+  const parsed = glueJobStateChangeSchema.safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
+    throw new InvalidInputError(
+      `Not a final "Glue Job State Change" event (${problems.join('; ')}); received ${JSON.stringify(event).slice(0, 500)}. Fix: check the Orchestration stack's job state rule pattern`,
+    );
+  }
+  return parsed.data;
+}
+
+export function createHandler(deps: JobAuditorDependencies) {
+  return async (event: unknown): Promise<JobAuditorResult> => {
+    const change = parseJobStateChange(event);
+    const { jobName, jobRunId, state, message } = change.detail;
+    try {
+      const { JobRun: jobRun } = await deps.glue.send(
+        new GetJobRunCommand({ JobName: jobName, RunId: jobRunId, PredecessorsIncluded: false }),
+      );
+      const pipelineRunId = jobRun?.Arguments?.[RUN_ID_ARGUMENT] ?? null;
+      await recordJobRun(deps.executor, {
+        jobName,
+        jobRunId,
+        state,
+        pipelineRunId,
+        startedAt: jobRun?.StartedOn ?? null,
+        finishedAt: jobRun?.CompletedOn ?? new Date(change.time),
+        error: state === 'SUCCEEDED' ? null : (jobRun?.ErrorMessage ?? message ?? null),
+      });
+      logger.info('job run recorded', { jobName, jobRunId, state, pipelineRunId });
+      metrics.addMetric(`GlueJobRuns${state[0]}${state.slice(1).toLowerCase()}`, 'Count', 1);
+      return { jobName, jobRunId, state, pipelineRunId };
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+const executor = new DataApiExecutor(new RDSDataClient({}), {
+  resourceArn: requireEnv(AUDIT_ENV.martClusterArn),
+  secretArn: requireEnv(AUDIT_ENV.martSecretArn),
+  database: requireEnv(AUDIT_ENV.martDatabase),
+});
+
+export const handler = createHandler({ executor, glue: new GlueClient({}) });

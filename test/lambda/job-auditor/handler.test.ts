@@ -1,0 +1,115 @@
+import { GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
+import { mockClient } from 'aws-sdk-client-mock';
+import { type TestDatabase, startPostgres } from '../../helpers/postgres';
+import { applyMigrations } from '../../integration/helpers/migrations';
+
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.MART_CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
+process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:dp-dev-mart-AbCdEf';
+process.env.MART_DATABASE = 'mart';
+
+import { createHandler } from '../../../lambda/job-auditor/handler';
+
+const glueMock = mockClient(GlueClient);
+let db: TestDatabase;
+let jobAuditor: ReturnType<typeof createHandler>;
+
+beforeAll(async () => {
+  db = await startPostgres();
+  await applyMigrations(db.executor);
+  jobAuditor = createHandler({ executor: db.executor, glue: new GlueClient({ region: 'eu-west-1' }) });
+});
+afterAll(() => db.stop());
+beforeEach(() => glueMock.reset());
+
+/** A "Glue Job State Change" event as EventBridge delivers it. */
+function stateChange(state: string, jobRunId: string, message = `Job run ${state.toLowerCase()}`) {
+  return {
+    version: '0',
+    id: `event-${jobRunId}-${state}`,
+    'detail-type': 'Glue Job State Change',
+    source: 'aws.glue',
+    account: '222222222222',
+    time: '2026-11-22T10:15:00Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail: { jobName: 'dp-dev-curate', severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message },
+  };
+}
+
+async function jobRun(jobRunId: string) {
+  const { rows } = await db.pool.query('SELECT * FROM audit.job_runs WHERE job_run_id = $1', [jobRunId]);
+  return rows[0];
+}
+
+describe('job-auditor handler', () => {
+  test('records a succeeded run, linked to its pipeline run through --run_id', async () => {
+    glueMock.on(GetJobRunCommand, { JobName: 'dp-dev-curate', RunId: 'jr_ok' }).resolves({
+      JobRun: {
+        Id: 'jr_ok',
+        JobRunState: 'SUCCEEDED',
+        Arguments: { '--run_id': 'exec-123', '--dataset': 'impressions' },
+        StartedOn: new Date('2026-11-22T10:10:00Z'),
+        CompletedOn: new Date('2026-11-22T10:14:59Z'),
+      },
+    });
+    await expect(jobAuditor(stateChange('SUCCEEDED', 'jr_ok'))).resolves.toEqual({
+      jobName: 'dp-dev-curate',
+      jobRunId: 'jr_ok',
+      state: 'SUCCEEDED',
+      pipelineRunId: 'exec-123',
+    });
+    const row = await jobRun('jr_ok');
+    expect(row).toMatchObject({
+      job_name: 'dp-dev-curate',
+      pipeline_run_id: 'exec-123',
+      state: 'SUCCEEDED',
+      error: null,
+    });
+    expect(row.started_at.toISOString()).toBe('2026-11-22T10:10:00.000Z');
+    expect(row.finished_at.toISOString()).toBe('2026-11-22T10:14:59.000Z');
+  });
+
+  test.each(['FAILED', 'TIMEOUT', 'STOPPED'])('records a %s run with its error message', async (state) => {
+    const id = `jr_${state.toLowerCase()}`;
+    glueMock.on(GetJobRunCommand).resolves({
+      JobRun: {
+        Id: id,
+        JobRunState: state as never,
+        Arguments: { '--run_id': `exec-${state}` },
+        ErrorMessage: `${state} because`,
+      },
+    });
+    await jobAuditor(stateChange(state, id));
+    expect(await jobRun(id)).toMatchObject({ state, pipeline_run_id: `exec-${state}`, error: `${state} because` });
+  });
+
+  test('a duplicate delivery of the same event keeps one row', async () => {
+    glueMock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_dup', Arguments: { '--run_id': 'exec-dup' } } });
+    await jobAuditor(stateChange('FAILED', 'jr_dup', 'first'));
+    await jobAuditor(stateChange('FAILED', 'jr_dup', 'first'));
+    const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM audit.job_runs WHERE job_run_id = 'jr_dup'");
+    expect(rows[0].n).toBe(1);
+    expect((await jobRun('jr_dup')).error).toBe('first');
+  });
+
+  test('a run started outside the state machine (no --run_id) is recorded without a pipeline run', async () => {
+    glueMock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_manual', Arguments: {} } });
+    await jobAuditor(stateChange('SUCCEEDED', 'jr_manual'));
+    expect(await jobRun('jr_manual')).toMatchObject({ pipeline_run_id: null, state: 'SUCCEEDED' });
+  });
+
+  test('fails (so Lambda retries, then dead-letters) when Glue cannot be asked about the run', async () => {
+    glueMock.on(GetJobRunCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(jobAuditor(stateChange('FAILED', 'jr_throttled'))).rejects.toThrow('Rate exceeded');
+    expect(await jobRun('jr_throttled')).toBeUndefined();
+  });
+
+  test('fails with InvalidInputError on a non-final state, naming the field', async () => {
+    await expect(jobAuditor(stateChange('RUNNING', 'jr_running'))).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      message: expect.stringMatching(/detail\.state/),
+    });
+  });
+});

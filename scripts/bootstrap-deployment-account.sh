@@ -31,7 +31,9 @@ main() {
   if ((${#POSITIONAL[@]} > 0)); then
     die "$EXIT_USAGE" "unexpected argument '${POSITIONAL[0]}': the deployment account comes from config/platform.json. See --help"
   fi
-  load_config deployment
+  local policy_file
+  policy_file=$(new_policy_file)
+  load_config "$policy_file" deployment
   EXECUTION_POLICY_ARN=${POLICY_ARN_OVERRIDE:-$CFG_POLICY_ARN}
 
   read_caller_identity "$CFG_ACCOUNT"
@@ -45,8 +47,6 @@ main() {
   echo "  execution policy:   $EXECUTION_POLICY_ARN"
   require_account "$CFG_ACCOUNT" 'the deployment account in config/platform.json'
 
-  local policy_file=''
-  [[ -z $POLICY_ARN_OVERRIDE ]] && policy_file=$(render_policy "$CFG_ACCOUNT")
   bootstrap_command "${environments[@]}"
   print_plan "$policy_file" "${BOOTSTRAP_COMMAND[@]}"
   confirm

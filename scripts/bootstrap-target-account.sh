@@ -32,7 +32,9 @@ main() {
   if ((${#POSITIONAL[@]} != 1)); then
     die "$EXIT_USAGE" "expected exactly one environment name (received ${#POSITIONAL[@]} arguments). Fix: e.g. scripts/bootstrap-target-account.sh dev (one of the files in config/environments/)"
   fi
-  load_config environment "${POSITIONAL[0]}"
+  local policy_file
+  policy_file=$(new_policy_file)
+  load_config "$policy_file" environment "${POSITIONAL[0]}"
   EXECUTION_POLICY_ARN=${POLICY_ARN_OVERRIDE:-$CFG_POLICY_ARN}
 
   read_caller_identity "$CFG_ACCOUNT"
@@ -44,8 +46,6 @@ main() {
   echo "  execution policy:   $EXECUTION_POLICY_ARN"
   require_account "$CFG_ACCOUNT" "the account of environment '$CFG_ENVIRONMENT' in config/environments/$CFG_ENVIRONMENT.json"
 
-  local policy_file=''
-  [[ -z $POLICY_ARN_OVERRIDE ]] && policy_file=$(render_policy "$CFG_ACCOUNT")
   bootstrap_command "aws://$CFG_ACCOUNT/$CFG_REGION" \
     --trust "$CFG_DEPLOYMENT_ACCOUNT" --trust-for-lookup "$CFG_DEPLOYMENT_ACCOUNT"
   print_plan "$policy_file" "${BOOTSTRAP_COMMAND[@]}"

@@ -5,12 +5,16 @@
  *   npx tsx scripts/print-config.ts environment <env>  KEY=value lines for one environment's account
  *   npx tsx scripts/print-config.ts policy <account>   the CloudFormation execution policy JSON for that account
  *
+ * `--policy-file <path>` after `deployment` or `environment <env>` also writes that account's execution policy to
+ * <path>, which saves the bootstrap scripts a second start of Node.js.
+ *
  * KEY=value lines are meant to be read with `IFS= read -r line` and split at the first "=" (never `eval`): values
  * never hold a newline. TAG lines repeat, one `TAG=key=value` per platform tag; BOOTSTRAP_REGION lines (deployment)
  * list the regions the deployment account is bootstrapped in.
  * Exit codes: 0 ok, 2 usage error (unknown command or environment), 7 invalid configuration.
  * DATA_PLATFORM_CONFIG_DIR points at another config directory (tests use it).
  */
+import { writeFileSync } from 'node:fs';
 import { ConfigError, DEFAULT_CONFIG_DIR, loadConfig } from '../config/load';
 import type { AppConfig } from '../config/schema';
 import {
@@ -23,29 +27,42 @@ import {
 export const EXIT_USAGE = 2;
 export const EXIT_INVALID_CONFIG = 7;
 
-const USAGE = `Usage: print-config.ts deployment | environment <env> | policy <account-id>`;
+const USAGE = `Usage: print-config.ts deployment | environment <env> [--policy-file <path>] | policy <account-id>`;
 
 export class UsageError extends Error {}
 
-/** Returns what to print on stdout; throws UsageError or ConfigError. */
-export function printConfig(args: readonly string[], config: AppConfig): string {
-  const [command, argument] = args;
+export interface PrintConfigResult {
+  /** What to print on stdout. */
+  readonly stdout: string;
+  /** The execution policy to write to `--policy-file`, when asked for. */
+  readonly policyFile?: { readonly path: string; readonly content: string };
+}
+
+/** Works out what to print; throws UsageError (or ConfigError from the loader). */
+export function printConfig(args: readonly string[], config: AppConfig): PrintConfigResult {
+  const policyFlag = args.indexOf('--policy-file');
+  const policyPath = policyFlag === -1 ? undefined : args[policyFlag + 1];
+  if (policyFlag !== -1 && !policyPath) throw new UsageError(`--policy-file needs a path. ${USAGE}`);
+  const [command, argument] = policyFlag === -1 ? args : args.slice(0, policyFlag);
+  const withPolicy = (values: Values): PrintConfigResult => {
+    const account = values.find(([key]) => key === 'ACCOUNT')![1];
+    return {
+      stdout: keyValueLines(values),
+      ...(policyPath ? { policyFile: { path: policyPath, content: policyJson(config, account) } } : {}),
+    };
+  };
   switch (command) {
     case 'deployment':
-      return keyValueLines(deploymentValues(config));
+      return withPolicy(deploymentValues(config));
     case 'environment':
-      return keyValueLines(environmentValues(config, argument));
+      return withPolicy(environmentValues(config, argument));
     case 'policy': {
       if (!argument || !/^\d{12}$/.test(argument)) {
         throw new UsageError(
           `policy needs a 12-digit account ID, received ${JSON.stringify(argument ?? '')}. ${USAGE}`,
         );
       }
-      try {
-        return `${JSON.stringify(executionPolicyForAccount(config, argument), null, 2)}\n`;
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
+      return { stdout: policyJson(config, argument) };
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}. ${USAGE}`);
@@ -53,6 +70,14 @@ export function printConfig(args: readonly string[], config: AppConfig): string 
 }
 
 type Values = [key: string, value: string][];
+
+function policyJson(config: AppConfig, account: string): string {
+  try {
+    return `${JSON.stringify(executionPolicyForAccount(config, account), null, 2)}\n`;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 function commonValues(config: AppConfig, account: string): Values {
   const { platform } = config;
@@ -113,7 +138,9 @@ function keyValueLines(values: Values): string {
 function main(): void {
   try {
     const config = loadConfig(process.env.DATA_PLATFORM_CONFIG_DIR ?? DEFAULT_CONFIG_DIR);
-    process.stdout.write(printConfig(process.argv.slice(2), config));
+    const result = printConfig(process.argv.slice(2), config);
+    if (result.policyFile) writeFileSync(result.policyFile.path, result.policyFile.content);
+    process.stdout.write(result.stdout);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

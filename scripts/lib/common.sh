@@ -90,9 +90,16 @@ print_config() {
 }
 
 # Loads KEY=value lines from print-config into CFG_<KEY> variables and TAGS (never eval: values are data).
+# $1: policy file to render the account's execution policy into ('' for none); the rest: print-config arguments.
 load_config() {
-  local output line key value
-  output=$(print_config "$@") || exit $?
+  local policy_file=$1 output line key value
+  shift
+  if [[ -n $policy_file ]]; then set -- "$@" --policy-file "$policy_file"; fi
+  output=$(print_config "$@") || {
+    local status=$?
+    [[ -n $policy_file ]] && rm -f "$policy_file"
+    exit "$status"
+  }
   TAGS=()
   BOOTSTRAP_REGIONS=()
   while IFS= read -r line; do
@@ -172,12 +179,10 @@ confirm() {
   esac
 }
 
-# Renders the scoped execution policy for `account` into a private temporary file and prints its path.
-render_policy() {
-  local account=$1 file
-  file=$(mktemp "${TMPDIR:-/tmp}/${CFG_POLICY_NAME}-${account}.XXXXXX")
-  print_config policy "$account" >"$file" || exit $?
-  printf '%s' "$file"
+# A private temporary file for the rendered execution policy ('' when --policy-arn replaces it).
+new_policy_file() {
+  [[ -n $POLICY_ARN_OVERRIDE ]] && return 0
+  mktemp "${TMPDIR:-/tmp}/cdk-cfn-execution-policy.XXXXXX"
 }
 
 # Prints the commands the plan will run. $1: policy file ('' when --policy-arn is used); the rest: cdk bootstrap argv.

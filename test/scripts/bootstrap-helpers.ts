@@ -3,7 +3,16 @@
  * one JSON array per line, and answer like the AWS CLI for the calls the scripts make.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -65,13 +74,9 @@ export function runScript(script: string, args: readonly string[], options: RunO
     encoding: 'utf8',
     timeout: 60_000,
   });
-  return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    awsCalls: readCalls(path.join(dir, 'aws.log')),
-    npxCalls: readCalls(path.join(dir, 'npx.log')),
-  };
+  const calls = { awsCalls: readCalls(path.join(dir, 'aws.log')), npxCalls: readCalls(path.join(dir, 'npx.log')) };
+  rmSync(dir, { recursive: true, force: true });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ...calls };
 }
 
 /** True when a test machine has `aws` in /usr/bin or /bin, which the fake-PATH tests rely on not being there. */

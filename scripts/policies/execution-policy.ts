@@ -149,8 +149,12 @@ function substitute(value: unknown, values: Record<string, string>, regions: rea
   return value;
 }
 
+/** `${Region}` in the template: a string naming it is repeated once per region. */
+const REGION_PLACEHOLDER = /\$\{Region\}/g;
+
 function expand(text: string, values: Record<string, string>, regions: readonly string[]): string[] {
-  const perRegion = text.includes('${Region}') ? regions.map((region) => text.split('${Region}').join(region)) : [text];
+  const perRegion =
+    text.search(REGION_PLACEHOLDER) !== -1 ? regions.map((region) => text.replace(REGION_PLACEHOLDER, region)) : [text];
   return perRegion.map((item) =>
     item.replace(/\$\{(\w+)\}/g, (placeholder, name: string) => {
       const replacement = values[name];

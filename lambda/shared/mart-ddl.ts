@@ -12,11 +12,24 @@
 import type { ColumnConfig, DatasetConfig } from '../../config/schema';
 
 /** The parts of a dataset the mart needs (what the DataMart stack hands to the migration custom resource). */
-export type MartDataset = Pick<DatasetConfig, 'name' | 'columns' | 'primaryKey'> & {
+export type MartDataset = Pick<DatasetConfig, 'name' | 'primaryKey'> & {
+  readonly columns: readonly Pick<ColumnConfig, 'name' | 'type' | 'nullable'>[];
   readonly mart: Pick<DatasetConfig['mart'], 'enabled' | 'table' | 'indexes'>;
 };
 
 export const MART_SCHEMA = 'mart';
+
+/** The mart-enabled datasets, reduced to what the mart needs (what the stack passes to the migrations resource). */
+export function martDatasets(datasets: readonly DatasetConfig[]): MartDataset[] {
+  return datasets
+    .filter((dataset) => dataset.mart.enabled)
+    .map(({ name, columns, primaryKey, mart }) => ({
+      name,
+      columns: columns.map((column) => ({ name: column.name, type: column.type, nullable: column.nullable })),
+      primaryKey,
+      mart: { enabled: mart.enabled, table: mart.table, indexes: mart.indexes },
+    }));
+}
 
 /** Mart table name (unqualified) of a dataset. */
 export function martTableName(dataset: Pick<MartDataset, 'name' | 'mart'>): string {
@@ -50,7 +63,7 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 export function martTableSql(dataset: MartDataset): string {
   const table = martTableName(dataset);
   const qualified = `${MART_SCHEMA}.${quote(table)}`;
-  const columnDefinition = (column: ColumnConfig) =>
+  const columnDefinition = (column: MartDataset['columns'][number]) =>
     `${quote(column.name)} ${postgresType(column.type)}${column.nullable ? '' : ' NOT NULL'}`;
   const statements = [
     `CREATE TABLE IF NOT EXISTS ${qualified} (\n  ${dataset.columns.map(columnDefinition).join(',\n  ')},\n  CONSTRAINT ${quote(`${table}_pkey`)} PRIMARY KEY (${dataset.primaryKey.map(quote).join(', ')})\n)`,

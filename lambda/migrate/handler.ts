@@ -1,0 +1,125 @@
+/**
+ * migrate: the onEvent handler of the data mart's migrations custom resource (Provider framework).
+ * Create/Update: apply pending migrations through the Data API (retrying while an auto-paused cluster resumes).
+ * Delete: nothing (the schema lives and dies with the cluster).
+ *
+ * Resource properties: `MigrationSetHash` (changes whenever a migration file or the mart config changes, so every
+ * such deploy re-runs this) and `Datasets` (JSON of the mart-enabled datasets, from which the mart tables are made).
+ */
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { columnSchema } from '../../config/schema';
+import { requireEnv } from '../shared/env';
+import { InvalidInputError, TransientError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import type { MartDataset } from '../shared/mart-ddl';
+import type { SqlExecutor } from '../shared/sql';
+import { DataApiExecutor } from '../shared/sql-data-api';
+import { applyMigrations, type MigrationReport, martMigrations, versionedMigrations } from './migrations';
+import { SQL_FILES } from './sql-files.generated';
+
+export const PHYSICAL_RESOURCE_ID = 'data-mart-migrations';
+
+const martDatasetSchema = z.object({
+  name: z.string(),
+  columns: z.array(z.object({ name: z.string(), type: columnSchema.shape.type, nullable: z.boolean() })).min(1),
+  primaryKey: z.array(z.string()).min(1),
+  mart: z.object({
+    enabled: z.boolean(),
+    table: z.string().optional(),
+    indexes: z.array(z.array(z.string())),
+  }),
+});
+
+const eventSchema = z.object({
+  RequestType: z.enum(['Create', 'Update', 'Delete']),
+  ResourceProperties: z.object({
+    MigrationSetHash: z.string().min(1),
+    Datasets: z.string().transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    }),
+  }),
+});
+
+export interface MigrateOptions {
+  /** Waits between attempts while the cluster resumes. @default - real timers */
+  readonly sleep?: (milliseconds: number) => Promise<void>;
+  /** Backoff delays; the last one repeats until the deadline. @default 2, 5, 10, 20, 30 s */
+  readonly delaysMs?: readonly number[];
+}
+
+interface OnEventResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data?: Record<string, string>;
+}
+
+/** Builds the handler around an executor factory (tests pass one over a real PostgreSQL). */
+export function createHandler(executorFor: () => SqlExecutor, options: MigrateOptions = {}) {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const delays = options.delaysMs ?? [2_000, 5_000, 10_000, 20_000, 30_000];
+
+  return async (
+    event: CloudFormationCustomResourceEvent,
+    context?: { getRemainingTimeInMillis(): number },
+  ): Promise<OnEventResponse> => {
+    const parsed = eventSchema.safeParse(event);
+    if (!parsed.success) {
+      throw new InvalidInputError(
+        `Invalid migrations custom resource event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix: set MigrationSetHash and Datasets (JSON) on the custom resource (lib/stacks/data-mart-stack.ts)`,
+      );
+    }
+    const { RequestType, ResourceProperties } = parsed.data;
+    if (RequestType === 'Delete') return { PhysicalResourceId: PHYSICAL_RESOURCE_ID };
+
+    const datasets = z.array(martDatasetSchema).safeParse(ResourceProperties.Datasets);
+    if (!datasets.success) {
+      throw new InvalidInputError(
+        `Invalid Datasets property: ${datasets.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix: pass the mart-enabled dataset configs`,
+      );
+    }
+    const migrations = [...versionedMigrations(SQL_FILES), ...martMigrations(datasets.data as MartDataset[])];
+    const executor = executorFor();
+    // Leave a minute for the Provider framework to report back before the function times out.
+    const deadline = Date.now() + (context ? context.getRemainingTimeInMillis() - 60_000 : 10 * 60_000);
+
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const report: MigrationReport = await applyMigrations(executor, migrations, (message, details) =>
+          logger.info(message, details ?? {}),
+        );
+        logger.info('migrations done', { ...report, hash: ResourceProperties.MigrationSetHash });
+        if (report.unknown.length > 0) {
+          logger.warn('applied migrations that no file defines any more', { versions: report.unknown });
+        }
+        return {
+          PhysicalResourceId: PHYSICAL_RESOURCE_ID,
+          Data: { Applied: report.applied.join(',') || 'none', Total: String(migrations.length) },
+        };
+      } catch (error) {
+        const delay = delays[Math.min(attempt, delays.length - 1)];
+        if (!(error instanceof TransientError) || Date.now() + delay > deadline) throw error;
+        logger.info('data mart not available yet, retrying', {
+          attempt: attempt + 1,
+          delayMs: delay,
+          error: error.message,
+        });
+        await sleep(delay);
+      }
+    }
+  };
+}
+
+const target = {
+  resourceArn: requireEnv('CLUSTER_ARN'),
+  secretArn: requireEnv('SECRET_ARN'),
+  database: requireEnv('DATABASE_NAME'),
+};
+const rdsData = new RDSDataClient({});
+
+export const handler = createHandler(() => new DataApiExecutor(rdsData, target));

@@ -1,0 +1,119 @@
+/**
+ * `npx tsx scripts/integration-test.ts --env <env> [--only <module>]`: checks a deployed environment through the AWS
+ * SDK, prints a table of checks and returns the exit code (0 all passed, 1 some check failed, 2 could not start).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../../config/load';
+import { CHECK_MODULES } from './checks';
+import { AwsClients, type CheckContext } from './context';
+import { integrationTestCredentials } from './credentials';
+import { MissingOutputsError, readStageOutputs } from './outputs';
+import { type CheckModule, type Clock, formatTable, runChecks, systemClock } from './runner';
+
+export const USAGE = 'Usage: npx tsx scripts/integration-test.ts --env <environment> [--only <module>[,<module>...]]';
+
+export interface IntegrationTestOptions {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly print: (line: string) => void;
+  /** @default CHECK_MODULES */
+  readonly modules?: readonly CheckModule[];
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Longest bounded wait inside a check. @default 300_000 (5 minutes) */
+  readonly waitTimeoutMs?: number;
+  /** @default 10_000 */
+  readonly pollIntervalMs?: number;
+  /** Config directory. @default - config/ of the repository */
+  readonly configDir?: string;
+}
+
+/** Thrown for problems that stop the test before any check runs (exit code 2). */
+class UsageError extends Error {}
+
+export async function runIntegrationTest(options: IntegrationTestOptions): Promise<number> {
+  const { print } = options;
+  try {
+    const { environmentName, only } = parseArguments(options.argv);
+    const config = options.configDir === undefined ? loadConfig() : loadConfig(options.configDir);
+    const environment = config.environments.find((e) => e.name === environmentName);
+    if (!environment) {
+      throw new UsageError(
+        `Unknown environment "${environmentName}". Fix: use one of ${config.environments.map((e) => e.name).join(', ')}`,
+      );
+    }
+    const prefix = `${config.platform.prefix}-${environment.name}`;
+    const modules = selectModules(options.modules ?? CHECK_MODULES, only);
+    const outputs = readStageOutputs(
+      options.env,
+      modules.flatMap((module) => module.requiredOutputs),
+      prefix,
+    );
+    const region = options.env.TARGET_REGION?.trim() || environment.region;
+    const { credentials, source } = await integrationTestCredentials({
+      roleArn: options.env.INTEGRATION_TEST_ROLE_ARN?.trim() || undefined,
+      region,
+      environment: environment.name,
+    });
+
+    print(`Integration test of ${prefix} (account ${environment.account}, ${region}) using ${source}`);
+    const context: CheckContext = {
+      environment: environment.name,
+      region,
+      outputs,
+      clients: new AwsClients(region, credentials),
+      clock: options.clock ?? systemClock,
+      waitTimeoutMs: options.waitTimeoutMs ?? 300_000,
+      pollIntervalMs: options.pollIntervalMs ?? 10_000,
+    };
+    const checks = modules.flatMap((module) => module.checks(context));
+    const results = await runChecks(checks, context);
+
+    print(formatTable(results));
+    const failed = results.filter((result) => !result.passed);
+    if (failed.length > 0) {
+      print(
+        `FAILED: ${failed.length} of ${results.length} checks failed for ${prefix}: ${failed.map((r) => r.name).join('; ')}`,
+      );
+      return 1;
+    }
+    print(`PASSED: all ${results.length} checks passed for ${prefix}`);
+    return 0;
+  } catch (error) {
+    // Everything here stopped the test before the checks: say why, and the fix when we know it.
+    const known = error instanceof UsageError || error instanceof MissingOutputsError || error instanceof ConfigError;
+    print(`ERROR: ${known ? (error as Error).message : `${(error as Error).name}: ${(error as Error).message}`}`);
+    return 2;
+  }
+}
+
+function parseArguments(argv: readonly string[]): { environmentName: string; only?: string[] } {
+  let values: { env?: string; only?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { env: { type: 'string' }, only: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
+  }
+  if (!values.env) throw new UsageError(`--env is required. ${USAGE}`);
+  const only = values.only
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return { environmentName: values.env, only };
+}
+
+function selectModules(modules: readonly CheckModule[], only: readonly string[] | undefined): readonly CheckModule[] {
+  if (!only) return modules;
+  const unknown = only.filter((name) => !modules.some((module) => module.name === name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--only names unknown module(s) ${unknown.join(', ')}. Fix: use ${modules.map((m) => m.name).join(', ')}`,
+    );
+  }
+  return modules.filter((module) => only.includes(module.name));
+}

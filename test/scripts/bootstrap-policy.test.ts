@@ -1,0 +1,227 @@
+/**
+ * The scoped CloudFormation execution policy the bootstrap scripts pass instead of AdministratorAccess:
+ * valid, never `*` on `*`, small enough for IAM, and covering every resource type the synthesized app deploys.
+ */
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import type { AppConfig } from '../../config/schema';
+import {
+  allowedActions,
+  executionPolicyForAccount,
+  IAM_PREFIX_BY_CFN_SERVICE,
+  MANAGED_POLICY_MAX_CHARS,
+  type PolicyDocument,
+  readPolicyTemplate,
+} from '../../scripts/policies/execution-policy';
+import { exampleConfig, testApp } from '../helpers/app';
+
+const DEPLOYMENT = '111111111111';
+const DEV = '222222222222';
+
+const toArray = (value: string | string[] | undefined) =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const sids = (document: PolicyDocument) => document.Statement.map((statement) => statement.Sid);
+
+/** The example configuration with another source (the policy's Pipeline* statements depend on it). */
+function withSource(source: AppConfig['platform']['source']): AppConfig {
+  const config = exampleConfig();
+  return { ...config, platform: { ...config.platform, source } };
+}
+
+describe('policy template', () => {
+  const template = readPolicyTemplate();
+
+  test('is an IAM policy document with unique Sids in the Common/Platform/Pipeline groups', () => {
+    expect(template.Version).toBe('2012-10-17');
+    expect(new Set(sids(template)).size).toBe(template.Statement.length);
+    for (const statement of template.Statement) {
+      expect(statement.Sid).toMatch(/^(Common|Platform|Pipeline)[A-Za-z0-9]+$/);
+      expect(['Allow', 'Deny']).toContain(statement.Effect);
+      expect(toArray(statement.Action).length).toBeGreaterThan(0);
+      expect(toArray(statement.Resource).length).toBeGreaterThan(0);
+    }
+  });
+
+  test('never allows every action, and never a whole service on every resource', () => {
+    for (const statement of template.Statement.filter((s) => s.Effect === 'Allow')) {
+      const actions = toArray(statement.Action);
+      expect(actions).not.toContain('*');
+      if (toArray(statement.Resource).includes('*')) {
+        expect({ sid: statement.Sid, serviceWide: actions.filter((action) => action.endsWith(':*')) }).toEqual({
+          sid: statement.Sid,
+          serviceWide: [],
+        });
+      }
+    }
+  });
+
+  test('scopes IAM writes to roles, policies and instance profiles named <prefix>-*', () => {
+    const iamWrites = template.Statement.filter(
+      (s) => s.Effect === 'Allow' && toArray(s.Action).some((a) => a === 'iam:*' || a === 'iam:PassRole'),
+    );
+    expect(iamWrites.map((s) => s.Sid)).toEqual(['CommonIamOwnRolesAndPolicies']);
+    expect(
+      toArray(iamWrites[0].Resource).every((arn) => /:(role|policy|instance-profile)\/\$\{Prefix\}-\*$/.test(arn)),
+    ).toBe(true);
+  });
+
+  test('denies attaching AdministratorAccess to any role', () => {
+    const deny = template.Statement.find((s) => s.Sid === 'CommonIamNoAdministratorPolicies');
+    expect(deny).toMatchObject({ Effect: 'Deny', Action: expect.arrayContaining(['iam:AttachRolePolicy']) });
+    expect(JSON.stringify(deny?.Condition)).toContain('policy/AdministratorAccess');
+  });
+});
+
+describe('rendered for the example accounts', () => {
+  const config = exampleConfig();
+  const accounts = [...new Set([config.platform.deployment.account, ...config.environments.map((e) => e.account)])];
+
+  test.each(accounts)('account %s: no placeholder left, within the IAM managed policy size limit', (account) => {
+    const rendered = JSON.stringify(executionPolicyForAccount(config, account));
+    expect(rendered).not.toMatch(/\$\{/);
+    expect(rendered).toContain(`:${account}:`);
+    expect(rendered.replace(/\s/g, '').length).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
+  });
+
+  test('the deployment account gets the pipeline services and the configured connection, not the platform ones', () => {
+    const document = executionPolicyForAccount(config, DEPLOYMENT);
+    expect(sids(document)).toEqual(
+      expect.arrayContaining(['PipelineCodePipelineAndCodeBuild', 'PipelineConnectionUse']),
+    );
+    expect(sids(document).filter((sid) => sid.startsWith('Platform'))).toEqual([]);
+    expect(sids(document)).not.toContain('PipelineGitHubTokenSecret');
+  });
+
+  test('an environment account gets the platform services, not the pipeline ones', () => {
+    const document = executionPolicyForAccount(config, DEV);
+    expect(sids(document)).toEqual(expect.arrayContaining(['PlatformServicesInThisAccount', 'PlatformVpc']));
+    expect(sids(document).filter((sid) => sid.startsWith('Pipeline'))).toEqual([]);
+  });
+
+  test('an account that is both deployment and environment account gets both groups', () => {
+    const base = exampleConfig();
+    const shared = {
+      ...base,
+      environments: base.environments.map((e) => (e.name === 'dev' ? { ...e, account: DEPLOYMENT } : e)),
+    };
+    const document = executionPolicyForAccount(shared, DEPLOYMENT);
+    expect(sids(document)).toEqual(
+      expect.arrayContaining(['PlatformServicesInThisAccount', 'PipelineCodePipelineAndCodeBuild']),
+    );
+  });
+
+  test('a github-token source lets CloudFormation read exactly the configured token secret', () => {
+    const document = executionPolicyForAccount(
+      withSource({ type: 'github-token', repository: 'my-org/data-platform', tokenSecretName: 'ci/github-token' }),
+      DEPLOYMENT,
+    );
+    expect(document.Statement.find((s) => s.Sid === 'PipelineGitHubTokenSecret')).toEqual(
+      expect.objectContaining({
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        Resource: `arn:aws:secretsmanager:eu-west-1:${DEPLOYMENT}:secret:ci/github-token-*`,
+      }),
+    );
+    expect(sids(document)).not.toContain('PipelineConnectionUse');
+  });
+
+  test('a codecommit source gets the repository, by name', () => {
+    const document = executionPolicyForAccount(
+      withSource({ type: 'codecommit', repositoryName: 'data-platform', create: true }),
+      DEPLOYMENT,
+    );
+    expect(document.Statement.find((s) => s.Sid === 'PipelineCodeCommitRepository')?.Resource).toBe(
+      `arn:aws:codecommit:eu-west-1:${DEPLOYMENT}:data-platform`,
+    );
+  });
+
+  test('environments in several regions get every region', () => {
+    const base = exampleConfig();
+    const twoRegions = {
+      ...base,
+      environments: base.environments.map((e) =>
+        e.name === 'test' ? { ...e, account: DEV, region: 'us-east-1' as const } : e,
+      ),
+    };
+    const document = executionPolicyForAccount(twoRegions, DEV);
+    const vpc = document.Statement.find((s) => s.Sid === 'PlatformVpc');
+    expect(vpc?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
+  });
+
+  test('fails for an account the configuration does not know, listing the known ones', () => {
+    expect(() => executionPolicyForAccount(config, '999999999999')).toThrow(
+      /Account 999999999999 is neither the deployment account nor the account of any environment. Fix: use one of 111111111111, 222222222222/,
+    );
+  });
+});
+
+/**
+ * Resource types per account from the synthesized app (pipelines and their stages). When the app does not
+ * synthesize yet, the types the design names are used instead, and the test says so.
+ */
+function resourceTypesByAccount(config: AppConfig): Map<string, Set<string>> {
+  const byAccount = new Map<string, Set<string>>();
+  const add = (account: string, type: string) =>
+    byAccount.set(account, (byAccount.get(account) ?? new Set()).add(type));
+  try {
+    const { addPipelines } = require('../../lib/pipeline/pipelines') as typeof import('../../lib/pipeline/pipelines');
+    const app = testApp();
+    addPipelines(app, config);
+    const walk = (assembly: CloudAssembly) => {
+      for (const stack of assembly.stacks) {
+        for (const resource of Object.values<{ Type: string }>(stack.template.Resources ?? {})) {
+          add(stack.environment.account, resource.Type);
+        }
+      }
+      for (const nested of assembly.nestedAssemblies) walk(nested.nestedAssembly);
+    };
+    walk(app.synth());
+    process.stdout.write(
+      `execution policy coverage: checked against the synthesized app (${[...byAccount.keys()].join(', ')})\n`,
+    );
+  } catch (error) {
+    process.stdout.write(
+      `execution policy coverage: the app did not synthesize (${(error as Error).message.split('\n')[0]}); checking the design's resource types instead\n`,
+    );
+    const target = [
+      'ApiGateway',
+      'Athena',
+      'Cognito',
+      'DynamoDB',
+      'EC2',
+      'Events',
+      'Glue',
+      'IAM',
+      'KMS',
+      'Lambda',
+      'Logs',
+    ];
+    const moreTarget = ['RDS', 'S3', 'SecretsManager', 'SNS', 'SQS', 'StepFunctions', 'WAFv2', 'CloudWatch', 'SSM'];
+    const deployment = ['CodeBuild', 'CodePipeline', 'IAM', 'KMS', 'Lambda', 'S3', 'Events', 'Logs', 'SNS'];
+    for (const service of [...target, ...moreTarget]) add(config.environments[0].account, `AWS::${service}::X`);
+    for (const service of deployment) add(config.platform.deployment.account, `AWS::${service}::X`);
+  }
+  return byAccount;
+}
+
+describe('coverage of the synthesized templates', () => {
+  test('every AWS::<Service>:: type of every stack has its IAM service in that account policy', () => {
+    const config = exampleConfig();
+    const byAccount = resourceTypesByAccount(config);
+    expect(byAccount.size).toBeGreaterThan(0);
+    const missing: string[] = [];
+    for (const [account, types] of byAccount) {
+      const actions = allowedActions(executionPolicyForAccount(config, account));
+      for (const type of types) {
+        const [vendor, service] = type.split('::');
+        // Custom:: resources run as the provider Lambda; AWS::CDK::Metadata is not deployed as a resource.
+        if (vendor !== 'AWS' || service === 'CDK') continue;
+        const prefix = IAM_PREFIX_BY_CFN_SERVICE[service];
+        if (!prefix) {
+          missing.push(`${account} ${type}: no IAM prefix known; add it to IAM_PREFIX_BY_CFN_SERVICE and the policy`);
+        } else if (!actions.some((action) => action.startsWith(`${prefix}:`))) {
+          missing.push(`${account} ${type}: the policy allows no ${prefix}:* action`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});

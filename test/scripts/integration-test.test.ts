@@ -332,13 +332,11 @@ describe('integration test: failing checks', () => {
   });
 
   test('fails when the VPC does not exist', async () => {
-    ec2
-      .on(DescribeVpcsCommand)
-      .rejects(
-        Object.assign(new Error("The vpc ID 'vpc-0123456789abcdef0' does not exist"), {
-          name: 'InvalidVpcID.NotFound',
-        }),
-      );
+    ec2.on(DescribeVpcsCommand).rejects(
+      Object.assign(new Error("The vpc ID 'vpc-0123456789abcdef0' does not exist"), {
+        name: 'InvalidVpcID.NotFound',
+      }),
+    );
     const { row } = await run(['--env', 'dev']);
     expect(row('network/vpc available')).toMatch(/FAIL .*VPC vpc-0123456789abcdef0 does not exist/);
   });
@@ -354,19 +352,19 @@ describe('integration test: failing checks', () => {
   test('waits for a pending endpoint to become available', async () => {
     ec2
       .on(DescribeVpcEndpointsCommand)
-      .resolvesOnce({ VpcEndpoints: [{ VpcEndpointId: 'vpce-1', State: 'pending' }] })
-      .resolves({ VpcEndpoints: [{ VpcEndpointId: 'vpce-1', State: 'available', RouteTableIds: ['rtb-1'] }] });
+      .resolvesOnce({ VpcEndpoints: [{ VpcEndpointId: 'vpce-1', State: 'Pending' }] })
+      .resolves({ VpcEndpoints: [{ VpcEndpointId: 'vpce-1', State: 'Available', RouteTableIds: ['rtb-1'] }] });
     const { row } = await run(['--env', 'dev']);
     expect(row('network/s3 gateway endpoint')).toMatch(/PASS .*vpce-1 on 1 route table\(s\)/);
     expect(ec2.commandCalls(DescribeVpcEndpointsCommand)).toHaveLength(2);
   });
 
   test('fails with a clear timeout message when an endpoint stays pending', async () => {
-    ec2.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [{ VpcEndpointId: 'vpce-1', State: 'pending' }] });
+    ec2.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [{ VpcEndpointId: 'vpce-1', State: 'Pending' }] });
     const { exitCode, row } = await run(['--env', 'dev']);
     expect(exitCode).toBe(1);
     expect(row('network/s3 gateway endpoint')).toMatch(
-      /FAIL .*timed out after 60 s waiting for the S3 gateway endpoint of vpc-0123456789abcdef0 to be available \(last seen: state pending\)/,
+      /FAIL .*timed out after 60 s waiting for the S3 gateway endpoint of vpc-0123456789abcdef0 to be available \(last seen: state Pending\)/,
     );
   });
 

@@ -43,7 +43,7 @@ function actionsOf(template: Template, stageName: string): ActionJson[] {
 function projectOf(template: Template, stageName: string, actionName: string) {
   const action = actionsOf(template, stageName).find((a) => a.Name === actionName);
   if (!action) throw new Error(`stage ${stageName} has no action ${actionName}`);
-  const logicalId = (action.Configuration?.ProjectName as { Ref: string }).Ref;
+  const logicalId = (action.Configuration?.ProjectName as { Ref?: string } | undefined)?.Ref ?? '';
   return template.findResources('AWS::CodeBuild::Project')[logicalId];
 }
 

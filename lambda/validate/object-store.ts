@@ -157,9 +157,12 @@ function isMissing(error: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NotFound';
 }
 
-/** `bucket/key?versionId=` with the key URL-encoded, as CopySource expects. */
+/**
+ * `bucket/key?versionId=` with the key URL-encoded, as CopySource expects. `/`, `=` and `:` (Hive partition keys,
+ * run ids) stay literal: S3 accepts them so, and S3-compatible test servers decode only with `decodeURI`.
+ */
 function copySource(from: ObjectLocation): string {
-  const key = encodeURIComponent(from.key).replace(/%2F/g, '/');
+  const key = encodeURIComponent(from.key).replace(/%2F/g, '/').replace(/%3D/g, '=').replace(/%3A/g, ':');
   return `${from.bucket}/${key}${from.versionId ? `?versionId=${encodeURIComponent(from.versionId)}` : ''}`;
 }
 

@@ -20,7 +20,11 @@ function feedInChunks(reader: () => RecordReader, text: string, chunkSize: numbe
 function readJson(kind: 'ndjson' | 'json', text: string, chunkSize = text.length): [string, number][] {
   const records: [string, number][] = [];
   const onRecord = (raw: string, line: number) => records.push([raw, line]);
-  feedInChunks(() => (kind === 'ndjson' ? new NdjsonReader(onRecord) : new JsonDocumentReader(onRecord)), text, chunkSize);
+  feedInChunks(
+    () => (kind === 'ndjson' ? new NdjsonReader(onRecord) : new JsonDocumentReader(onRecord)),
+    text,
+    chunkSize,
+  );
   return records;
 }
 
@@ -29,7 +33,9 @@ function readCsv(text: string, chunkSize = text.length): CsvOut[] {
   const records: CsvOut[] = [];
   feedInChunks(
     () =>
-      new CsvReader((record, line, raw) => records.push(['fields' in record ? record.fields : record.problem, line, raw])),
+      new CsvReader((record, line, raw) =>
+        records.push(['fields' in record ? record.fields : record.problem, line, raw]),
+      ),
     text,
     chunkSize,
   );
@@ -168,6 +174,8 @@ describe('decodeText', () => {
       for await (const _ of decodeText(source, info));
     };
     await expect(drain(failing(Buffer.from('{"a":1}\n')))).rejects.toThrow('socket hang up');
-    await expect(drain(failing(gzipSync(Buffer.from('x'.repeat(1000))).subarray(0, 20)))).rejects.toThrow('socket hang up');
+    await expect(drain(failing(gzipSync(Buffer.from('x'.repeat(1000))).subarray(0, 20)))).rejects.toThrow(
+      'socket hang up',
+    );
   });
 });

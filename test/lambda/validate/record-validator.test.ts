@@ -111,7 +111,12 @@ describe('RecordValidator.checkObject', () => {
   });
 
   test('accepts timestamps with offsets, fractions and a space separator', () => {
-    for (const at of ['2026-01-31T23:59:59+05:30', '2026-01-31 00:00:00', '2026-01-31T12:00Z', '2026-01-31T12:00:00.123456789Z']) {
+    for (const at of [
+      '2026-01-31T23:59:59+05:30',
+      '2026-01-31 00:00:00',
+      '2026-01-31T12:00Z',
+      '2026-01-31T12:00:00.123456789Z',
+    ]) {
       expect(validator.checkObject({ ...validImpression, event_time: at })).toBeUndefined();
     }
   });
@@ -123,7 +128,17 @@ describe('RecordValidator.forCsvHeader', () => {
   const mapper = validator.forCsvHeader(header) as CsvRecordMapper;
 
   test('turns valid text fields into typed JSON in dataset order', () => {
-    const result = mapper.toJson(['x1', '+7', '00042', '1e3', '+001.50', 'TRUE', '2024-02-29', '2024-02-29T10:00:00Z', 'a']);
+    const result = mapper.toJson([
+      'x1',
+      '+7',
+      '00042',
+      '1e3',
+      '+001.50',
+      'TRUE',
+      '2024-02-29',
+      '2024-02-29T10:00:00Z',
+      'a',
+    ]);
     expect(result).toEqual({
       json: '{"id":"x1","small":7,"big":42,"ratio":1000,"amount":1.5,"flag":true,"day":"2024-02-29","at":"2024-02-29T10:00:00Z","label":"a"',
     });

@@ -282,7 +282,10 @@ export class RecordValidator {
       const value = values[rule.name];
       if (value === undefined || value === null) {
         if (!rule.nullable)
-          problems = withProblem(problems, `column "${rule.name}" is required but is ${value === null ? 'null' : 'missing'}`);
+          problems = withProblem(
+            problems,
+            `column "${rule.name}" is required but is ${value === null ? 'null' : 'missing'}`,
+          );
         continue;
       }
       const problem = rule.checkJson(value);

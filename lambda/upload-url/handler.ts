@@ -17,7 +17,7 @@ export function createHandler(deps: PresignDependencies) {
     const requestId = event.requestContext.requestId;
     try {
       const request = parseJsonBody(event, uploadRequestSchema);
-      const ticket = await presignUpload(deps, event.pathParameters?.dataset ?? '', request);
+      const ticket = await presignUpload(deps, datasetOf(event), request);
       logger.info('upload URL issued', { dataset: ticket.dataset, key: ticket.key });
       return json(201, ticket);
     } catch (error) {
@@ -25,6 +25,14 @@ export function createHandler(deps: PresignDependencies) {
       return responseForError(error, requestId);
     }
   };
+}
+
+/**
+ * The dataset of the route: each configured dataset has its own resource (`/v1/datasets/<name>/uploads`), so it is
+ * read from the resource path rather than from a path parameter.
+ */
+export function datasetOf(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathParameters'>): string {
+  return event.pathParameters?.dataset ?? /^\/v1\/datasets\/([^/]+)\/uploads$/.exec(event.resource)?.[1] ?? '';
 }
 
 export const handler = createHandler({

@@ -54,14 +54,14 @@ export interface ObjectTemplates {
   readonly failed: string;
 }
 
-/** Mapping templates of `POST /v1/datasets/<dataset>/objects` for one content type. */
-export function objectTemplates(dataset: string, contentType: DocumentContentType): ObjectTemplates {
+/** Mapping templates of `POST /v1/datasets/<dataset>/objects` (one request template serves every content type). */
+export function objectTemplates(dataset: string): ObjectTemplates {
   if (!/^[a-z][a-z0-9_]*$/.test(dataset)) {
     throw new Error(
       `Dataset name ${JSON.stringify(dataset)} cannot be used in a mapping template. Fix: use a lower-case identifier`,
     );
   }
-  const head = `${preamble({ dataset, extension: DOCUMENT_CONTENT_TYPES[contentType] })}\n${readTemplate('object-key.vtl')}`;
+  const head = `${preamble({ dataset })}\n${readTemplate('object-key.vtl')}`;
   return {
     request: joinLines(`${head}\n${readTemplate('put-object-request.vtl')}`),
     accepted: `${joinLines(head)}\n${readTemplate('put-object-accepted.vtl')}`,

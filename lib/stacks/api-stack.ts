@@ -1,0 +1,690 @@
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import type { Construct } from 'constructs';
+import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
+import { API_ENV } from '../../lambda/shared/api-env';
+import { martTablesFromDatasets } from '../../lambda/shared/api-marts';
+import { ApiAuth } from '../constructs/api-auth';
+import {
+  DOCUMENT_CONTENT_TYPES,
+  gatewayErrorTemplate,
+  objectTemplates,
+  unknownDatasetTemplate,
+} from '../constructs/api-templates';
+import { ExportJobsStore } from '../constructs/export-jobs';
+import { PlatformFunction } from '../constructs/platform-function';
+
+/** What the API needs of the data mart: the Data API target (works before and after the DataMart stack exists). */
+export interface MartConnection {
+  readonly clusterArn: string;
+  /** Credentials secret, read by the functions at run time for the Data API. */
+  readonly secret: secretsmanager.ISecret;
+  readonly databaseName: string;
+}
+
+export interface ApiStackProps extends StackProps {
+  /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
+  readonly prefix: string;
+  readonly environment: EnvironmentConfig;
+  readonly deploymentAccount: string;
+  /** Every configured dataset: one `/v1/datasets/<name>` resource each; mart-enabled ones are readable. */
+  readonly datasets: readonly DatasetConfig[];
+  /** The platform KMS key (logs, job table, queues, objects). */
+  readonly key: kms.IKey;
+  /**
+   * Names of the zone buckets the API uses (StorageStack.bucketNames, known at synth): policies and settings name them
+   * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
+   */
+  readonly bucketNames: { readonly landing: string; readonly artifacts: string };
+  readonly mart: MartConnection;
+  /** Roles allowed to call the API when auth is IAM (e.g. the integration-test role). @default [] */
+  readonly invokerRoles?: readonly iam.IRole[];
+  /** Topic notified by the export dead-letter alarm. @default - the alarm has no action */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/** Stage of the deployed API (paths carry the version: `/v1/...`). */
+export const API_STAGE_NAME = 'live';
+/** Lifetime of presigned upload and download URLs. */
+export const PRESIGNED_URL_EXPIRY = Duration.minutes(15);
+/** Days an export job and its status are kept. */
+export const EXPORT_RETENTION_DAYS = 7;
+/** Below API Gateway's 29 s integration timeout, so a slow query still gets a JSON answer from the function. */
+export const MART_QUERY_TIMEOUT = Duration.seconds(25);
+const EXPORT_WORKER_TIMEOUT = Duration.minutes(10);
+
+/** Gateway responses (errors raised by API Gateway itself) and the status each answers with. */
+const GATEWAY_RESPONSES: readonly [string, apigw.ResponseType, string | undefined][] = [
+  ['BadRequestBody', apigw.ResponseType.BAD_REQUEST_BODY, '400'],
+  ['BadRequestParameters', apigw.ResponseType.BAD_REQUEST_PARAMETERS, '400'],
+  ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401'],
+  ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403'],
+  ['MissingAuthenticationToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '403'],
+  ['WafFiltered', apigw.ResponseType.WAF_FILTERED, '403'],
+  ['ResourceNotFound', apigw.ResponseType.RESOURCE_NOT_FOUND, '404'],
+  ['RequestTooLarge', apigw.ResponseType.REQUEST_TOO_LARGE, '413'],
+  ['UnsupportedMediaType', apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, '415'],
+  ['Throttled', apigw.ResponseType.THROTTLED, '429'],
+  ['QuotaExceeded', apigw.ResponseType.QUOTA_EXCEEDED, '429'],
+  ['IntegrationTimeout', apigw.ResponseType.INTEGRATION_TIMEOUT, '504'],
+  // The defaults keep the status API Gateway chose; they only make the body JSON with the request id.
+  ['Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined],
+  ['Default5xx', apigw.ResponseType.DEFAULT_5XX, undefined],
+];
+
+/**
+ * The REST API of one environment: document ingestion straight to S3, presigned uploads, export jobs through SQS and
+ * read-only data mart queries. Every method requires auth; requests are validated, throttled and access-logged.
+ */
+export class ApiStack extends Stack {
+  readonly api: apigw.RestApi;
+  readonly auth: ApiAuth;
+  readonly exportJobs: ExportJobsStore;
+  /** Base URL of the stage, ending in `/`. */
+  readonly url: string;
+  /** `METHOD /path` of every route, with `{dataset}` for the per-dataset ones (what routeThrottling keys name). */
+  readonly routes: string[] = [];
+
+  private readonly methodSettingPaths = new Map<string, string[]>();
+  private readonly functions: PlatformFunction[] = [];
+  private readonly props: ApiStackProps;
+  private readonly validator: apigw.RequestValidator;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    this.props = props;
+    const { environment, prefix } = props;
+    const api = environment.api;
+    const removalPolicy = environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.auth = new ApiAuth(this, 'Auth', { auth: api.auth, prefix, removalPolicy });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: environment.logRetentionDays as logs.RetentionDays,
+      encryptionKey: props.key,
+      removalPolicy,
+    });
+
+    // Routes are added below; their throttling overrides are resolved lazily once they all exist.
+    const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
+    this.api = new apigw.RestApi(this, 'Resource', {
+      restApiName: `${prefix}-api`,
+      description: `Data platform API (${environment.name}): ingestion, uploads, exports, data mart queries`,
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: removalPolicy,
+      defaultMethodOptions: this.auth.methodOptions,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: api.throttling.rateLimit,
+        throttlingBurstLimit: api.throttling.burstLimit,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: accessLogFormat(),
+        methodOptions,
+      },
+    });
+    this.url = this.api.url;
+    this.validator = new apigw.RequestValidator(this, 'Validator', {
+      restApi: this.api,
+      requestValidatorName: 'body-and-parameters',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    for (const [responseId, type, statusCode] of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(responseId, {
+        type,
+        statusCode,
+        templates: { 'application/json': gatewayErrorTemplate() },
+      });
+    }
+
+    this.exportJobs = new ExportJobsStore(this, 'ExportJobs', {
+      key: props.key,
+      removalPolicy,
+      // Six times the worker timeout (AWS guidance), so a running export is never handed to a second worker.
+      visibilityTimeout: Duration.seconds(EXPORT_WORKER_TIMEOUT.toSeconds() * 6),
+      alarmTopic: props.alarmTopic,
+    });
+
+    const v1 = this.api.root.addResource('v1');
+    this.addDatasetRoutes(v1, removalPolicy);
+    this.addExportRoutes(v1, removalPolicy);
+    this.addMartRoutes(v1, removalPolicy);
+    Object.assign(methodOptions, this.routeThrottling());
+
+    if (api.auth.type === 'iam' && (props.invokerRoles ?? []).length > 0) {
+      const invokePolicy = new iam.Policy(this, 'InvokePolicy', {
+        roles: [...(props.invokerRoles ?? [])],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['execute-api:Invoke'],
+            resources: [this.api.arnForExecuteApi('*', '/*', API_STAGE_NAME)],
+          }),
+        ],
+      });
+      const restApiId = `<${this.getLogicalId(this.api.node.defaultChild as apigw.CfnRestApi)}>`;
+      Validations.of(invokePolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${this.region}:${this.account}:${restApiId}/${API_STAGE_NAME}/*/*]`,
+        reason: 'Every route of this API on its one stage: the roles call the whole API (all routes require IAM auth)',
+      });
+    }
+
+    if (api.waf.enabled) this.addWebAcl(api.waf.rateLimitPer5Minutes);
+    this.acknowledgeFindings();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Routes
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /** POST /v1/datasets/<name>/objects (S3, no Lambda) and /uploads per dataset; any other dataset gets a JSON 404. */
+  private addDatasetRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
+    const { props } = this;
+    const datasets = v1.addResource('datasets');
+    const names = props.datasets.map((dataset) => dataset.name);
+
+    const landingWriter = new iam.Role(this, 'LandingWriteRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'API Gateway writes ingested documents to landing/<dataset>/ingest_date=*/ and nothing else',
+    });
+    landingWriter.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: names.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`)),
+      }),
+    );
+    landingWriter.addToPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt'], resources: [props.key.keyArn] }),
+    );
+
+    const uploadUrl = this.apiFunction('UploadUrlFunction', 'upload-url', removalPolicy, {
+      [API_ENV.landingBucket]: props.bucketNames.landing,
+      [API_ENV.kmsKeyArn]: props.key.keyArn,
+      [API_ENV.datasets]: JSON.stringify(names),
+      [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
+    });
+    uploadUrl.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: names.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`)),
+      }),
+    );
+    uploadUrl.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [props.key.keyArn] }),
+    );
+    const uploadModel = this.api.addModel('UploadRequest', {
+      contentType: 'application/json',
+      modelName: 'UploadRequest',
+      schema: {
+        schema: apigw.JsonSchemaVersion.DRAFT4,
+        type: apigw.JsonSchemaType.OBJECT,
+        required: ['contentType'],
+        properties: {
+          contentType: { type: apigw.JsonSchemaType.STRING, enum: Object.keys(DOCUMENT_CONTENT_TYPES) },
+          gzip: { type: apigw.JsonSchemaType.BOOLEAN },
+        },
+      },
+    });
+    const uploadIntegration = new apigw.LambdaIntegration(uploadUrl.function);
+
+    for (const name of names) {
+      const dataset = datasets.addResource(name);
+      const templates = objectTemplates(name);
+      const integration = new apigw.AwsIntegration({
+        service: 's3',
+        integrationHttpMethod: 'PUT',
+        path: `${props.bucketNames.landing}/${name}/{partition}/{object}`,
+        options: {
+          credentialsRole: landingWriter,
+          // A content type without a template is refused with 415 instead of being passed through.
+          passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+          requestParameters: {
+            // Placeholders: the request template overrides both with the ingest date and `<request id>.<ext>`.
+            'integration.request.path.partition': 'context.requestId',
+            'integration.request.path.object': 'context.requestId',
+            'integration.request.header.Content-Type': 'method.request.header.Content-Type',
+            'integration.request.header.x-amz-server-side-encryption': "'aws:kms'",
+            'integration.request.header.x-amz-server-side-encryption-aws-kms-key-id': `'${props.key.keyArn}'`,
+            'integration.request.header.x-amz-meta-request-id': 'context.requestId',
+            'integration.request.header.x-amz-meta-request-time': 'context.requestTime',
+            'integration.request.header.x-amz-meta-caller': callerContextVariable(props.environment),
+            'integration.request.header.x-amz-meta-content-type': 'method.request.header.Content-Type',
+          },
+          requestTemplates: Object.fromEntries(
+            Object.keys(DOCUMENT_CONTENT_TYPES).map((contentType) => [contentType, templates.request]),
+          ),
+          integrationResponses: [
+            {
+              statusCode: '202',
+              selectionPattern: '2\\d{2}',
+              responseTemplates: { 'application/json': templates.accepted },
+            },
+            {
+              statusCode: '400',
+              selectionPattern: '400',
+              responseTemplates: { 'application/json': templates.emptyBody },
+            },
+            { statusCode: '500', responseTemplates: { 'application/json': templates.failed } },
+          ],
+        },
+      });
+      this.addRoute(dataset.addResource('objects'), 'POST', integration, '/v1/datasets/{dataset}/objects', {
+        requestValidator: this.validator,
+        requestParameters: { 'method.request.header.Content-Type': true },
+        methodResponses: ['202', '400', '500'].map((statusCode) => ({
+          statusCode,
+          responseModels: { 'application/json': apigw.Model.EMPTY_MODEL },
+        })),
+      });
+      this.addRoute(dataset.addResource('uploads'), 'POST', uploadIntegration, '/v1/datasets/{dataset}/uploads', {
+        requestValidator: this.validator,
+        requestModels: { 'application/json': uploadModel },
+      });
+    }
+
+    const unknownDataset = new apigw.MockIntegration({
+      passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+      requestTemplates: Object.fromEntries(
+        Object.keys(DOCUMENT_CONTENT_TYPES).map((contentType) => [contentType, '{"statusCode": 404}']),
+      ),
+      integrationResponses: [
+        { statusCode: '404', responseTemplates: { 'application/json': unknownDatasetTemplate(names) } },
+      ],
+    });
+    const notFound = { methodResponses: [{ statusCode: '404' }] };
+    const anyDataset = datasets.addResource('{dataset}');
+    this.addRoute(anyDataset, 'ANY', unknownDataset, '/v1/datasets/{dataset}', notFound);
+    this.addRoute(
+      anyDataset.addResource('{proxy+}'),
+      'ANY',
+      unknownDataset,
+      '/v1/datasets/{dataset}/{proxy+}',
+      notFound,
+    );
+  }
+
+  /** POST /v1/exports -> job table + queue -> worker; GET /v1/exports/{id}. */
+  private addExportRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
+    const { props } = this;
+    const { table, queue } = this.exportJobs;
+    const martTables = JSON.stringify(martTablesFromDatasets(props.datasets));
+
+    const request = this.apiFunction('ExportRequestFunction', 'export-request', removalPolicy, {
+      [API_ENV.exportsTable]: table.tableName,
+      [API_ENV.exportQueueUrl]: queue.queueUrl,
+      [API_ENV.martTables]: martTables,
+      [API_ENV.exportRetentionDays]: String(EXPORT_RETENTION_DAYS),
+    });
+    request.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
+    );
+    request.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
+    this.allowKey(request, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+
+    const status = this.apiFunction('ExportStatusFunction', 'export-status', removalPolicy, {
+      [API_ENV.exportsTable]: table.tableName,
+      [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
+      [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
+    });
+    status.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }),
+    );
+    status.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
+      }),
+    );
+    this.allowKey(status, ['kms:Decrypt']);
+
+    const worker = this.apiFunction(
+      'ExportWorkerFunction',
+      'export-worker',
+      removalPolicy,
+      {
+        ...this.martEnvironment(martTables),
+        [API_ENV.exportsTable]: table.tableName,
+        [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
+        [API_ENV.kmsKeyArn]: props.key.keyArn,
+        // The Data API returns at most 1 MB per statement: 1000 rows leaves room for about 1 KB per row.
+        [API_ENV.exportPageRows]: '1000',
+      },
+      { timeout: EXPORT_WORKER_TIMEOUT, memorySize: 512 },
+    );
+    worker.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }),
+    );
+    worker.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
+      }),
+    );
+    this.allowKey(worker, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    this.allowMartRead(worker);
+    worker.function.addEventSource(
+      new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }),
+    );
+
+    const exportModel = this.api.addModel('ExportRequest', {
+      contentType: 'application/json',
+      modelName: 'ExportRequest',
+      schema: {
+        schema: apigw.JsonSchemaVersion.DRAFT4,
+        type: apigw.JsonSchemaType.OBJECT,
+        required: ['table'],
+        properties: {
+          table: { type: apigw.JsonSchemaType.STRING, minLength: 1, maxLength: 64 },
+          filters: { type: apigw.JsonSchemaType.ARRAY, maxItems: 20 },
+          format: { type: apigw.JsonSchemaType.STRING, enum: ['csv'] },
+        },
+      },
+    });
+    const exportsResource = v1.addResource('exports');
+    this.addRoute(exportsResource, 'POST', new apigw.LambdaIntegration(request.function), '/v1/exports', {
+      requestValidator: this.validator,
+      requestModels: { 'application/json': exportModel },
+    });
+    this.addRoute(
+      exportsResource.addResource('{id}'),
+      'GET',
+      new apigw.LambdaIntegration(status.function),
+      '/v1/exports/{id}',
+      {
+        requestValidator: this.validator,
+        requestParameters: { 'method.request.path.id': true },
+      },
+    );
+  }
+
+  /** GET /v1/marts/{table}: read-only, whitelisted, keyset-paginated. */
+  private addMartRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
+    const martTables = JSON.stringify(martTablesFromDatasets(this.props.datasets));
+    const query = this.apiFunction('MartQueryFunction', 'mart-query', removalPolicy, this.martEnvironment(martTables), {
+      timeout: MART_QUERY_TIMEOUT,
+      memorySize: 512,
+    });
+    this.allowMartRead(query);
+    this.addRoute(
+      v1.addResource('marts').addResource('{table}'),
+      'GET',
+      new apigw.LambdaIntegration(query.function),
+      '/v1/marts/{table}',
+      { requestValidator: this.validator, requestParameters: { 'method.request.path.table': true } },
+    );
+  }
+
+  /** Adds a method and records its route key (for routeThrottling and the OpenAPI check). */
+  private addRoute(
+    resource: apigw.Resource,
+    method: string,
+    integration: apigw.Integration,
+    route: string,
+    options: apigw.MethodOptions,
+  ): apigw.Method {
+    const key = `${method} ${route}`;
+    if (!this.routes.includes(key)) this.routes.push(key);
+    const paths = this.methodSettingPaths.get(key) ?? [];
+    paths.push(`${resource.path}/${method}`);
+    this.methodSettingPaths.set(key, paths);
+    return resource.addMethod(method, integration, options);
+  }
+
+  /** Stage method settings of `environment.api.routeThrottling`; a key naming no route fails the synth. */
+  private routeThrottling(): Record<string, apigw.MethodDeploymentOptions> {
+    const settings: Record<string, apigw.MethodDeploymentOptions> = {};
+    for (const [route, throttle] of Object.entries(this.props.environment.api.routeThrottling)) {
+      const paths = this.methodSettingPaths.get(route);
+      if (!paths) {
+        throw new Error(
+          `environments/${this.props.environment.name}.json: key "api.routeThrottling" has key ${JSON.stringify(route)}: names no route of the API. Fix: use one of ${this.routes.join(', ')}`,
+        );
+      }
+      for (const path of paths) {
+        settings[path] = { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
+      }
+    }
+    return settings;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Functions and permissions
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private apiFunction(
+    id: string,
+    handlerDir: string,
+    removalPolicy: RemovalPolicy,
+    environment: Record<string, string>,
+    options: { timeout?: Duration; memorySize?: number } = {},
+  ): PlatformFunction {
+    const fn = new PlatformFunction(this, id, {
+      handlerDir,
+      serviceName: `api-${handlerDir}`,
+      environment,
+      timeout: options.timeout ?? Duration.seconds(10),
+      memorySize: options.memorySize,
+      logRetentionDays: this.props.environment.logRetentionDays,
+      encryptionKey: this.props.key,
+      logRemovalPolicy: removalPolicy,
+    });
+    this.functions.push(fn);
+    return fn;
+  }
+
+  private martEnvironment(martTables: string): Record<string, string> {
+    return {
+      [API_ENV.martTables]: martTables,
+      [API_ENV.martClusterArn]: this.props.mart.clusterArn,
+      [API_ENV.martSecretArn]: this.props.mart.secret.secretArn,
+      [API_ENV.martDatabase]: this.props.mart.databaseName,
+    };
+  }
+
+  /** Data API on the mart cluster only, and the credentials secret (the SQL itself runs as mart_reader). */
+  private allowMartRead(fn: PlatformFunction): void {
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'rds-data:ExecuteStatement',
+          'rds-data:BeginTransaction',
+          'rds-data:CommitTransaction',
+          'rds-data:RollbackTransaction',
+        ],
+        resources: [this.props.mart.clusterArn],
+      }),
+    );
+    this.props.mart.secret.grantRead(fn.function);
+  }
+
+  private allowKey(fn: PlatformFunction, actions: string[]): void {
+    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.props.key.keyArn] }));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // WAF and cdk-nag
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /** AWS managed common and known-bad-input rules plus a per-IP rate limit, on the stage. */
+  private addWebAcl(rateLimitPer5Minutes: number): void {
+    const visibility = (metricName: string) => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const managed = (name: string, priority: number, overrides: string[] = []) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ruleActionOverrides: overrides.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
+        },
+      },
+      visibilityConfig: visibility(name),
+    });
+    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name: `${this.props.prefix}-api`,
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(`${this.props.prefix}-api`),
+      rules: [
+        {
+          name: 'RateLimitPerIp',
+          priority: 0,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: rateLimitPer5Minutes, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('RateLimitPerIp'),
+        },
+        // Documents up to API Gateway's 10 MB are the point of the ingestion route: the 8 KB body rule only counts.
+        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: webAcl.attrArn,
+    });
+  }
+
+  private acknowledgeFindings(): void {
+    const { environment } = this.props;
+    const api = environment.api;
+    const stage = this.api.deploymentStage;
+    if (!api.waf.enabled) {
+      Validations.of(stage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: `environments/${environment.name}.json sets api.waf.enabled false (cost); every method still requires auth and is throttled`,
+      });
+    }
+    if (api.auth.type === 'iam' || api.auth.type === 'lambda-authorizer') {
+      for (const method of this.api.methods) {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-COG4',
+          reason: `environments/${environment.name}.json chooses ${api.auth.type} auth for this API; the method requires it`,
+        });
+      }
+    }
+    const pool = this.auth.userPool;
+    if (api.auth.type === 'cognito' && pool) {
+      Validations.of(pool).acknowledge({
+        id: 'AwsSolutions-COG3',
+        reason:
+          'Threat protection (Cognito Plus plan) is a paid add-on not chosen for this platform; MFA and a strong password policy apply',
+      });
+      if (api.auth.mfa !== 'required') {
+        Validations.of(pool).acknowledge({
+          id: 'AwsSolutions-COG2',
+          reason: `environments/${environment.name}.json sets api.auth.mfa "${api.auth.mfa}"; production environments require it`,
+        });
+      }
+    }
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The AWS-maintained policy of the account-level role API Gateway needs to write execution logs',
+      });
+    }
+    if (pool && api.auth.type === 'cognito') {
+      Validations.of(pool).acknowledge({
+        id: 'AwsSolutions-COG8',
+        reason: 'The Plus feature plan (threat protection) is a paid add-on not chosen for this platform',
+      });
+    }
+    const { bucketNames } = this.props;
+    const datasetObjects = this.props.datasets.map((dataset) => ({
+      id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.landing, `${dataset.name}/ingest_date=*`)}]`,
+      reason: `Objects of dataset ${dataset.name} under landing/${dataset.name}/ingest_date=*/: each request names a new object`,
+    }));
+    Validations.of(this.node.findChild('LandingWriteRole')).acknowledge(...datasetObjects);
+    const exportObjects = {
+      id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.artifacts, 'exports/*')}]`,
+      reason: 'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv',
+    };
+    for (const fn of this.functions) {
+      const role = fn.function.role!;
+      Validations.of(fn.function).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
+      });
+      Validations.of(role).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
+        },
+      );
+    }
+    Validations.of(this.node.findChild('UploadUrlFunction')).acknowledge(...datasetObjects);
+    Validations.of(this.node.findChild('ExportStatusFunction')).acknowledge(exportObjects);
+    Validations.of(this.node.findChild('ExportWorkerFunction')).acknowledge(exportObjects);
+  }
+}
+
+/** ARN of objects under `pattern` in a bucket of this partition-free platform (S3 ARNs carry no region or account). */
+function objectsArn(bucketName: string, pattern: string): string {
+  return `arn:aws:s3:::${bucketName}/${pattern}`;
+}
+
+/** Context variable naming the caller, stored as object metadata, per auth type. */
+function callerContextVariable(environment: EnvironmentConfig): string {
+  switch (environment.api.auth.type) {
+    case 'iam':
+      return 'context.identity.userArn';
+    case 'lambda-authorizer':
+      return 'context.authorizer.principalId';
+    default:
+      return 'context.authorizer.claims.sub';
+  }
+}
+
+/** One JSON line per request: who, what, how it ended, and why when it failed. */
+function accessLogFormat(): apigw.AccessLogFormat {
+  const field = apigw.AccessLogField;
+  return apigw.AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: field.contextRequestId(),
+      extendedRequestId: field.contextExtendedRequestId(),
+      requestTime: field.contextRequestTime(),
+      ip: field.contextIdentitySourceIp(),
+      userAgent: field.contextIdentityUserAgent(),
+      caller: field.contextIdentityCaller(),
+      user: field.contextIdentityUser(),
+      principalId: field.contextAuthorizerPrincipalId(),
+      httpMethod: field.contextHttpMethod(),
+      resourcePath: field.contextResourcePath(),
+      path: field.contextPath(),
+      status: field.contextStatus(),
+      protocol: field.contextProtocol(),
+      responseLength: field.contextResponseLength(),
+      responseLatency: field.contextResponseLatency(),
+      integrationStatus: field.contextIntegrationStatus(),
+      integrationLatency: field.contextIntegrationLatency(),
+      errorType: field.contextErrorResponseType(),
+      errorMessage: field.contextErrorMessage(),
+      authorizerError: field.contextAuthorizerError(),
+      wafStatus: field.contextWafStatus(),
+      xrayTraceId: field.contextXrayTraceId(),
+    }),
+  );
+}

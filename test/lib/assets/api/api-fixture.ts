@@ -1,0 +1,43 @@
+/**
+ * Builds an ApiStack the way the stage does (real Storage and Iam stacks, a stand-in for the data mart's Data API
+ * target), for the stack, nag and OpenAPI tests.
+ */
+import { type App, Stack, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { EnvironmentConfig } from '../../../../config/schema';
+import { ApiStack } from '../../../../lib/stacks/api-stack';
+import { IamStack } from '../../../../lib/stacks/iam-stack';
+import { StorageStack } from '../../../../lib/stacks/storage-stack';
+import { exampleConfig, exampleEnvironment } from '../../../helpers/app';
+
+export function buildApiStack(
+  app: App,
+  envName: 'dev' | 'test' | 'prod',
+  apiOverride: Partial<EnvironmentConfig['api']> = {},
+): ApiStack {
+  const base = exampleEnvironment(envName);
+  const environment: EnvironmentConfig = { ...base, api: { ...base.api, ...apiOverride } };
+  const config = exampleConfig();
+  const env = { account: environment.account, region: environment.region };
+  const common = { prefix: `dp-${envName}`, environment, deploymentAccount: config.platform.deployment.account, env };
+  const storage = new StorageStack(app, 'Storage', common);
+  const iam = new IamStack(app, 'Iam', { ...common, storage });
+  const martStandIn = new Stack(app, 'DataMartStandIn', { env });
+  const secret = new secretsmanager.Secret(martStandIn, 'MasterSecret');
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason: 'Test stand-in for the DataMart stack secret',
+  });
+  return new ApiStack(app, 'Api', {
+    ...common,
+    datasets: config.datasets,
+    key: storage.key,
+    bucketNames: storage.bucketNames,
+    mart: {
+      clusterArn: `arn:aws:rds:${environment.region}:${environment.account}:cluster:dp-${envName}-mart`,
+      secret,
+      databaseName: 'mart',
+    },
+    invokerRoles: [iam.integrationTestRole],
+  });
+}

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -150,6 +150,19 @@ export class StorageStack extends Stack {
         conditions: { ArnNotLike: { 'aws:PrincipalArn': allowedDeleters } },
       }),
     );
+    this.acknowledgeNotificationsHandler();
+  }
+
+  /** `eventBridgeEnabled` adds aws-cdk-lib's stack-wide notifications handler; its role is not ours to shape. */
+  private acknowledgeNotificationsHandler(): void {
+    const handlers = this.node.children.filter((child) => child.node.id.startsWith('BucketNotificationsHandler'));
+    for (const handler of handlers) {
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'aws-cdk-lib handler that turns on EventBridge notifications of the landing bucket at deploy time; the managed policy only lets it write its own logs',
+      });
+    }
   }
 
   private createKey(props: StorageStackProps): kms.Key {

@@ -1,0 +1,177 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { EnvironmentConfig } from '../../../config/schema';
+import { NetworkStack } from '../../../lib/stacks/network-stack';
+import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
+
+function networkStack(environment: EnvironmentConfig): { stack: NetworkStack; template: Template } {
+  const app = testApp();
+  const stack = new NetworkStack(app, 'Network', {
+    prefix: `dp-${environment.name}`,
+    environment,
+    deploymentAccount: exampleConfig().platform.deployment.account,
+    env: { account: environment.account, region: environment.region },
+  });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+function withNetwork(name: 'dev' | 'prod', network: Partial<EnvironmentConfig['network']>): EnvironmentConfig {
+  const environment = exampleEnvironment(name);
+  return { ...environment, network: { ...environment.network, ...network } };
+}
+
+function subnetCidrs(template: Template, group: string): string[] {
+  const subnets = template.findResources('AWS::EC2::Subnet', {
+    Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-name', Value: group }]) },
+  });
+  return Object.values(subnets).map((subnet) => subnet.Properties.CidrBlock as string);
+}
+
+describe.each([
+  ['dev', ['eu-west-1a', 'eu-west-1b'], '10.10.0.0/16', 14],
+  ['prod', ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], '10.30.0.0/16', 365],
+] as const)('NetworkStack (%s example)', (name, azs, cidr, retentionDays) => {
+  const { stack, template } = networkStack(exampleEnvironment(name));
+
+  it('spans exactly the configured AZs with the configured CIDR', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: cidr });
+    const subnetAzs = Object.values(template.findResources('AWS::EC2::Subnet')).map(
+      (subnet) => subnet.Properties.AvailabilityZone,
+    );
+    expect(subnetAzs.sort()).toEqual([...azs]);
+    expect(stack.vpc.availabilityZones).toEqual([...azs]);
+  });
+
+  it('has only isolated Data subnets and no internet gateway, NAT or public IPs when natGateways is 0', () => {
+    expect(subnetCidrs(template, 'Data')).toHaveLength(azs.length);
+    expect(stack.vpc.selectSubnets({ subnetGroupName: 'Data' }).subnets).toHaveLength(azs.length);
+    expect(stack.vpc.publicSubnets).toHaveLength(0);
+    expect(stack.vpc.privateSubnets).toHaveLength(0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.resourceCountIs('AWS::EC2::VPCGatewayAttachment', 0);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+    template.resourceCountIs('AWS::EC2::Route', 0);
+  });
+
+  it('puts the S3 gateway endpoint on every route table', () => {
+    const routeTables = Object.keys(template.findResources('AWS::EC2::RouteTable'));
+    expect(routeTables).toHaveLength(azs.length);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['.s3'])] }),
+      RouteTableIds: routeTables.map((id) => ({ Ref: id })),
+    });
+  });
+
+  it('sends flow logs of all traffic to a log group encrypted with a rotating key', () => {
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+    });
+    const keys = template.findResources('AWS::KMS::Key', { Properties: { EnableKeyRotation: true } });
+    expect(Object.keys(keys)).toHaveLength(1);
+    const [keyId] = Object.keys(keys);
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: `/dp-${name}/vpc/flow-logs`,
+      RetentionInDays: retentionDays,
+      KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('lets CloudWatch Logs use the flow log key for the flow log group only', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+            Condition: {
+              ArnEquals: {
+                'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:eu-west-1:${exampleEnvironment(name).account}:log-group:/dp-${name}/vpc/flow-logs`,
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('removes every rule from the default security group', () => {
+    const [vpcId] = Object.keys(template.findResources('AWS::EC2::VPC'));
+    template.hasResourceProperties('Custom::VpcRestrictDefaultSG', {
+      DefaultSecurityGroupId: { 'Fn::GetAtt': [vpcId, 'DefaultSecurityGroup'] },
+    });
+  });
+});
+
+describe('NetworkStack removal policy', () => {
+  it('retains the flow logs and their key where data is retained (prod)', () => {
+    const { template } = networkStack(exampleEnvironment('prod'));
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+  });
+
+  it('deletes the flow logs and their key where storage.removalPolicy is destroy (dev)', () => {
+    const { template } = networkStack(exampleEnvironment('dev'));
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('NetworkStack with NAT', () => {
+  const { stack, template } = networkStack(withNetwork('dev', { natGateways: 1 }));
+
+  it('adds public and Egress subnets, an internet gateway and exactly natGateways NAT gateways', () => {
+    expect(subnetCidrs(template, 'Public')).toHaveLength(2);
+    expect(subnetCidrs(template, 'Egress')).toHaveLength(2);
+    expect(stack.vpc.selectSubnets({ subnetGroupName: 'Egress' }).subnets).toHaveLength(2);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+  });
+
+  it('routes the Egress subnets to the internet through the NAT gateway only', () => {
+    const [natId] = Object.keys(template.findResources('AWS::EC2::NatGateway'));
+    const natRoutes = template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: { Ref: natId } } });
+    expect(Object.keys(natRoutes)).toHaveLength(2);
+    for (const route of Object.values(natRoutes)) {
+      expect(route.Properties.DestinationCidrBlock).toBe('0.0.0.0/0');
+    }
+  });
+
+  it('keeps the Data subnets on the same CIDRs as without NAT, so switching NAT on never moves the database', () => {
+    const withoutNat = networkStack(exampleEnvironment('dev')).template;
+    expect(subnetCidrs(template, 'Data')).toEqual(subnetCidrs(withoutNat, 'Data'));
+  });
+
+  it('puts the S3 endpoint on the Data, Public and Egress route tables', () => {
+    const routeTables = Object.keys(template.findResources('AWS::EC2::RouteTable'));
+    expect(routeTables).toHaveLength(6);
+    const [endpoint] = Object.values(template.findResources('AWS::EC2::VPCEndpoint'));
+    const endpointRouteTables = (endpoint.Properties.RouteTableIds as { Ref: string }[]).map((ref) => ref.Ref);
+    expect(endpointRouteTables.sort()).toEqual(routeTables.sort());
+  });
+});
+
+describe('NetworkStack synthesis', () => {
+  it('needs no context lookup (synth works offline)', () => {
+    const app = testApp();
+    const environment = exampleEnvironment('prod');
+    new NetworkStack(app, 'Network', {
+      prefix: 'dp-prod',
+      environment,
+      deploymentAccount: exampleConfig().platform.deployment.account,
+      env: { account: environment.account, region: environment.region },
+    });
+    expect(app.synth().manifest.missing ?? []).toEqual([]);
+  });
+
+  it('fails when the VPC CIDR cannot hold three subnet groups in every AZ', () => {
+    const azs = ['a', 'b', 'c', 'd', 'e', 'f'].map((letter) => `eu-west-1${letter}`);
+    expect(() => networkStack(withNetwork('dev', { vpcCidr: '10.10.0.0/24', availabilityZones: azs }))).toThrow(
+      /network\.vpcCidr of environment dev is too small: "10\.10\.0\.0\/24".*Fix: use a larger block/,
+    );
+  });
+});

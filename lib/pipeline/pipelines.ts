@@ -55,7 +55,8 @@ export function addPipelines(
         );
 
   if (sourceRepository) {
-    for (const pipeline of pipelines) pipeline.addDependency(sourceRepository, 'the pipeline watches this repository');
+    for (const pipeline of pipelines)
+      pipeline.addStackDependency(sourceRepository, 'the pipeline watches this repository');
   }
   return pipelines;
 }

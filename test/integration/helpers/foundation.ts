@@ -1,52 +1,49 @@
 /**
- * Stand-ins for the Storage and Iam stacks' contracts (platform key, zone buckets, roles), so the Catalog and
- * Orchestration stacks can be asserted on their own. The shapes match StorageStack.key/buckets and IamStack's roles.
+ * The foundation stacks (Storage, Iam) of one environment, built the way the stage builds them, for tests of the
+ * later stacks (Catalog, Orchestration) that take them as props.
  */
-import { Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import type { Construct } from 'constructs';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IamStack } from '../../../lib/stacks/iam-stack';
+import type { DataMartTarget } from '../../../lib/stacks/orchestration-stack';
+import { StorageStack } from '../../../lib/stacks/storage-stack';
+import { exampleConfig, exampleEnvironment } from '../../helpers/app';
+
+export type EnvironmentName = 'dev' | 'test' | 'prod';
 
 export interface Foundation {
-  readonly stack: Stack;
-  readonly key: kms.Key;
-  readonly buckets: { landing: s3.Bucket; curated: s3.Bucket; logs: s3.Bucket; artifacts: s3.Bucket };
-  readonly dataAnalystRole: iam.Role;
-  readonly dataEngineerRole: iam.Role;
+  readonly prefix: string;
+  readonly environment: ReturnType<typeof exampleEnvironment>;
+  readonly env: { account: string; region: string };
+  readonly common: { prefix: string; environment: ReturnType<typeof exampleEnvironment>; deploymentAccount: string };
+  readonly storage: StorageStack;
+  readonly iam: IamStack;
 }
 
-const ENV = { account: '222222222222', region: 'eu-west-1' };
+export function foundation(app: App, envName: EnvironmentName = 'dev'): Foundation {
+  const environment = exampleEnvironment(envName);
+  const prefix = `${exampleConfig().platform.prefix}-${envName}`;
+  const env = { account: environment.account, region: environment.region };
+  const common = { prefix, environment, deploymentAccount: exampleConfig().platform.deployment.account };
+  const storage = new StorageStack(app, 'Storage', { ...common, env, stackName: `${prefix}-storage` });
+  const iam = new IamStack(app, 'Iam', { ...common, env, stackName: `${prefix}-iam`, storage });
+  return { prefix, environment, env, common, storage, iam };
+}
 
-export function foundation(scope: Construct, id = 'Foundation'): Foundation {
-  const stack = new Stack(scope, id, { env: ENV });
-  const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-  const logs = new s3.Bucket(stack, 'Logs', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-    versioned: true,
+/**
+ * Stand-in for the DataMart stack's contract (cluster ARN, secret, database name) while the Orchestration stack is
+ * tested on its own.
+ */
+export function dataMartDouble(app: App, base: Foundation): DataMartTarget {
+  const stack = new Stack(app, 'DataMartDouble', { env: base.env });
+  const secret = new secretsmanager.Secret(stack, 'Secret', { encryptionKey: base.storage.key });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason: 'Test double: the DataMart stack rotates its secret',
   });
-  const zone = (name: string, eventBridgeEnabled = false) =>
-    new s3.Bucket(stack, name, {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: key,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      versioned: true,
-      serverAccessLogsBucket: logs,
-      serverAccessLogsPrefix: `${name.toLowerCase()}/`,
-      eventBridgeEnabled,
-    });
-  const principal = new iam.AccountRootPrincipal();
   return {
-    stack,
-    key,
-    buckets: { landing: zone('Landing', true), curated: zone('Curated'), logs, artifacts: zone('Artifacts') },
-    dataAnalystRole: new iam.Role(stack, 'DataAnalyst', { assumedBy: principal }),
-    dataEngineerRole: new iam.Role(stack, 'DataEngineer', { assumedBy: principal }),
+    clusterArn: `arn:aws:rds:${base.env.region}:${base.env.account}:cluster:${base.prefix}-mart`,
+    secret,
+    databaseName: 'mart',
   };
 }
-
-export { ENV as FOUNDATION_ENV };

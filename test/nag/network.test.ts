@@ -1,6 +1,6 @@
+import { NetworkStack } from '../../lib/stacks/network-stack';
 import { exampleConfig, exampleEnvironment } from '../helpers/app';
 import { formatViolations, nagApp, nagViolations } from '../helpers/nag';
-import { NetworkStack } from '../../lib/stacks/network-stack';
 
 describe.each(['dev', 'prod'] as const)('NetworkStack nag (%s)', (name) => {
   it('has no AwsSolutions errors', () => {

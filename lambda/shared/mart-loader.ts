@@ -1,0 +1,203 @@
+/**
+ * Loads one curated batch (`_mart/<dataset>/run_id=<runId>/part-*.csv[.gz]`, header row, columns in config order)
+ * into its mart table, all or nothing:
+ *
+ *   BEGIN; SET LOCAL ROLE mart_loader
+ *   CREATE TEMP TABLE staging (LIKE mart.<table>) ON COMMIT DROP  -- NOT NULL and types checked on the way in
+ *   fill it: Aurora imports server-side from S3 (aws_s3.table_import_from_s3), elsewhere COPY FROM STDIN (mart-copy.ts)
+ *   INSERT INTO mart.<table> SELECT * FROM staging ON CONFLICT (pk) DO UPDATE ... WHERE the row differs
+ *   upsert the audit.pipeline_runs row (LOADED, counts); COMMIT
+ *
+ * Idempotent: a second load of the same batch inserts and updates nothing. A bad row (wrong type, NULL key, header
+ * not matching the table, duplicate key in the batch) rolls everything back, leaving the mart unchanged; the failure
+ * is then recorded in its own transaction (audit row FAILED with the reason) and a {@link MartLoadError} is thrown.
+ * A cluster that is resuming gives a TransientError (nothing recorded: retry).
+ */
+import { DomainError, InvalidInputError, TransientError } from './errors';
+import { MART_SCHEMA } from './mart-ddl';
+import type { SqlExecutor } from './sql';
+
+export interface MartLoadRequest {
+  readonly dataset: string;
+  /** Mart table (unqualified, in schema `mart`). */
+  readonly table: string;
+  readonly runId: string;
+  /** Landing object the batch comes from (audit). */
+  readonly objectKey: string;
+  /** S3 version of that object; null/undefined for an unversioned object. */
+  readonly objectVersion?: string | null;
+  /** Bucket and prefix of the batch files (for messages and the server-side import). */
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+export interface MartLoadResult {
+  readonly rowsStaged: number;
+  readonly rowsInserted: number;
+  readonly rowsUpdated: number;
+  /** Rows already present with the same values. */
+  readonly rowsUnchanged: number;
+}
+
+export interface StagingTable {
+  /** Qualified name, e.g. `pg_temp."staging_impressions"`. */
+  readonly name: string;
+  /** Columns in table order (= dataset-config order = CSV header order). */
+  readonly columns: readonly string[];
+}
+
+/** Fills the staging table inside the load transaction. */
+export type Stager = (tx: SqlExecutor, staging: StagingTable) => Promise<void>;
+
+/** The batch was not loaded (bad data, missing table ...): the mart is unchanged and the audit row says why. */
+export class MartLoadError extends DomainError {}
+
+export interface LoadOptions {
+  /** Role the load runs as (SET LOCAL ROLE); null to stay the connected user. @default 'mart_loader' */
+  readonly role?: string | null;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+export const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export async function loadBatch(
+  executor: SqlExecutor,
+  request: MartLoadRequest,
+  stage: Stager,
+  options: LoadOptions = {},
+): Promise<MartLoadResult> {
+  const role = options.role === undefined ? 'mart_loader' : options.role;
+  for (const [what, name] of [
+    ['table', request.table],
+    ['role', role ?? 'none'],
+  ]) {
+    if (!IDENTIFIER.test(name)) {
+      throw new InvalidInputError(
+        `Invalid mart ${what} name ${JSON.stringify(name)}. Fix: use a lower-case SQL identifier`,
+      );
+    }
+  }
+  const asRole = async (tx: SqlExecutor) => {
+    if (role !== null) await tx.query(`SET LOCAL ROLE ${quoteIdentifier(role)}`);
+  };
+
+  try {
+    return await executor.transaction(async (tx) => {
+      await asRole(tx);
+      const { columns, primaryKey } = await describeTable(tx, request.table);
+      const staging: StagingTable = { name: `pg_temp.${quoteIdentifier(`staging_${request.table}`)}`, columns };
+      await tx.query(
+        `CREATE TEMP TABLE ${quoteIdentifier(`staging_${request.table}`)} (LIKE ${qualified(request.table)}) ON COMMIT DROP`,
+      );
+      await stage(tx, staging);
+      const [{ staged }] = await tx.query<{ staged: number }>(`SELECT count(*) AS staged FROM ${staging.name}`);
+      const [counts] = await tx.query<{ inserted: number; updated: number }>(
+        upsertSql(request.table, staging.name, columns, primaryKey),
+      );
+      const result: MartLoadResult = {
+        rowsStaged: staged,
+        rowsInserted: counts.inserted,
+        rowsUpdated: counts.updated,
+        rowsUnchanged: staged - counts.inserted - counts.updated,
+      };
+      await recordRun(tx, request, { status: 'LOADED', rowsLoaded: staged, error: null });
+      return result;
+    });
+  } catch (error) {
+    if (error instanceof TransientError) throw error;
+    const reason = describeError(error);
+    const failure = new MartLoadError(
+      `Batch s3://${request.bucket}/${request.prefix} of dataset ${request.dataset} (run ${request.runId}) was not loaded; ${qualified(request.table)} is unchanged: ${reason}. Fix: correct the data (or the table) and run the load again`,
+    );
+    try {
+      await executor.transaction(async (tx) => {
+        await asRole(tx);
+        await recordRun(tx, request, { status: 'FAILED', rowsLoaded: null, error: reason });
+      });
+    } catch (auditError) {
+      failure.message += ` (the audit row could not be written either: ${describeError(auditError)})`;
+    }
+    throw failure;
+  }
+}
+
+function qualified(table: string): string {
+  return `${MART_SCHEMA}.${quoteIdentifier(table)}`;
+}
+
+/** Columns in table order and the primary key, read from the catalog (the table is the contract, not a copy of it). */
+async function describeTable(tx: SqlExecutor, table: string): Promise<{ columns: string[]; primaryKey: string[] }> {
+  const rows = await tx.query<{ name: string; primary_key: boolean }>(
+    `SELECT a.attname AS name, COALESCE(a.attnum = ANY (i.indkey), false) AS primary_key
+       FROM pg_attribute a
+       LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+      WHERE a.attrelid = to_regclass(:table) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    { table: qualified(table) },
+  );
+  if (rows.length === 0) {
+    throw new MartLoadError(
+      `table ${qualified(table)} does not exist (enable the mart for the dataset in config/datasets and deploy: the migrations create it)`,
+    );
+  }
+  const primaryKey = rows.filter((row) => row.primary_key).map((row) => row.name);
+  if (primaryKey.length === 0) throw new MartLoadError(`table ${qualified(table)} has no primary key to upsert on`);
+  return { columns: rows.map((row) => row.name), primaryKey };
+}
+
+/** One statement: insert new keys, update rows that differ, leave identical rows alone; returns the two counts. */
+export function upsertSql(
+  table: string,
+  staging: string,
+  columns: readonly string[],
+  primaryKey: readonly string[],
+): string {
+  const list = columns.map(quoteIdentifier).join(', ');
+  const others = columns.filter((column) => !primaryKey.includes(column)).map(quoteIdentifier);
+  const onConflict =
+    others.length === 0
+      ? 'DO NOTHING'
+      : `DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+         WHERE (${others.map((c) => `target.${c}`).join(', ')}) IS DISTINCT FROM (${others.map((c) => `EXCLUDED.${c}`).join(', ')})`;
+  return `WITH upserted AS (
+    INSERT INTO ${qualified(table)} AS target (${list})
+    SELECT ${list} FROM ${staging}
+    ON CONFLICT (${primaryKey.map(quoteIdentifier).join(', ')}) ${onConflict}
+    RETURNING (xmax = 0) AS inserted
+  )
+  SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM upserted`;
+}
+
+async function recordRun(
+  tx: SqlExecutor,
+  request: MartLoadRequest,
+  outcome: { status: 'LOADED' | 'FAILED'; rowsLoaded: number | null; error: string | null },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO audit.pipeline_runs AS run
+       (run_id, dataset, object_key, object_version, status, rows_loaded, error, finished_at)
+     VALUES (:runId, :dataset, :objectKey, :objectVersion, :status, :rowsLoaded, :error, now())
+     ON CONFLICT (dataset, object_key, object_version) DO UPDATE
+       SET run_id = EXCLUDED.run_id, status = EXCLUDED.status, rows_loaded = EXCLUDED.rows_loaded,
+           error = EXCLUDED.error, finished_at = now(), updated_at = now()`,
+    {
+      runId: request.runId,
+      dataset: request.dataset,
+      objectKey: request.objectKey,
+      objectVersion: request.objectVersion ?? null,
+      status: outcome.status,
+      rowsLoaded: outcome.rowsLoaded,
+      error: outcome.error === null ? null : outcome.error.slice(0, 4000),
+    },
+  );
+}
+
+/** The database's message plus where it happened (COPY reports the file line and column of a bad value). */
+function describeError(error: unknown): string {
+  const { message, where, detail } = error as { message?: string; where?: string; detail?: string };
+  let reason = message ?? String(error);
+  if (/cannot affect row a second time/.test(reason)) {
+    reason = `the batch has the same primary key more than once (${reason})`;
+  }
+  return [reason, detail, where].filter(Boolean).join('; ');
+}

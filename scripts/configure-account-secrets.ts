@@ -26,7 +26,7 @@ in the deployment account (deployment.account). It refuses credentials of any ot
   github-token       reads a GitHub personal access token from stdin (when piped) or from a prompt that echoes
                      nothing, checks its shape, creates or updates the Secrets Manager secret source.tokenSecretName
                      (tagged with the platform tags) and prints only the secret ARN. The token is never accepted as
-                     an argument and never printed. Example: gh auth token | npx tsx scripts/configure-account-secrets.ts
+                     an argument and never printed. Example: npx tsx scripts/configure-account-secrets.ts < token.txt
   codecommit         nothing to set up.
 
 Options:

@@ -61,7 +61,8 @@ export function acknowledgeGeneratedPermissions(stack: Stack, artifactBucket: IB
     const reasons = new Map<string, string>();
     const unexplained = new Set<string>();
     for (const finding of findings(stack, statements, artifactArns)) {
-      const reason = reasonFor(finding, artifactArns);
+      const reason =
+        reasonFor(finding, artifactArns) ?? (isAssetPublishingPolicy(policy) ? assetRoleReason(finding) : undefined);
       if (reason === undefined) unexplained.add(finding.id);
       else if (!reasons.has(finding.id)) reasons.set(finding.id, reason);
     }
@@ -140,6 +141,34 @@ function reasonFor(finding: Finding, artifactArns: Set<string>): string | undefi
     /^arn:<AWS::Partition>:iam::\d{12}:role\/cdk-[a-z0-9]+-(file|image)-publishing-role-\d{12}-[a-z0-9-]+$/.test(value)
   ) {
     return 'Asset publishing assumes only the CDK bootstrap file/image publishing roles of the target accounts';
+  }
+  return undefined;
+}
+
+/**
+ * CDK Pipelines shares one asset-publishing role per asset type (`Pipeline/Assets/FileRole`, `.../DockerRole`) between
+ * the CodeBuild projects it creates per asset, so that role's grants name no project.
+ */
+function isAssetPublishingPolicy(policy: iam.Policy): boolean {
+  const role = policy.node.scope;
+  return (
+    role !== undefined && ['FileRole', 'DockerRole'].includes(role.node.id) && role.node.scope?.node.id === 'Assets'
+  );
+}
+
+function assetRoleReason(finding: Finding): string | undefined {
+  const [, value] = splitOnce(finding.id, '::');
+  const shared =
+    "CDK Pipelines' shared asset-publishing role, used by one CodeBuild project per asset whose names are generated";
+  if (/:logs:[a-z0-9-]+:\d{12}:log-group:\/aws\/codebuild\/\*$/.test(value)) {
+    return `${shared}: CodeBuild log groups of the deployment account and region only`;
+  }
+  if (/:codebuild:[a-z0-9-]+:\d{12}:report-group\/\*$/.test(value)) {
+    return `${shared}: CodeBuild report groups of the deployment account and region only`;
+  }
+  const buildActions = ['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild'];
+  if (value === '*' && finding.actions.every((action) => buildActions.includes(action))) {
+    return `${shared}: starts and follows those publishing builds; no other permission is granted on *`;
   }
   return undefined;
 }

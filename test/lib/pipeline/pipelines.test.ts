@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { AppConfig, PlatformConfig, SourceConfig } from '../../../config/schema';
 import type { PipelineStack } from '../../../lib/pipeline/pipeline-stack';
@@ -150,7 +151,7 @@ describe('addPipelines: sources', () => {
 
   test('codecommit with create: true creates a retained repository in its own stack, deployed first', () => {
     const { app, stacks } = build({ type: 'codecommit', repositoryName: 'data-platform', create: true });
-    const repositoryStack = app.node.findChild('SourceRepository') as PipelineStack;
+    const repositoryStack = app.node.findChild('SourceRepository') as Stack;
     expect(repositoryStack.stackName).toBe('dp-source-repository');
     Template.fromStack(repositoryStack).hasResource('AWS::CodeCommit::Repository', {
       Properties: { RepositoryName: 'data-platform' },
@@ -172,9 +173,7 @@ describe('addPipelines with the real DataPlatformStage', () => {
     const dev = pipelineOf(devPipeline).Stages.find((stage) => stage.Name === 'Dev');
     const actionNames = dev?.Actions.map((action) => action.Name) ?? [];
     const stage = devPipeline.stages[0];
-    const stageStacks = stage.node.children
-      .filter((child) => 'stackName' in child)
-      .map((child) => (child as PipelineStack).stackName);
+    const stageStacks = stage.node.children.filter(Stack.isStack).map((stack) => stack.stackName);
     expect(stageStacks).toEqual(expect.arrayContaining(['dp-dev-network', 'dp-dev-storage', 'dp-dev-iam']));
     for (const stackName of stageStacks) expect(actionNames).toContain(`${stackName}.Deploy`);
 

@@ -92,7 +92,8 @@ export class ApiStack extends Stack {
   /** `METHOD /path` of every route, with `{dataset}` for the per-dataset ones (what routeThrottling keys name). */
   readonly routes: string[] = [];
 
-  private readonly methodSettingPaths = new Map<string, string[]>();
+  /** Route key -> the methods it covers (one per dataset for per-dataset routes). */
+  private readonly routeMethods = new Map<string, { resourcePath: string; httpMethod: string }[]>();
   private readonly functions: PlatformFunction[] = [];
   private readonly props: ApiStackProps;
   private readonly validator: apigw.RequestValidator;
@@ -112,8 +113,6 @@ export class ApiStack extends Stack {
       removalPolicy,
     });
 
-    // Routes are added below; their throttling overrides are resolved lazily once they all exist.
-    const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
     this.api = new apigw.RestApi(this, 'Resource', {
       restApiName: `${prefix}-api`,
       description: `Data platform API (${environment.name}): ingestion, uploads, exports, data mart queries`,
@@ -131,7 +130,6 @@ export class ApiStack extends Stack {
         throttlingBurstLimit: api.throttling.burstLimit,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: accessLogFormat(),
-        methodOptions,
       },
     });
     this.url = this.api.url;
@@ -161,7 +159,7 @@ export class ApiStack extends Stack {
     this.addDatasetRoutes(v1, removalPolicy);
     this.addExportRoutes(v1, removalPolicy);
     this.addMartRoutes(v1, removalPolicy);
-    Object.assign(methodOptions, this.routeThrottling());
+    this.applyRouteThrottling();
 
     if (api.auth.type === 'iam' && (props.invokerRoles ?? []).length > 0) {
       const invokePolicy = new iam.Policy(this, 'InvokePolicy', {
@@ -437,27 +435,43 @@ export class ApiStack extends Stack {
   ): apigw.Method {
     const key = `${method} ${route}`;
     if (!this.routes.includes(key)) this.routes.push(key);
-    const paths = this.methodSettingPaths.get(key) ?? [];
-    paths.push(`${resource.path}/${method}`);
-    this.methodSettingPaths.set(key, paths);
+    const methods = this.routeMethods.get(key) ?? [];
+    methods.push({ resourcePath: resource.path, httpMethod: method });
+    this.routeMethods.set(key, methods);
     return resource.addMethod(method, integration, options);
   }
 
-  /** Stage method settings of `environment.api.routeThrottling`; a key naming no route fails the synth. */
-  private routeThrottling(): Record<string, apigw.MethodDeploymentOptions> {
-    const settings: Record<string, apigw.MethodDeploymentOptions> = {};
+  /**
+   * Adds the stage method settings of `environment.api.routeThrottling`; a key naming no route fails the synth.
+   * The Stage renders its settings when it is created, before the routes exist, hence the L1 property here.
+   */
+  private applyRouteThrottling(): void {
+    const settings: apigw.CfnStage.MethodSettingProperty[] = [];
     for (const [route, throttle] of Object.entries(this.props.environment.api.routeThrottling)) {
-      const paths = this.methodSettingPaths.get(route);
-      if (!paths) {
+      const methods = this.routeMethods.get(route);
+      if (!methods) {
         throw new Error(
           `environments/${this.props.environment.name}.json: key "api.routeThrottling" has key ${JSON.stringify(route)}: names no route of the API. Fix: use one of ${this.routes.join(', ')}`,
         );
       }
-      for (const path of paths) {
-        settings[path] = { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
+      for (const { resourcePath, httpMethod } of methods) {
+        settings.push({
+          // Method settings address a resource path with its slashes escaped as ~1.
+          resourcePath: `/${resourcePath.replace(/\//g, '~1')}`,
+          httpMethod,
+          throttlingRateLimit: throttle.rateLimit,
+          throttlingBurstLimit: throttle.burstLimit,
+          // A method's settings replace the stage-wide ones for it: logging and metrics are repeated.
+          loggingLevel: apigw.MethodLoggingLevel.ERROR,
+          dataTraceEnabled: false,
+          metricsEnabled: true,
+        });
       }
     }
-    return settings;
+    if (settings.length === 0) return;
+    const stage = this.api.deploymentStage.node.defaultChild as apigw.CfnStage;
+    const stageWide = (stage.methodSettings ?? []) as apigw.CfnStage.MethodSettingProperty[];
+    stage.methodSettings = [...stageWide, ...settings];
   }
 
   // ---------------------------------------------------------------------------------------------------------------

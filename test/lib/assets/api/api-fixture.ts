@@ -3,6 +3,7 @@
  * target), for the stack, nag and OpenAPI tests.
  */
 import { type App, Stack, Validations } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { EnvironmentConfig } from '../../../../config/schema';
 import { ApiStack } from '../../../../lib/stacks/api-stack';
@@ -39,5 +40,20 @@ export function buildApiStack(
       databaseName: 'mart',
     },
     invokerRoles: [iam.integrationTestRole],
+  });
+}
+
+/** "METHOD /path" of every AWS::ApiGateway::Method of a template, rebuilt from the resource tree. */
+export function synthesizedRoutes(template: Template): string[] {
+  const resources = template.findResources('AWS::ApiGateway::Resource');
+  const pathOf = (resourceId: unknown): string => {
+    const ref = (resourceId as { Ref?: string }).Ref;
+    if (!ref) return ''; // Fn::GetAtt RootResourceId
+    const resource = resources[ref].Properties as { ParentId: unknown; PathPart: string };
+    return `${pathOf(resource.ParentId)}/${resource.PathPart}`;
+  };
+  return Object.values(template.findResources('AWS::ApiGateway::Method')).map((method) => {
+    const { HttpMethod, ResourceId } = method.Properties as { HttpMethod: string; ResourceId: unknown };
+    return `${HttpMethod} ${pathOf(ResourceId) || '/'}`;
   });
 }

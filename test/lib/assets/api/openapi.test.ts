@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { API_ASSETS_DIR } from '../../../../lib/constructs/api-templates';
+import { exampleConfig, testApp } from '../../../helpers/app';
+import { buildApiStack, synthesizedRoutes } from './api-fixture';
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+  security?: unknown[];
+}
+
+const document = JSON.parse(readFileSync(path.join(API_ASSETS_DIR, 'openapi.json'), 'utf8')) as OpenApiDocument;
+const HTTP_METHODS = new Set([
+  'get',
+  'put',
+  'post',
+  'delete',
+  'patch',
+  'head',
+  'options',
+  'x-amazon-apigateway-any-method',
+]);
+
+/** "METHOD /path" of every operation of the document. */
+function documentedRoutes(): string[] {
+  return Object.entries(document.paths).flatMap(([route, operations]) =>
+    Object.keys(operations)
+      .filter((method) => HTTP_METHODS.has(method))
+      .map((method) => `${method === 'x-amazon-apigateway-any-method' ? 'ANY' : method.toUpperCase()} ${route}`),
+  );
+}
+
+/** Per-dataset resources (`/v1/datasets/clicks/...`) as the document writes them (`/v1/datasets/{dataset}/...`). */
+function templated(route: string, datasets: readonly string[]): string {
+  return route.replace(/^(\S+ \/v1\/datasets\/)([^/]+)/, (whole, head: string, name: string) =>
+    datasets.includes(name) ? `${head}{dataset}` : whole,
+  );
+}
+
+describe('OpenAPI document (lib/assets/api/openapi.json)', () => {
+  const datasets = exampleConfig().datasets.map((dataset) => dataset.name);
+  const template = Template.fromStack(buildApiStack(testApp(), 'dev'));
+  const synthesized = synthesizedRoutes(template);
+
+  test('documents exactly the routes of the synthesized API', () => {
+    const fromStack = [...new Set(synthesized.map((route) => templated(route, datasets)))].sort();
+    expect(fromStack).toEqual([...documentedRoutes()].sort());
+  });
+
+  test('has one synthesized method per dataset for each per-dataset route', () => {
+    for (const dataset of datasets) {
+      expect(synthesized).toEqual(
+        expect.arrayContaining([`POST /v1/datasets/${dataset}/objects`, `POST /v1/datasets/${dataset}/uploads`]),
+      );
+    }
+  });
+
+  test('requires auth on every operation and documents the JSON error answers', () => {
+    expect(document.security?.length).toBeGreaterThan(0);
+    for (const [route, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!HTTP_METHODS.has(method)) continue;
+        expect({ route, method, security: operation.security ?? document.security }).toEqual({
+          route,
+          method,
+          security: expect.arrayContaining([expect.anything()]),
+        });
+        expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['401', '403']));
+      }
+    }
+  });
+});

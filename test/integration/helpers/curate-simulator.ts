@@ -1,0 +1,58 @@
+/**
+ * Stands in for the curate Glue job in local state-machine runs: reads the run's staged NDJSON rows from S3, keeps the
+ * latest record per primary key, and writes the mart CSV batch the way curate.py does (header row, dataset-config
+ * column order, RFC 4180 quoting, NULL as an unquoted empty field) under `--mart_path`.
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DatasetConfig } from '../../../config/schema';
+
+export interface GlueStartJobRunInput {
+  readonly JobName: string;
+  readonly Arguments: Record<string, string>;
+}
+
+/** The fields of a Glue `GetJobRun` result the flow's ResultSelector reads. */
+export interface GlueJobRunResult {
+  readonly Id: string;
+  readonly JobRunState: 'SUCCEEDED';
+  readonly Arguments: Record<string, string>;
+}
+
+function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(url);
+  if (!match) throw new Error(`Not an s3:// URL: ${url}`);
+  return { bucket: match[1], prefix: match[2] };
+}
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : String(value);
+  return text === '' || /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export async function simulateCurate(
+  s3: S3Client,
+  dataset: DatasetConfig,
+  input: GlueStartJobRunInput,
+): Promise<GlueJobRunResult> {
+  const args = input.Arguments;
+  const staging = parseS3Url(args['--staging_path']);
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: staging.bucket, Prefix: staging.prefix }));
+  const rows: Record<string, unknown>[] = [];
+  for (const object of listed.Contents ?? []) {
+    const body = await s3.send(new GetObjectCommand({ Bucket: staging.bucket, Key: object.Key }));
+    const text = await body.Body!.transformToString();
+    for (const line of text.split('\n')) if (line.trim() !== '') rows.push(JSON.parse(line));
+  }
+  const latest = new Map<string, Record<string, unknown>>();
+  for (const row of rows.sort((a, b) => Number(a._record) - Number(b._record))) {
+    latest.set(JSON.stringify(dataset.primaryKey.map((column) => row[column])), row);
+  }
+  const columns = dataset.columns.map((column) => column.name);
+  const csv = [columns.join(','), ...[...latest.values()].map((row) => columns.map((c) => csvField(row[c])).join(','))];
+  const mart = parseS3Url(args['--mart_path']);
+  await s3.send(
+    new PutObjectCommand({ Bucket: mart.bucket, Key: `${mart.prefix}part-00000.csv`, Body: `${csv.join('\n')}\n` }),
+  );
+  return { Id: `jr_${args['--run_id']}`, JobRunState: 'SUCCEEDED', Arguments: args };
+}

@@ -32,7 +32,7 @@ export interface ZoneBucketProps {
 }
 
 /**
- * A data lake bucket with the platform's non-negotiables: TLS only, public access blocked, ACLs disabled, encrypted,
+ * A data lake bucket with the platform's non-negotiables: TLS 1.2+ only, public access blocked, ACLs disabled, encrypted,
  * retained unless told otherwise. Access logging is wired here (not through `serverAccessLogsBucket`) so the log
  * bucket is granted through its bucket policy regardless of the `serverAccessLogsUseBucketPolicy` feature flag.
  */
@@ -48,6 +48,8 @@ export class ZoneBucket extends Construct {
     this.bucket = new s3.Bucket(this, 'Resource', {
       bucketName: props.bucketName,
       enforceSSL: true,
+      // Also refuses TLS 1.0/1.1, which S3 still accepts by default.
+      minimumTLSVersion: 1.2,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       ...(props.encryptionKey

@@ -1,18 +1,34 @@
+import type { EnvironmentConfig } from '../../config/schema';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { exampleConfig, exampleEnvironment } from '../helpers/app';
 import { formatViolations, nagApp, nagViolations } from '../helpers/nag';
 
-describe.each(['dev', 'prod'] as const)('NetworkStack nag (%s)', (name) => {
+function violationsOf(environment: EnvironmentConfig): string[] {
+  const app = nagApp();
+  const stack = new NetworkStack(app, 'Network', {
+    prefix: `dp-${environment.name}`,
+    environment,
+    deploymentAccount: exampleConfig().platform.deployment.account,
+    env: { account: environment.account, region: environment.region },
+  });
+  return formatViolations(nagViolations(app, stack));
+}
+
+const dev = exampleEnvironment('dev');
+const devWithNat: EnvironmentConfig = { ...dev, network: { ...dev.network, natGateways: 2 } };
+
+describe.each([
+  ['dev', dev],
+  ['prod', exampleEnvironment('prod')],
+  ['dev with two NAT gateways', devWithNat],
+] as const)('NetworkStack nag (%s)', (_name, environment) => {
+  const violations = violationsOf(environment);
+
   it('has no AwsSolutions errors', () => {
-    const app = nagApp();
-    const environment = exampleEnvironment(name);
-    const stack = new NetworkStack(app, 'Network', {
-      prefix: `dp-${name}`,
-      environment,
-      deploymentAccount: exampleConfig().platform.deployment.account,
-      env: { account: environment.account, region: environment.region },
-    });
-    const errors = formatViolations(nagViolations(app, stack)).filter((v) => v.startsWith('error'));
-    expect(errors).toEqual([]);
+    expect(violations.filter((v) => v.startsWith('error'))).toEqual([]);
+  });
+
+  it('has no warnings either (cdk-nag or CloudFormation validation)', () => {
+    expect(violations).toEqual([]);
   });
 });

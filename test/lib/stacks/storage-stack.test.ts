@@ -69,6 +69,17 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
     });
   });
 
+  it.each(ZONES)('denies every S3 action over TLS older than 1.2 on %s', (zone) => {
+    const id = bucketId(template, nameOf(zone));
+    expect(bucketPolicyStatements(template, id)).toContainEqual({
+      Action: 's3:*',
+      Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Resource: [{ 'Fn::GetAtt': [id, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*']] }],
+    });
+  });
+
   it.each(ZONES)('blocks public access and disables ACLs on %s', (zone) => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: nameOf(zone),

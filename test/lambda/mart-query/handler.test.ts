@@ -203,14 +203,12 @@ describe('GET /v1/marts/{table} through the Data API', () => {
   afterAll(() => rds.restore());
 
   test('answers 503 with Retry-After while Aurora resumes from auto-pause', async () => {
-    rds
-      .on(BeginTransactionCommand)
-      .rejects(
-        new DatabaseResumingException({
-          message: 'The Aurora DB instance is resuming after being auto-paused.',
-          $metadata: {},
-        }),
-      );
+    rds.on(BeginTransactionCommand).rejects(
+      new DatabaseResumingException({
+        message: 'The Aurora DB instance is resuming after being auto-paused.',
+        $metadata: {},
+      }),
+    );
     rds.on(ExecuteStatementCommand).rejects(new Error('not reached'));
     const response = await martQuery.handler(proxyEvent());
     expect(response.statusCode).toBe(503);

@@ -401,7 +401,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
+// Run only as the entry script (not when bundled into, or imported by, the benchmark).
+if (require.main === module && /generate-sample\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   main().catch((error: Error) => {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);

@@ -56,14 +56,18 @@ export interface ObjectWriterOptions {
 }
 
 /**
- * Collects text and ships it in parts. `write` only buffers; the caller awaits `drain()` whenever `needsDrain` is set,
+ * Collects text and ships it in parts. `write` copies the text straight into the current part's buffer (so records
+ * die young and the garbage collector has little to move); the caller awaits `drain()` whenever `needsDrain` is set,
  * which is how backpressure reaches the reading loop.
  */
 export class ObjectWriter {
   private readonly partSize: number;
   private readonly maxInFlight: number;
-  private buffered: string[] = [];
-  private bufferedChars = 0;
+  /** The part being filled; allocated on first write, so an unused writer costs nothing. */
+  private part: Buffer | undefined;
+  private used = 0;
+  /** Full parts waiting for `drain()`. */
+  private readonly ready: Buffer[] = [];
   private partNumber = 0;
   private began = false;
   private readonly inFlight: Promise<void>[] = [];
@@ -79,47 +83,45 @@ export class ObjectWriter {
   }
 
   write(text: string): void {
-    this.buffered.push(text);
-    this.bufferedChars += text.length;
+    this.part ??= Buffer.allocUnsafe(this.partSize);
+    const room = this.part.length - this.used;
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes: the exact length is only computed near the end of a part.
+    if (text.length * 3 > room && Buffer.byteLength(text, 'utf8') > room) {
+      this.ready.push(this.part.subarray(0, this.used));
+      this.part = Buffer.allocUnsafe(Math.max(this.partSize, Buffer.byteLength(text, 'utf8')));
+      this.used = 0;
+    }
+    this.used += this.part.write(text, this.used, 'utf8');
   }
 
-  /** Whether a full part is buffered (a character is at least one byte, so the part is at least `partSize` bytes). */
+  /** Whether a full part waits to be shipped. */
   get needsDrain(): boolean {
-    return this.bufferedChars >= this.partSize;
+    return this.ready.length > 0;
   }
 
   async drain(): Promise<void> {
-    if (!this.needsDrain) return;
-    if (!this.began) {
-      await this.sink.begin();
-      this.began = true;
+    while (this.ready.length > 0) {
+      if (!this.began) {
+        await this.sink.begin();
+        this.began = true;
+      }
+      this.ship(this.ready.shift()!);
+      if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
+      if (this.failed !== undefined) throw this.failed;
     }
-    const body = this.takeBuffer();
-    const partNumber = ++this.partNumber;
-    const upload = this.sink.uploadPart(partNumber, body).catch((error: unknown) => {
-      this.failed ??= error;
-    });
-    this.inFlight.push(upload);
-    if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
-    if (this.failed !== undefined) throw this.failed;
   }
 
   /** Finishes the object; `undefined` when nothing was written (no object is created). */
   async complete(): Promise<WriteSummary | undefined> {
-    if (!this.began) {
-      if (this.bufferedChars === 0) return undefined;
-      await this.sink.putWhole(this.takeBuffer());
+    if (!this.began && this.ready.length === 0) {
+      if (this.used === 0) return undefined;
+      const body = this.takePart();
+      await this.sink.putWhole(body);
+      this.bytes = body.length;
       return { parts: 1, bytes: this.bytes };
     }
-    if (this.bufferedChars > 0) {
-      const body = this.takeBuffer();
-      const partNumber = ++this.partNumber;
-      this.inFlight.push(
-        this.sink.uploadPart(partNumber, body).catch((error: unknown) => {
-          this.failed ??= error;
-        }),
-      );
-    }
+    await this.drain();
+    if (this.used > 0) this.ship(this.takePart());
     await Promise.all(this.inFlight.splice(0));
     if (this.failed !== undefined) throw this.failed;
     await this.sink.complete();
@@ -128,17 +130,27 @@ export class ObjectWriter {
 
   /** Drops everything written so far (best effort: a failed abort is left to the bucket's lifecycle rule). */
   async abort(): Promise<void> {
-    this.buffered = [];
-    this.bufferedChars = 0;
+    this.part = undefined;
+    this.used = 0;
+    this.ready.length = 0;
     await Promise.all(this.inFlight.splice(0));
     if (this.began) await this.sink.abort().catch(() => undefined);
   }
 
-  private takeBuffer(): Buffer {
-    const body = Buffer.from(this.buffered.join(''), 'utf8');
-    this.buffered = [];
-    this.bufferedChars = 0;
+  private ship(body: Buffer): void {
+    const partNumber = ++this.partNumber;
     this.bytes += body.length;
+    this.inFlight.push(
+      this.sink.uploadPart(partNumber, body).catch((error: unknown) => {
+        this.failed ??= error;
+      }),
+    );
+  }
+
+  private takePart(): Buffer {
+    const body = this.part!.subarray(0, this.used);
+    this.part = undefined;
+    this.used = 0;
     return body;
   }
 }

@@ -37,10 +37,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const CANONICAL_INTEGER = /^-?(0|[1-9]\d*)$/;
+/** Text that is already a JSON number as written (no "+", no leading zeros, digits around the point). */
+const CANONICAL_JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 const DOUBLE_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?$/;
-const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const BOOLEAN_TEXT: Readonly<Record<string, 'true' | 'false'>> = {
   true: 'true',
   false: 'false',
@@ -51,6 +50,15 @@ const BOOLEAN_TEXT: Readonly<Record<string, 'true' | 'false'>> = {
   '1': 'true',
   '0': 'false',
 };
+
+/** Whether a string needs JSON escaping (quote, backslash, control characters); most field values do not. */
+function needsJsonEscape(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 32 || code === 34 || code === 92 || code === 0x2028 || code === 0x2029) return true;
+  }
+  return false;
+}
 
 /** Appends a problem to a list created on first use (valid records, the common case, allocate nothing). */
 function withProblem(problems: string[] | undefined, problem: string): string[] {
@@ -84,27 +92,102 @@ function isValidDate(year: number, month: number, day: number): boolean {
   return day <= days[month - 1];
 }
 
-function checkDateText(text: string): boolean {
-  const match = DATE_TEXT.exec(text);
-  return match !== null && isValidDate(Number(match[1]), Number(match[2]), Number(match[3]));
+// Dates, timestamps and decimals are checked by hand rather than with regular expressions: they are in nearly every
+// record, and a scan over character codes allocates nothing (the validate benchmark measures the difference).
+
+const ZERO = 48;
+
+/** The value of `count` ASCII digits at `at`, or -1 when they are not all digits. */
+function digitsAt(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const digit = text.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
+/** YYYY-MM-DD at `at`, a real calendar day. */
+function isDateAt(text: string, at: number): boolean {
+  if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45) return false;
+  const year = digitsAt(text, at, 4);
+  const month = digitsAt(text, at + 5, 2);
+  const day = digitsAt(text, at + 8, 2);
+  return year >= 0 && month >= 0 && day >= 0 && isValidDate(year, month, day);
+}
+
+function checkDateText(text: string): boolean {
+  return text.length === 10 && isDateAt(text, 0);
+}
+
+/** ISO 8601: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction(1-9)]][Z|+HH:MM|+HHMM]`. */
 function checkTimestampText(text: string): boolean {
-  const match = TIMESTAMP_TEXT.exec(text);
-  if (match === null || !isValidDate(Number(match[1]), Number(match[2]), Number(match[3]))) return false;
-  if (Number(match[4]) > 23 || Number(match[5]) > 59 || (match[6] !== undefined && Number(match[6]) > 59)) return false;
-  const zone = match[7];
-  if (zone !== undefined && zone !== 'Z') {
-    const digits = zone.replace(':', '');
-    if (Number(digits.slice(1, 3)) > 18 || Number(digits.slice(3, 5)) > 59) return false;
+  const length = text.length;
+  if (length < 16 || !isDateAt(text, 0)) return false;
+  const separator = text.charCodeAt(10);
+  if (separator !== 84 && separator !== 32) return false; // 'T' or ' '
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  if (hour < 0 || hour > 23 || text.charCodeAt(13) !== 58 || minute < 0 || minute > 59) return false;
+  let i = 16;
+  if (i < length && text.charCodeAt(i) === 58) {
+    const second = digitsAt(text, i + 1, 2);
+    if (second < 0 || second > 59) return false;
+    i += 3;
+    if (i < length && text.charCodeAt(i) === 46) {
+      const start = ++i;
+      while (i < length && text.charCodeAt(i) >= ZERO && text.charCodeAt(i) <= ZERO + 9) i++;
+      if (i === start || i - start > 9) return false;
+    }
   }
-  return true;
+  if (i === length) return true;
+  const zone = text.charCodeAt(i);
+  if (zone === 90) return i + 1 === length; // 'Z'
+  if (zone !== 43 && zone !== 45) return false; // '+' or '-'
+  const offsetHours = digitsAt(text, i + 1, 2);
+  const colon = text.charCodeAt(i + 3) === 58 ? 1 : 0;
+  const offsetMinutes = digitsAt(text, i + 3 + colon, 2);
+  return offsetHours >= 0 && offsetHours <= 18 && offsetMinutes >= 0 && offsetMinutes <= 59 && i + 5 + colon === length;
+}
+
+/** The digits of a decimal text: `[+-]digits[.digits]`, counted without leading and trailing zeros. */
+interface DecimalShape {
+  integerDigits: number;
+  fractionDigits: number;
+}
+
+function decimalShape(text: string): DecimalShape | undefined {
+  const length = text.length;
+  let i = 0;
+  const sign = text.charCodeAt(0);
+  if (sign === 43 || sign === 45) i++;
+  let digits = 0;
+  let significantFrom = -1;
+  for (; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46) break;
+    if (code < ZERO || code > ZERO + 9) return undefined;
+    digits++;
+    if (significantFrom < 0 && code !== ZERO) significantFrom = digits;
+  }
+  const integerDigits = significantFrom < 0 ? 0 : digits - significantFrom + 1;
+  let fractionDigits = 0;
+  let fractionLength = 0;
+  for (i++; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < ZERO || code > ZERO + 9) return undefined;
+    fractionLength++;
+    if (code !== ZERO) fractionDigits = fractionLength;
+  }
+  if (digits === 0 && fractionLength === 0) return undefined;
+  return { integerDigits, fractionDigits };
 }
 
 /** Plain decimal text of a JSON number (`1e-7` becomes `0.0000001`). */
 function numberToPlainText(value: number): string {
   const text = String(value);
-  if (!/e/i.test(text)) return text;
+  if (text.indexOf('e') < 0) return text;
   return value.toFixed(20).replace(/\.?0+$/, '');
 }
 
@@ -121,7 +204,7 @@ function stringRule(column: ColumnConfig): TypeChecks {
   return {
     checkJson: (value) => (typeof value === 'string' ? checkText(value) : `${showValue(value)} is not a string`),
     checkText,
-    textToJson: (text) => JSON.stringify(text),
+    textToJson: (text) => (needsJsonEscape(text) ? JSON.stringify(text) : `"${text}"`),
   };
 }
 
@@ -168,36 +251,57 @@ function doubleRule(): TypeChecks {
       return `${showValue(value)} is not a double`;
     },
     checkText,
-    textToJson: (text) => String(Number(text)),
+    textToJson: (text) => (CANONICAL_JSON_NUMBER.test(text) ? text : String(Number(text))),
   };
 }
 
 function decimalRule(type: string, precision: number, scale: number): TypeChecks {
   const maxIntegerDigits = precision - scale;
+  const scaleFactor = 10 ** scale;
+  const integerLimit = 10 ** maxIntegerDigits;
+  const exactAsDouble = precision <= 15;
   const checkText = (text: string): string | undefined => {
-    const match = DECIMAL_TEXT.exec(text);
-    if (match === null || (match[2] === '' && (match[3] ?? '') === '')) return `${showValue(text)} is not a ${type}`;
-    const integerDigits = match[2].replace(/^0+/, '').length;
-    const fractionDigits = (match[3] ?? '').replace(/0+$/, '').length;
-    if (integerDigits > maxIntegerDigits) {
+    const shape = decimalShape(text);
+    if (shape === undefined) return `${showValue(text)} is not a ${type}`;
+    if (shape.integerDigits > maxIntegerDigits) {
       return `${showValue(text)} has more than ${maxIntegerDigits} digits before the decimal point for ${type}`;
     }
-    if (fractionDigits > scale) return `${showValue(text)} has more than ${scale} decimal places for ${type}`;
+    if (shape.fractionDigits > scale) return `${showValue(text)} has more than ${scale} decimal places for ${type}`;
     return undefined;
   };
   return {
     checkJson: (value) => {
       if (typeof value === 'string') return checkText(value);
-      if (typeof value === 'number') return checkText(numberToPlainText(value));
+      if (typeof value === 'number') {
+        // Fast path without number-to-text conversion: fits when value * 10^scale is a whole number (within the
+        // rounding of a double, ~2 ulp) below the integer-digit limit. Exact for precision <= 15 (a double's digits).
+        const scaled = value * scaleFactor;
+        if (
+          exactAsDouble &&
+          Math.abs(value) < integerLimit &&
+          Math.abs(scaled - Math.round(scaled)) <= Math.abs(scaled) * 4e-16
+        ) {
+          return undefined;
+        }
+        return checkText(numberToPlainText(value));
+      }
       return `${showValue(value)} is not a ${type}`;
     },
     checkText,
+    // Only called on checked text: drop a "+", leading zeros and trailing fraction zeros, so it is a JSON number.
     textToJson: (text) => {
-      const match = DECIMAL_TEXT.exec(text)!;
-      const sign = match[1] === '-' ? '-' : '';
-      const integer = match[2].replace(/^0+(?=\d)/, '') || '0';
-      const fraction = (match[3] ?? '').replace(/0+$/, '');
-      return `${sign}${integer}${fraction === '' ? '' : `.${fraction}`}`;
+      const negative = text.charCodeAt(0) === 45;
+      const unsigned = negative || text.charCodeAt(0) === 43 ? text.slice(1) : text;
+      const point = unsigned.indexOf('.');
+      let integer = point < 0 ? unsigned : unsigned.slice(0, point);
+      let fraction = point < 0 ? '' : unsigned.slice(point + 1);
+      let start = 0;
+      while (start < integer.length - 1 && integer.charCodeAt(start) === ZERO) start++;
+      integer = integer.slice(start) || '0';
+      let end = fraction.length;
+      while (end > 0 && fraction.charCodeAt(end - 1) === ZERO) end--;
+      fraction = fraction.slice(0, end);
+      return `${negative ? '-' : ''}${integer}${fraction === '' ? '' : `.${fraction}`}`;
     },
   };
 }

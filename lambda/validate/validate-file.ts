@@ -127,7 +127,8 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
     }
     rowsValid++;
     // The producer's own text is staged (cheaper than re-serializing), unless it spans lines.
-    const text = raw.indexOf('\n') >= 0 || raw.indexOf('\r') >= 0 ? JSON.stringify(value) : raw;
+    const spansLines = (format !== 'ndjson' && raw.indexOf('\n') >= 0) || raw.indexOf('\r') >= 0;
+    const text = spansLines ? JSON.stringify(value) : raw;
     const open = text.slice(0, text.lastIndexOf('}'));
     const separator = open.length === 1 || /^\{\s*$/.test(open) ? '' : ',';
     staged.write(`${open}${separator}${metadataTail}${rowsTotal}}\n`);

@@ -140,7 +140,7 @@ describe('RecordValidator.forCsvHeader', () => {
       'a',
     ]);
     expect(result).toEqual({
-      json: '{"id":"x1","small":7,"big":42,"ratio":1000,"amount":1.5,"flag":true,"day":"2024-02-29","at":"2024-02-29T10:00:00Z","label":"a"',
+      json: '{"id":"x1","small":7,"big":42,"ratio":1e3,"amount":1.5,"flag":true,"day":"2024-02-29","at":"2024-02-29T10:00:00Z","label":"a"',
     });
     expect(JSON.parse(`${(result as { json: string }).json}}`)).toMatchObject({ amount: 1.5, flag: true });
   });
@@ -183,4 +183,75 @@ describe('RecordValidator.forCsvHeader', () => {
     });
     expect(validator.forCsvHeader(['small'])).toEqual({ headerProblem: 'CSV header: required column "id" is missing' });
   });
+});
+
+describe('hand-written type scanners', () => {
+  const dataset = datasetSchema.parse({
+    name: 'edge',
+    ownerTeam: 'tests',
+    format: 'ndjson',
+    columns: [
+      { name: 'id', type: 'string', nullable: false },
+      { name: 'amount', type: 'decimal(12,6)' },
+      { name: 'wide', type: 'decimal(38,10)' },
+      { name: 'at', type: 'timestamp' },
+      { name: 'day', type: 'date' },
+    ],
+    primaryKey: ['id'],
+  });
+  const validator = new RecordValidator(dataset);
+  const problems = (record: Record<string, unknown>) => validator.checkObject({ id: 'x', ...record });
+
+  test.each([0, -0.5, 0.000001, 123456.123456, -999999.999999, '+001.500000', '.5', '5.', '-0'])(
+    'accepts the decimal(12,6) %p',
+    (amount) => expect(problems({ amount })).toBeUndefined(),
+  );
+
+  test.each([
+    [0.0000001, '"0.0000001" has more than 6 decimal places for decimal(12,6)'],
+    [1e-15, '"0.000000000000001" has more than 6 decimal places for decimal(12,6)'],
+    [0.1234565, '"0.1234565" has more than 6 decimal places for decimal(12,6)'],
+    [1000000, '"1000000" has more than 6 digits before the decimal point for decimal(12,6)'],
+    ['1.2.3', '"1.2.3" is not a decimal(12,6)'],
+    ['-', '"-" is not a decimal(12,6)'],
+    ['', '"" is not a decimal(12,6)'],
+    ['1e3', '"1e3" is not a decimal(12,6)'],
+  ])('fails the decimal(12,6) %p', (amount, problem) => {
+    expect(problems({ amount })).toEqual([`column "amount": ${problem}`]);
+  });
+
+  test('checks wide decimals digit by digit, beyond what a double holds', () => {
+    expect(problems({ wide: '1234567890123456789012345678.0123456789' })).toBeUndefined();
+    expect(problems({ wide: '1234567890123456789012345678.01234567891' })).toEqual([
+      'column "wide": "1234567890123456789012345678.01234567891" has more than 10 decimal places for decimal(38,10)',
+    ]);
+  });
+
+  test.each(['2026-01-31T12:00:00+0530', '2026-01-31T12:00:00-05:00', '2024-02-29 23:59:59.5', '2026-01-31T00:00'])(
+    'accepts the timestamp %p',
+    (at) => expect(problems({ at })).toBeUndefined(),
+  );
+
+  test.each([
+    '2026-01-31T12:00:00.Z',
+    '2026-01-31T12:00:60Z',
+    '2026-01-31T12:00:00+19:00',
+    '2026-01-31T12:00:00+05:3',
+    '2026-01-31T12:00:00.1234567890Z',
+    '2023-02-29T00:00:00Z',
+    '2026-01-31X12:00:00Z',
+    '2026-01-31T12:00:00ZZ',
+    '2026-1-31T12:00:00Z',
+  ])('fails the timestamp %p', (at) => {
+    expect(problems({ at })).toEqual([
+      `column "at": ${JSON.stringify(at)} is not a timestamp (ISO 8601, e.g. 2026-01-31T12:00:00Z)`,
+    ]);
+  });
+
+  test.each(['2026-1-01', '2026-01-32', '1900-02-29', '2026-01-01T00:00:00Z', '20260101'])(
+    'fails the date %p',
+    (day) => {
+      expect(problems({ day })).toEqual([`column "day": ${JSON.stringify(day)} is not a date (YYYY-MM-DD)`]);
+    },
+  );
 });

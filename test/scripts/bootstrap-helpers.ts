@@ -32,6 +32,8 @@ export interface RunOptions {
   readonly fakeAws?: FakeAws | 'absent';
   /** Text written to the script's stdin. @default '' (closed) */
   readonly stdin?: string;
+  /** Configuration directory (DATA_PLATFORM_CONFIG_DIR). @default - the repository's config/ */
+  readonly configDir?: string;
 }
 
 export interface RunResult {
@@ -64,6 +66,7 @@ export function runScript(script: string, args: readonly string[], options: RunO
     // /usr/bin and /bin hold bash, node and coreutils but no aws; the fakes come first.
     PATH: `${bin}:/usr/bin:/bin`,
     FAKE_LOG_DIR: dir,
+    ...(options.configDir ? { DATA_PLATFORM_CONFIG_DIR: options.configDir } : {}),
     ...(fakeAws !== 'absent' && fakeAws.account ? { FAKE_ACCOUNT: fakeAws.account } : {}),
     ...(fakeAws !== 'absent' && fakeAws.versionCount ? { FAKE_VERSION_COUNT: String(fakeAws.versionCount) } : {}),
   };

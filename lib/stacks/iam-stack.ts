@@ -42,9 +42,11 @@ export class IamStack extends Stack {
     // Decrypt/encrypt only on behalf of S3 in this region: the key is not usable directly by these roles.
     const keyThroughS3 = { StringEquals: { 'kms:ViaService': `s3.${environment.region}.amazonaws.com` } };
 
+    const dataEngineerRoleName = `${prefix}-data-engineer`;
+    const dataEngineerRoleArn = `arn:aws:iam::${environment.account}:role/${dataEngineerRoleName}`;
     const dataEngineerRole = new iam.Role(this, 'DataEngineerRole', {
-      roleName: `${prefix}-data-engineer`,
-      description: `Data engineers of ${prefix}: read and write landing, curated and artifacts; delete landing objects`,
+      roleName: dataEngineerRoleName,
+      description: `Data engineers of ${prefix}: read and write landing, curated and artifacts`,
       assumedBy: humansWithMfa,
       maxSessionDuration: MAX_SESSION,
     });
@@ -67,11 +69,16 @@ export class IamStack extends Stack {
           actions: ['s3:DeleteObject'],
           resources: [objectsArn('curated'), objectsArn('artifacts')],
         }),
-        new iam.PolicyStatement({
-          sid: 'DeleteLandingObjects',
-          actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-          resources: [objectsArn('landing')],
-        }),
+        // Only when the landing bucket policy names this role as the deleter; otherwise it would be a dead grant.
+        ...(storage.landingDeleterRoleArn === dataEngineerRoleArn
+          ? [
+              new iam.PolicyStatement({
+                sid: 'DeleteLandingObjects',
+                actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+                resources: [objectsArn('landing')],
+              }),
+            ]
+          : []),
         new iam.PolicyStatement({
           sid: 'UseDataKeyThroughS3',
           actions: ['kms:Decrypt', 'kms:GenerateDataKey'],

@@ -220,6 +220,19 @@ describe('IamStack contracts', () => {
     expect(stack.dependencies).toContain(storage);
   });
 
+  it('does not let the data engineer delete landing objects when another role is the configured deleter', () => {
+    const prod = exampleEnvironment('prod');
+    const { template } = stacks({ ...prod, storage: { ...prod.storage, landingDeleterRoleName: 'landing-janitor' } });
+    const statements = statementsOf(template, roleId(template, 'dp-prod-data-engineer'));
+    const landingObjects = 'arn:aws:s3:::dp-prod-landing-444444444444-eu-west-1/*';
+    const landingActions = statements
+      .filter((statement) => asList(statement.Resource).includes(landingObjects))
+      .flatMap((statement) => asList(statement.Action));
+    expect(landingActions).toContain('s3:PutObject');
+    expect(landingActions).not.toContain('s3:DeleteObject');
+    expect(landingActions).not.toContain('s3:DeleteObjectVersion');
+  });
+
   it('uses the existing key when one is configured', () => {
     const prod = exampleEnvironment('prod');
     const existingKeyArn = 'arn:aws:kms:eu-west-1:444444444444:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';

@@ -107,7 +107,7 @@ export async function waitFor<T>(
     if (value !== undefined) return value;
     if (context.clock.now() >= deadline) {
       throw new CheckTimeoutError(
-        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} (last seen: ${state})`,
+        `timed out after ${formatDuration(timeoutMs)} waiting for ${what} (last seen: ${state})`,
       );
     }
     await context.clock.sleep(context.pollIntervalMs);
@@ -133,11 +133,15 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, name: string): P
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new CheckTimeoutError(`${name} did not finish within ${Math.round(timeoutMs / 1000)} s`)),
+      () => reject(new CheckTimeoutError(`${name} did not finish within ${formatDuration(timeoutMs)}`)),
       timeoutMs,
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 function describe(error: unknown): string {

@@ -11,7 +11,7 @@ import {
   MartLoadError,
   type MartLoadRequest,
   type Stager,
-  upsertSql,
+  mergeSql,
 } from '../../../lambda/shared/mart-loader';
 import { PgExecutor } from '../../../lambda/shared/sql-pg';
 import { exampleConfig } from '../../helpers/app';
@@ -24,12 +24,13 @@ const ROW_1 =
 const ROW_2 = 'imp-0000000000000002,2024-03-01T23:59:59Z,2024-03-01,42,8,video,,,12.000001,,';
 const ROW_3 = 'imp-0000000000000003,2024-03-02T00:00:00+02:00,2024-03-02,43,9,native,ctv,US,1,false,1e-3';
 
-describe('upsertSql', () => {
-  it('updates only rows that differ, and does nothing on conflict when every column is in the key', () => {
-    const sql = upsertSql('t', 'pg_temp."s"', ['id', 'v'], ['id']);
-    expect(sql).toContain('ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v"');
-    expect(sql).toContain('WHERE (target."v") IS DISTINCT FROM (EXCLUDED."v")');
-    expect(upsertSql('t', 'pg_temp."s"', ['a', 'b'], ['a', 'b'])).toContain('ON CONFLICT ("a", "b") DO NOTHING');
+describe('mergeSql', () => {
+  it('updates only rows that differ and inserts only new keys', () => {
+    const sql = mergeSql('t', 'pg_temp."s"', ['id', 'v'], ['id']);
+    expect(sql.update).toContain('SET "v" = batch."v"');
+    expect(sql.update).toContain('AND (target."v") IS DISTINCT FROM (batch."v")');
+    expect(sql.insert).toContain('WHERE NOT EXISTS (SELECT 1 FROM mart."t" AS target WHERE target."id" = batch."id")');
+    expect(mergeSql('t', 'pg_temp."s"', ['a', 'b'], ['a', 'b']).update).toBe('SELECT 0 AS updated');
   });
 });
 

@@ -267,6 +267,8 @@ export class DatasetFlow extends Construct {
         payload: sfn.TaskInput.fromObject({
           dataset: dataset.name,
           runId: run('runId'),
+          objectKey: run('key'),
+          objectVersion: run('versionId'),
           bucket: props.curatedBucketName,
           prefix: sfn.JsonPath.format(martBatchPrefix(dataset.name, '{}'), run('runId')),
         }),

@@ -64,12 +64,12 @@ async function generate(file: string, rows: number, columns: readonly string[]):
     ].join(',');
     chunk += '\n';
     if (chunk.length > 1 << 20) {
-      if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       chunk = '';
     }
   }
   out.end(chunk);
-  await new Promise((resolve, reject) => out.on('finish', resolve).on('error', reject));
+  await new Promise<void>((resolve, reject) => out.on('finish', () => resolve()).on('error', reject));
 }
 
 /** Child mode: one load through the loader's local path; prints JSON with counts, seconds and peak RSS. */

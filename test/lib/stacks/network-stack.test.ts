@@ -81,6 +81,20 @@ describe.each([
     });
   });
 
+  it('lets the flow log role write to the flow log group only', () => {
+    const [logGroupId] = Object.keys(template.findResources('AWS::Logs::LogGroup'));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+            Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+          }),
+        ],
+      },
+    });
+  });
+
   it('lets CloudWatch Logs use the flow log key for the flow log group only', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
@@ -97,6 +111,29 @@ describe.each([
         ]),
       },
     });
+  });
+
+  it('grants no wildcard action on a wildcard resource, and no managed policy beyond Lambda basic execution', () => {
+    const documents = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument),
+      ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
+        (role.Properties.Policies ?? []).map((policy: { PolicyDocument: unknown }) => policy.PolicyDocument),
+      ),
+    ];
+    expect(documents.length).toBeGreaterThan(0);
+    for (const document of documents) {
+      for (const statement of document.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        const resources: unknown[] = [statement.Resource].flat();
+        expect(actions).not.toContain('*');
+        if (resources.includes('*')) expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+      }
+    }
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      for (const arn of role.Properties.ManagedPolicyArns ?? []) {
+        expect(JSON.stringify(arn)).toMatch(/:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"/);
+      }
+    }
   });
 
   it('removes every rule from the default security group', () => {

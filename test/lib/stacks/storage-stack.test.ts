@@ -218,6 +218,29 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
     });
   });
 
+  it('grants no wildcard action on a wildcard resource, and no managed policy beyond Lambda basic execution', () => {
+    const documents = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument),
+      ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
+        (role.Properties.Policies ?? []).map((policy: { PolicyDocument: unknown }) => policy.PolicyDocument),
+      ),
+    ];
+    expect(documents.length).toBeGreaterThan(0);
+    for (const document of documents) {
+      for (const statement of document.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        const resources: unknown[] = [statement.Resource].flat();
+        expect(actions).not.toContain('*');
+        if (resources.includes('*')) expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+      }
+    }
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      for (const arn of role.Properties.ManagedPolicyArns ?? []) {
+        expect(JSON.stringify(arn)).toMatch(/:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"/);
+      }
+    }
+  });
+
   it('sends landing object events to EventBridge', () => {
     template.resourceCountIs('Custom::S3BucketNotifications', 1);
     template.hasResourceProperties('Custom::S3BucketNotifications', {

@@ -59,7 +59,7 @@ beforeAll(async () => {
     silent: true,
     directory: mkdtempSync(path.join(tmpdir(), 's3rver-')),
   });
-  const { port } = (await s3server.run()) as unknown as { port: number };
+  const { port } = await s3server.run();
   s3 = new S3Client({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'eu-west-1',
@@ -291,11 +291,12 @@ describe('export worker on PostgreSQL and a local S3', () => {
 
 describe('export worker at the S3 API boundary', () => {
   // Created in the test, not at collection time: mockClient patches every S3Client, the s3rver one included.
-  let s3mock: ReturnType<typeof mockClient<S3Client>> | undefined;
-  afterEach(() => s3mock?.restore());
+  let restore: (() => void) | undefined;
+  afterEach(() => restore?.());
 
   test('writes SSE-KMS with the platform key and aborts the upload when the export fails midway', async () => {
-    s3mock = mockClient(S3Client);
+    const s3mock = mockClient(S3Client);
+    restore = () => s3mock.restore();
     s3mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
     s3mock.on(UploadPartCommand).resolves({ ETag: '"etag-1"' });
     s3mock.on(AbortMultipartUploadCommand).resolves({});
@@ -316,7 +317,7 @@ describe('export worker at the S3 API boundary', () => {
       new S3Client({ region: 'eu-west-1' }),
     )(sqsEvent(JSON.stringify({ id })));
     expect(result.batchItemFailures).toHaveLength(1);
-    expect(s3mock!.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toEqual(
+    expect(s3mock.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toEqual(
       expect.objectContaining({
         Bucket: BUCKET,
         Key: `exports/${id}.csv`,
@@ -324,7 +325,7 @@ describe('export worker at the S3 API boundary', () => {
         SSEKMSKeyId: KMS_KEY_ARN,
       }),
     );
-    expect(s3mock!.commandCalls(AbortMultipartUploadCommand)[0].args[0].input).toEqual({
+    expect(s3mock.commandCalls(AbortMultipartUploadCommand)[0].args[0].input).toEqual({
       Bucket: BUCKET,
       Key: `exports/${id}.csv`,
       UploadId: 'upload-1',

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
 import { StorageStack, type Zone } from '../../../lib/stacks/storage-stack';
-import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
+import { exampleConfig, exampleEnvironment, REPO_ROOT, testApp } from '../../helpers/app';
 
 const ZONES: Zone[] = ['landing', 'curated', 'logs', 'artifacts'];
 const EXISTING_KEY_ARN = 'arn:aws:kms:eu-west-1:444444444444:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
@@ -385,5 +388,33 @@ describe('StorageStack with an existing key', () => {
         ],
       },
     });
+  });
+});
+
+describe('StorageStack under the feature flags of cdk.json (as `cdk synth` runs it)', () => {
+  const { context } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'));
+  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  const environment = exampleEnvironment('prod');
+  const stack = new StorageStack(app, 'Storage', {
+    prefix: 'dp-prod',
+    environment,
+    deploymentAccount: exampleConfig().platform.deployment.account,
+    env: { account: environment.account, region: environment.region },
+  });
+  const template = Template.fromStack(stack);
+
+  it('keeps ACLs disabled on the logs bucket and grants log delivery through the bucket policy only', () => {
+    const logsId = bucketId(template, 'dp-prod-logs-444444444444-eu-west-1');
+    const logs = template.findResources('AWS::S3::Bucket')[logsId];
+    expect(logs.Properties.AccessControl).toBeUndefined();
+    expect(logs.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    const grants = bucketPolicyStatements(template, logsId).filter(
+      (statement) => JSON.stringify(statement.Principal) === '{"Service":"logging.s3.amazonaws.com"}',
+    );
+    expect(grants.map((statement) => statement.Sid)).toEqual([
+      'AllowAccessLogsFromLanding',
+      'AllowAccessLogsFromCurated',
+      'AllowAccessLogsFromArtifacts',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `npx tsx scripts/integration-test.ts --env <env> [--only <module>]`: checks a deployed environment through the AWS
- * SDK, prints a table of checks and returns the exit code (0 all passed, 1 some check failed, 2 could not start).
+ * `npx tsx scripts/integration-test.ts --env <env> [--only <module>] [--from-stacks]`: checks a deployed environment
+ * through the AWS SDK, prints a table of checks and returns the exit code (0 all passed, 1 some check failed, 2 could
+ * not start). `--from-stacks` reads the stage outputs from the deployed stacks instead of environment variables.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/load';
@@ -8,9 +9,11 @@ import { CHECK_MODULES } from './checks';
 import { AwsClients, type CheckContext } from './context';
 import { integrationTestCredentials } from './credentials';
 import { MissingOutputsError, readStageOutputs } from './outputs';
+import { outputsOfDeployedStacks } from './stack-outputs';
 import { type CheckModule, type Clock, formatTable, runChecks, systemClock } from './runner';
 
-export const USAGE = 'Usage: npx tsx scripts/integration-test.ts --env <environment> [--only <module>[,<module>...]]';
+export const USAGE =
+  'Usage: npx tsx scripts/integration-test.ts --env <environment> [--only <module>[,<module>...]] [--from-stacks]';
 
 export interface IntegrationTestOptions {
   readonly argv: readonly string[];
@@ -34,7 +37,7 @@ class UsageError extends Error {}
 export async function runIntegrationTest(options: IntegrationTestOptions): Promise<number> {
   const { print } = options;
   try {
-    const { environmentName, only } = parseArguments(options.argv);
+    const { environmentName, only, fromStacks } = parseArguments(options.argv);
     const config = options.configDir === undefined ? loadConfig() : loadConfig(options.configDir);
     const environment = config.environments.find((e) => e.name === environmentName);
     if (!environment) {
@@ -44,24 +47,30 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     }
     const prefix = `${config.platform.prefix}-${environment.name}`;
     const modules = selectModules(options.modules ?? CHECK_MODULES, only);
-    const outputs = readStageOutputs(
-      options.env,
-      modules.flatMap((module) => module.requiredOutputs),
-      prefix,
-    );
-    const region = options.env.TARGET_REGION?.trim() || environment.region;
+    const required = modules.flatMap((module) => module.requiredOutputs);
+    const env = withoutBlanks(options.env);
+    // Outputs given as variables are checked before any AWS call, unless they are to be read from the stacks.
+    if (!fromStacks) readStageOutputs(env, required, prefix);
+
+    const region = env.TARGET_REGION ?? environment.region;
     const { credentials, source } = await integrationTestCredentials({
-      roleArn: options.env.INTEGRATION_TEST_ROLE_ARN?.trim() || undefined,
+      roleArn: env.INTEGRATION_TEST_ROLE_ARN,
       region,
       environment: environment.name,
     });
+    const clients = new AwsClients(region, credentials);
+    const outputs = readStageOutputs(
+      fromStacks ? { ...(await outputsOfDeployedStacks(clients, prefix)), ...env } : env,
+      required,
+      prefix,
+    );
 
     print(`Integration test of ${prefix} (account ${environment.account}, ${region}) using ${source}`);
     const context: CheckContext = {
       environment: environment.name,
       region,
       outputs,
-      clients: new AwsClients(region, credentials),
+      clients,
       clock: options.clock ?? systemClock,
       waitTimeoutMs: options.waitTimeoutMs ?? 300_000,
       pollIntervalMs: options.pollIntervalMs ?? 10_000,
@@ -87,12 +96,12 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
   }
 }
 
-function parseArguments(argv: readonly string[]): { environmentName: string; only?: string[] } {
-  let values: { env?: string; only?: string };
+function parseArguments(argv: readonly string[]): { environmentName: string; only?: string[]; fromStacks: boolean } {
+  let values: { env?: string; only?: string; 'from-stacks'?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { env: { type: 'string' }, only: { type: 'string' } },
+      options: { env: { type: 'string' }, only: { type: 'string' }, 'from-stacks': { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -104,7 +113,7 @@ function parseArguments(argv: readonly string[]): { environmentName: string; onl
     ?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  return { environmentName: values.env, only };
+  return { environmentName: values.env, only, fromStacks: values['from-stacks'] ?? false };
 }
 
 function selectModules(modules: readonly CheckModule[], only: readonly string[] | undefined): readonly CheckModule[] {
@@ -116,4 +125,13 @@ function selectModules(modules: readonly CheckModule[], only: readonly string[] 
     );
   }
   return modules.filter((module) => only.includes(module.name));
+}
+
+/** The environment variables that hold something (CodeBuild passes unset outputs as empty strings), trimmed. */
+function withoutBlanks(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env)
+      .map(([name, value]) => [name, value?.trim() ?? ''])
+      .filter(([, value]) => value !== ''),
+  );
 }

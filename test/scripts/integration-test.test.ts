@@ -13,6 +13,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runIntegrationTest } from '../../scripts/integration-test/cli';
 import type { Clock } from '../../scripts/integration-test/runner';
@@ -20,6 +21,7 @@ import type { Clock } from '../../scripts/integration-test/runner';
 const s3 = mockClient(S3Client);
 const ec2 = mockClient(EC2Client);
 const sts = mockClient(STSClient);
+const cloudFormation = mockClient(CloudFormationClient);
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555';
 const ROLE_ARN = 'arn:aws:iam::222222222222:role/dp-dev-integration-test';
@@ -143,6 +145,7 @@ beforeEach(() => {
   s3.reset();
   ec2.reset();
   sts.reset();
+  cloudFormation.reset();
   mockHealthyEnvironment();
 });
 
@@ -387,5 +390,58 @@ describe('integration test: failing checks', () => {
     });
     const { row } = await run(['--env', 'dev']);
     expect(row('network/flow logs')).toMatch(/FAIL .*flow log fl-1 cannot deliver: Access error/);
+  });
+});
+
+describe('integration test: --from-stacks (runs by hand)', () => {
+  const stack = (StackName: string, outputs: Record<string, string>) => ({
+    StackName,
+    StackStatus: 'UPDATE_COMPLETE' as const,
+    CreationTime: new Date('2026-01-01T00:00:00Z'),
+    Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+  });
+
+  beforeEach(() => {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        stack('dp-dev-network', { VpcId: 'vpc-0123456789abcdef0' }),
+        stack('dp-dev-storage', {
+          KmsKeyArn: KEY_ARN,
+          LandingBucketName: BUCKETS.landing,
+          CuratedBucketName: BUCKETS.curated,
+          LogsBucketName: BUCKETS.logs,
+          ArtifactsBucketName: BUCKETS.artifacts,
+        }),
+        stack('dp-dev-iam', { IntegrationTestRoleArn: ROLE_ARN }),
+        stack('dp-test-storage', { LandingBucketName: 'the-test-environment-bucket' }),
+      ],
+    });
+  });
+
+  test("reads the outputs from the environment's deployed stacks, with the caller's credentials", async () => {
+    const { exitCode, output } = await run(['--env', 'dev', '--from-stacks'], { TARGET_REGION: 'eu-west-1' });
+    expect(exitCode).toBe(0);
+    expect(output).toContain('PASSED: all 21 checks passed for dp-dev');
+    expect(s3.commandCalls(HeadBucketCommand).map((call) => call.args[0].input.Bucket)).toEqual(Object.values(BUCKETS));
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  test('lets an environment variable override a stack output', async () => {
+    await run(['--env', 'dev', '--from-stacks', '--only', 'network'], { VPC_ID: 'vpc-override' });
+    expect(ec2.commandCalls(DescribeVpcsCommand)[0].args[0].input.VpcIds).toEqual(['vpc-override']);
+  });
+
+  test('fails when the environment has no deployed stacks', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [stack('other-app', { VpcId: 'vpc-9' })] });
+    const { exitCode, output } = await run(['--env', 'dev', '--from-stacks'], {});
+    expect(exitCode).toBe(2);
+    expect(output).toContain('No CloudFormation stack named dp-dev-* in eu-west-1. Fix: deploy the environment first');
+  });
+
+  test('fails naming the outputs the stacks do not provide', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [stack('dp-dev-network', { VpcId: 'vpc-1' })] });
+    const { exitCode, output } = await run(['--env', 'dev', '--from-stacks'], {});
+    expect(exitCode).toBe(2);
+    expect(output).toMatch(/Missing environment variables KMS_KEY_ARN, LANDING_BUCKET_NAME, CURATED_BUCKET_NAME/);
   });
 });

@@ -31,9 +31,8 @@ main() {
   if ((${#POSITIONAL[@]} > 0)); then
     die "$EXIT_USAGE" "unexpected argument '${POSITIONAL[0]}': the deployment account comes from config/platform.json. See --help"
   fi
-  local policy_file
-  policy_file=$(new_policy_file)
-  load_config "$policy_file" deployment
+  create_policy_file
+  load_config "$POLICY_FILE" deployment
   EXECUTION_POLICY_ARN=${POLICY_ARN_OVERRIDE:-$CFG_POLICY_ARN}
 
   read_caller_identity "$CFG_ACCOUNT"
@@ -48,9 +47,9 @@ main() {
   require_account "$CFG_ACCOUNT" 'the deployment account in config/platform.json'
 
   bootstrap_command "${environments[@]}"
-  print_plan "$policy_file" "${BOOTSTRAP_COMMAND[@]}"
+  print_plan "$POLICY_FILE" "${BOOTSTRAP_COMMAND[@]}"
   confirm
-  run_bootstrap "$policy_file" "${BOOTSTRAP_COMMAND[@]}"
+  run_bootstrap "$POLICY_FILE" "${BOOTSTRAP_COMMAND[@]}"
 }
 
 main "$@"

@@ -32,9 +32,8 @@ main() {
   if ((${#POSITIONAL[@]} != 1)); then
     die "$EXIT_USAGE" "expected exactly one environment name (received ${#POSITIONAL[@]} arguments). Fix: e.g. scripts/bootstrap-target-account.sh dev (one of the files in config/environments/)"
   fi
-  local policy_file
-  policy_file=$(new_policy_file)
-  load_config "$policy_file" environment "${POSITIONAL[0]}"
+  create_policy_file
+  load_config "$POLICY_FILE" environment "${POSITIONAL[0]}"
   EXECUTION_POLICY_ARN=${POLICY_ARN_OVERRIDE:-$CFG_POLICY_ARN}
 
   read_caller_identity "$CFG_ACCOUNT"
@@ -48,9 +47,9 @@ main() {
 
   bootstrap_command "aws://$CFG_ACCOUNT/$CFG_REGION" \
     --trust "$CFG_DEPLOYMENT_ACCOUNT" --trust-for-lookup "$CFG_DEPLOYMENT_ACCOUNT"
-  print_plan "$policy_file" "${BOOTSTRAP_COMMAND[@]}"
+  print_plan "$POLICY_FILE" "${BOOTSTRAP_COMMAND[@]}"
   confirm
-  run_bootstrap "$policy_file" "${BOOTSTRAP_COMMAND[@]}"
+  run_bootstrap "$POLICY_FILE" "${BOOTSTRAP_COMMAND[@]}"
 }
 
 main "$@"

@@ -95,11 +95,7 @@ load_config() {
   local policy_file=$1 output line key value
   shift
   if [[ -n $policy_file ]]; then set -- "$@" --policy-file "$policy_file"; fi
-  output=$(print_config "$@") || {
-    local status=$?
-    [[ -n $policy_file ]] && rm -f "$policy_file"
-    exit "$status"
-  }
+  output=$(print_config "$@") || exit $?
   TAGS=()
   BOOTSTRAP_REGIONS=()
   while IFS= read -r line; do
@@ -179,10 +175,18 @@ confirm() {
   esac
 }
 
-# A private temporary file for the rendered execution policy ('' when --policy-arn replaces it).
-new_policy_file() {
+# Sets POLICY_FILE to a private temporary file for the rendered execution policy ('' when --policy-arn replaces
+# it). The file is removed on exit, except after a dry run, which keeps it for review.
+POLICY_FILE=''
+KEEP_POLICY_FILE=false
+create_policy_file() {
   [[ -n $POLICY_ARN_OVERRIDE ]] && return 0
-  mktemp "${TMPDIR:-/tmp}/cdk-cfn-execution-policy.XXXXXX"
+  POLICY_FILE=$(mktemp "${TMPDIR:-/tmp}/cdk-cfn-execution-policy.XXXXXX")
+  trap remove_policy_file EXIT
+}
+
+remove_policy_file() {
+  if [[ -n $POLICY_FILE ]] && ! $KEEP_POLICY_FILE; then rm -f "$POLICY_FILE"; fi
 }
 
 # Prints the commands the plan will run. $1: policy file ('' when --policy-arn is used); the rest: cdk bootstrap argv.
@@ -267,14 +271,12 @@ run_bootstrap() {
   local policy_file=$1
   shift
   if $DRY_RUN; then
+    KEEP_POLICY_FILE=true
     echo
     echo "Dry run: nothing was changed.${policy_file:+ The rendered policy is kept at $policy_file for review.}"
     return 0
   fi
-  if [[ -n $policy_file ]]; then
-    upsert_policy "$EXECUTION_POLICY_ARN" "$policy_file"
-    rm -f "$policy_file"
-  fi
+  if [[ -n $policy_file ]]; then upsert_policy "$EXECUTION_POLICY_ARN" "$policy_file"; fi
   echo "+ $(quoted "$@")"
   (cd "$REPO_ROOT" && "$@")
 }

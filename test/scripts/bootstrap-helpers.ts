@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -44,6 +45,8 @@ export interface RunResult {
   readonly awsCalls: string[][];
   /** argv of every `npx` call. */
   readonly npxCalls: string[][];
+  /** Rendered execution policy files the script left in its TMPDIR. */
+  readonly policyFilesLeft: string[];
 }
 
 const FAKE_AWS = path.join(__dirname, 'bootstrap-fake-aws.sh');
@@ -77,7 +80,11 @@ export function runScript(script: string, args: readonly string[], options: RunO
     encoding: 'utf8',
     timeout: 60_000,
   });
-  const calls = { awsCalls: readCalls(path.join(dir, 'aws.log')), npxCalls: readCalls(path.join(dir, 'npx.log')) };
+  const calls = {
+    awsCalls: readCalls(path.join(dir, 'aws.log')),
+    npxCalls: readCalls(path.join(dir, 'npx.log')),
+    policyFilesLeft: readdirSync(dir).filter((file) => file.startsWith('cdk-cfn-execution-policy.')),
+  };
   rmSync(dir, { recursive: true, force: true });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, ...calls };
 }

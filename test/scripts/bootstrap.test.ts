@@ -60,6 +60,7 @@ describe('bootstrap-target-account.sh --dry-run', () => {
     expect(flat(run.awsCalls)).toEqual(['sts get-caller-identity --query [Account,Arn] --output text']);
     expect(run.npxCalls).toEqual([]);
     expect(run.stdout).toContain('Dry run: nothing was changed');
+    expect(run.policyFilesLeft).toHaveLength(1);
   });
 });
 
@@ -110,6 +111,7 @@ describe('account check', () => {
     expect(run.stderr).toContain(DEV);
     expect(flat(run.awsCalls).filter((call) => call.startsWith('iam '))).toEqual([]);
     expect(run.npxCalls).toEqual([]);
+    expect(run.policyFilesLeft).toEqual([]);
   });
 
   test('fails for the deployment account when the credentials belong to a target account, even in a dry run', () => {
@@ -142,6 +144,7 @@ describe('real run against the fake CLI', () => {
       `iam get-policy --policy-arn ${DEV_POLICY_ARN}`,
       expect.stringMatching(/^iam create-policy --policy-name dp-cdk-cfn-execution --policy-document file:\/\/\S+ /),
     ]);
+    expect(run.policyFilesLeft).toEqual([]);
     expect(run.npxCalls).toEqual([
       [
         'cdk',

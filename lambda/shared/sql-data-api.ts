@@ -5,8 +5,10 @@
  */
 import {
   BeginTransactionCommand,
+  type BeginTransactionCommandOutput,
   CommitTransactionCommand,
   ExecuteStatementCommand,
+  type ExecuteStatementCommandOutput,
   type ColumnMetadata,
   type Field,
   type RDSDataClient,
@@ -129,20 +131,16 @@ export class DataApiExecutor implements SqlExecutor {
 
   async query<T extends SqlRow = SqlRow>(sql: string, params?: SqlParams): Promise<T[]> {
     const parameters = toSqlParameters(sql, params);
-    const response = await this.client
-      .send(
-        new ExecuteStatementCommand({
-          ...this.target,
-          sql,
-          parameters: parameters.length > 0 ? parameters : undefined,
-          transactionId: this.transactionId,
-          includeResultMetadata: true,
-          resultSetOptions: { decimalReturnType: 'STRING', longReturnType: 'STRING' },
-        }),
-      )
-      .catch((error: unknown) => {
-        throw mapDataApiError(error);
-      });
+    const response = await this.send(
+      new ExecuteStatementCommand({
+        ...this.target,
+        sql,
+        parameters: parameters.length > 0 ? parameters : undefined,
+        transactionId: this.transactionId,
+        includeResultMetadata: true,
+        resultSetOptions: { decimalReturnType: 'STRING', longReturnType: 'STRING' },
+      }),
+    );
     const columns = response.columnMetadata ?? [];
     return (response.records ?? []).map((record) => {
       const row: SqlRow = {};
@@ -156,24 +154,33 @@ export class DataApiExecutor implements SqlExecutor {
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     if (this.transactionId !== undefined) return this.savepoint(work);
-    const begun = await this.client.send(new BeginTransactionCommand({ ...this.target })).catch((error: unknown) => {
-      throw mapDataApiError(error);
-    });
+    const begun = await this.send(new BeginTransactionCommand({ ...this.target }));
     const transactionId = begun.transactionId;
     if (!transactionId) throw new TransientError('BeginTransaction returned no transaction id; retry later');
     const { resourceArn, secretArn } = this.target;
     try {
       const result = await work(new DataApiExecutor(this.client, this.target, transactionId, 1));
-      await this.client.send(new CommitTransactionCommand({ resourceArn, secretArn, transactionId })).catch((error) => {
-        throw mapDataApiError(error);
-      });
+      await this.send(new CommitTransactionCommand({ resourceArn, secretArn, transactionId }));
       return result;
     } catch (error) {
       // The Data API also rolls back by itself after a timeout; a failed rollback must not hide the real error.
-      await this.client
-        .send(new RollbackTransactionCommand({ resourceArn, secretArn, transactionId }))
-        .catch(() => undefined);
+      await this.send(new RollbackTransactionCommand({ resourceArn, secretArn, transactionId })).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** Sends one command; "the cluster is not available yet" becomes a TransientError. */
+  private send(command: ExecuteStatementCommand): Promise<ExecuteStatementCommandOutput>;
+  private send(command: BeginTransactionCommand): Promise<BeginTransactionCommandOutput>;
+  private send(command: CommitTransactionCommand | RollbackTransactionCommand): Promise<unknown>;
+  private async send(
+    command: ExecuteStatementCommand | BeginTransactionCommand | CommitTransactionCommand | RollbackTransactionCommand,
+  ): Promise<unknown> {
+    try {
+      // Awaited inside try: a failure of any kind (rejected or thrown) is mapped the same way.
+      return await this.client.send(command as ExecuteStatementCommand);
+    } catch (error) {
+      throw mapDataApiError(error);
     }
   }
 

@@ -1,0 +1,118 @@
+/**
+ * load-mart: the state machine's "load data mart" task. Parse the input -> list the batch's part files -> load them
+ * into the dataset's mart table through the Data API (Aurora imports the files from S3 itself) -> counts.
+ *
+ * Input:  { dataset, runId, objectKey, objectVersion?, bucket, prefix }   (prefix: `_mart/<dataset>/run_id=<runId>/`)
+ * Output: { dataset, runId, table, rowsStaged, rowsInserted, rowsUpdated, rowsUnchanged }
+ * Errors (matched by name in the state machine): InvalidInputError (bad input, do not retry), MartLoadError (bad
+ * batch: mart unchanged, audit row FAILED), TransientError (cluster resuming: retry with backoff).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { requireEnv } from '../shared/env';
+import { InvalidInputError } from '../shared/errors';
+import { logger, metrics } from '../shared/logger';
+import { listPartKeys } from '../shared/mart-copy';
+import { loadBatch, type MartLoadResult, type Stager } from '../shared/mart-loader';
+import { s3ImportStager } from '../shared/mart-s3-import';
+import type { SqlExecutor } from '../shared/sql';
+import { DataApiExecutor } from '../shared/sql-data-api';
+
+/** Environment variable names (set by the DataMart stack). */
+export const LOAD_MART_ENV = {
+  clusterArn: 'CLUSTER_ARN',
+  secretArn: 'SECRET_ARN',
+  databaseName: 'DATABASE_NAME',
+  /** JSON object: dataset name -> mart table, for the datasets with the mart enabled. */
+  martTables: 'MART_TABLES',
+} as const;
+
+export const loadMartInputSchema = z.object({
+  dataset: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+  runId: z.string().min(1).max(256),
+  objectKey: z.string().min(1),
+  objectVersion: z.string().min(1).nullish(),
+  bucket: z.string().min(3).max(63),
+  prefix: z.string().regex(/^_mart\/[a-z][a-z0-9_]*\/run_id=[^/]+\/$/, {
+    error: 'must be "_mart/<dataset>/run_id=<runId>/"',
+  }),
+});
+export type LoadMartInput = z.infer<typeof loadMartInputSchema>;
+
+export interface LoadMartOutput extends MartLoadResult {
+  readonly dataset: string;
+  readonly runId: string;
+  readonly table: string;
+}
+
+export interface LoadMartDependencies {
+  readonly executor: SqlExecutor;
+  readonly s3: S3Client;
+  readonly region: string;
+  /** dataset -> mart table */
+  readonly martTables: Readonly<Record<string, string>>;
+  /** How the staging table is filled from the listed part keys. @default - Aurora server-side import from S3 */
+  readonly stagerFor?: (input: LoadMartInput, keys: string[]) => Stager;
+}
+
+export function createHandler(dependencies: LoadMartDependencies): (event: unknown) => Promise<LoadMartOutput> {
+  const stagerFor =
+    dependencies.stagerFor ??
+    ((input: LoadMartInput, keys: string[]) =>
+      s3ImportStager({ bucket: input.bucket, keys, region: dependencies.region }));
+
+  return async (event) => {
+    const parsed = loadMartInputSchema.safeParse(event);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
+      throw new InvalidInputError(
+        `Invalid load-mart input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { dataset, runId, objectKey, objectVersion?, bucket, prefix: "_mart/<dataset>/run_id=<runId>/" }`,
+      );
+    }
+    const input = parsed.data;
+    const table = dependencies.martTables[input.dataset];
+    if (table === undefined) {
+      throw new InvalidInputError(
+        `Dataset ${JSON.stringify(input.dataset)} has no mart table (mart-enabled: ${Object.keys(dependencies.martTables).join(', ') || 'none'}). Fix: set "mart": { "enabled": true } in config/datasets/${input.dataset}.json and deploy, or skip the load step for it`,
+      );
+    }
+    if (!input.prefix.startsWith(`_mart/${input.dataset}/`)) {
+      throw new InvalidInputError(
+        `Prefix ${JSON.stringify(input.prefix)} is not under _mart/${input.dataset}/. Fix: pass the batch prefix the curate job wrote for this dataset`,
+      );
+    }
+    logger.appendKeys({ dataset: input.dataset, runId: input.runId });
+
+    const keys = await listPartKeys(dependencies.s3, input.bucket, input.prefix);
+    logger.info('Loading batch', { bucket: input.bucket, prefix: input.prefix, parts: keys.length, table });
+    const result = await loadBatch(
+      dependencies.executor,
+      { ...input, table, objectVersion: input.objectVersion ?? null },
+      stagerFor(input, keys),
+    );
+
+    metrics.addDimension('dataset', input.dataset);
+    metrics.addMetric('MartRowsInserted', MetricUnit.Count, result.rowsInserted);
+    metrics.addMetric('MartRowsUpdated', MetricUnit.Count, result.rowsUpdated);
+    metrics.addMetric('MartRowsUnchanged', MetricUnit.Count, result.rowsUnchanged);
+    metrics.publishStoredMetrics();
+    logger.info('Loaded batch', { ...result });
+    return { dataset: input.dataset, runId: input.runId, table, ...result };
+  };
+}
+
+const martTables = JSON.parse(requireEnv(LOAD_MART_ENV.martTables)) as Record<string, string>;
+const target = {
+  resourceArn: requireEnv(LOAD_MART_ENV.clusterArn),
+  secretArn: requireEnv(LOAD_MART_ENV.secretArn),
+  database: requireEnv(LOAD_MART_ENV.databaseName),
+};
+
+export const handler = createHandler({
+  executor: new DataApiExecutor(new RDSDataClient({}), target),
+  s3: new S3Client({}),
+  region: requireEnv('AWS_REGION'),
+  martTables,
+});

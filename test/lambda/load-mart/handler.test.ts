@@ -145,16 +145,14 @@ describe('load-mart handler on Aurora (Data API and S3 at the SDK boundary)', ()
   });
 
   it('fails with MartLoadError on a bad file: rolls back, then records FAILED in a second transaction', async () => {
-    rdsData
-      .on(ExecuteStatementCommand)
-      .callsFake(
-        auroraAnswers(
-          new DatabaseErrorException({
-            message: 'ERROR: invalid input syntax for type integer: "eight"',
-            $metadata: {},
-          }),
-        ),
-      );
+    rdsData.on(ExecuteStatementCommand).callsFake(
+      auroraAnswers(
+        new DatabaseErrorException({
+          message: 'ERROR: invalid input syntax for type integer: "eight"',
+          $metadata: {},
+        }),
+      ),
+    );
     const attempt = loadMart.handler(input);
     await expect(attempt).rejects.toBeInstanceOf(MartLoadError);
     await expect(attempt).rejects.toThrow(

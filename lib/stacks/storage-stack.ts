@@ -28,6 +28,8 @@ export interface ZoneBuckets {
   readonly artifacts: s3.IBucket;
 }
 
+/** S3 bucket names are 3 to 63 characters. */
+const MAX_BUCKET_NAME_LENGTH = 63;
 /** Days validated rows wait in `staging/` for the curate job before they are cleaned up. */
 const STAGING_EXPIRATION_DAYS = 7;
 /** Days rejected rows stay in `quarantine/` (the original file stays in landing). */
@@ -60,7 +62,15 @@ export class StorageStack extends Stack {
       ? kms.Key.fromKeyArn(this, 'Key', storage.existingKmsKeyArn)
       : this.createKey(props);
 
-    const bucketName = (zone: Zone) => `${prefix}-${zone}-${environment.account}-${environment.region}`;
+    const bucketName = (zone: Zone) => {
+      const name = `${prefix}-${zone}-${environment.account}-${environment.region}`;
+      if (name.length > MAX_BUCKET_NAME_LENGTH) {
+        throw new Error(
+          `Bucket name "${name}" of environment ${environment.name} is ${name.length} characters; S3 allows ${MAX_BUCKET_NAME_LENGTH}. Fix: shorten the platform prefix ("${prefix.slice(0, prefix.length - environment.name.length - 1)}") or the environment name ("${environment.name}") by ${name.length - MAX_BUCKET_NAME_LENGTH} characters`,
+        );
+      }
+      return name;
+    };
     this.bucketNames = {
       landing: bucketName('landing'),
       curated: bucketName('curated'),

@@ -367,6 +367,24 @@ describe('StorageStack landing delete protection', () => {
   });
 });
 
+describe('StorageStack bucket names', () => {
+  it('fails when <prefix>-<zone>-<account>-<region> is longer than S3 allows', () => {
+    const environment = { ...exampleEnvironment('dev'), name: 'development-sandbox' };
+    const app = testApp();
+    expect(
+      () =>
+        new StorageStack(app, 'Storage', {
+          prefix: 'analytics-platform-x-development-sandbox',
+          environment,
+          deploymentAccount: exampleConfig().platform.deployment.account,
+          env: { account: environment.account, region: environment.region },
+        }),
+    ).toThrow(
+      /Bucket name "analytics-platform-x-development-sandbox-landing-222222222222-eu-west-1" of environment development-sandbox is 71 characters; S3 allows 63\. Fix: shorten the platform prefix \("analytics-platform-x"\) or the environment name \("development-sandbox"\) by 8 characters/,
+    );
+  });
+});
+
 describe('StorageStack with an existing key', () => {
   const { stack, template } = storageStack(withStorage('prod', { existingKmsKeyArn: EXISTING_KEY_ARN }));
 

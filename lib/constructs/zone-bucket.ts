@@ -33,8 +33,9 @@ export interface ZoneBucketProps {
 
 /**
  * A data lake bucket with the platform's non-negotiables: TLS 1.2+ only, public access blocked, ACLs disabled,
- * encrypted, retained unless told otherwise. Access logging is wired here (not through `serverAccessLogsBucket`) so the log
- * bucket is granted through its bucket policy regardless of the `serverAccessLogsUseBucketPolicy` feature flag.
+ * encrypted, retained unless told otherwise. Access logging is wired here (not through `serverAccessLogsBucket`)
+ * so the log bucket is granted through its bucket policy regardless of the `serverAccessLogsUseBucketPolicy`
+ * feature flag.
  */
 export class ZoneBucket extends Construct {
   readonly bucket: s3.Bucket;

@@ -46,7 +46,10 @@ export class StorageStack extends Stack {
   /** The platform key: encrypts the buckets; later stacks use it for their logs, queues and secrets. */
   readonly key: kms.IKey;
   readonly buckets: ZoneBuckets;
-  /** Bucket names, known at synth time (`<prefix>-<zone>-<account>-<region>`): lets policies avoid cross-stack tokens. */
+  /**
+   * Bucket names, known at synth time (`<prefix>-<zone>-<account>-<region>`): lets policies in later stacks name
+   * the buckets without cross-stack tokens.
+   */
   readonly bucketNames: Readonly<Record<Zone, string>>;
   /** ARN of the role allowed to delete landing objects. */
   readonly landingDeleterRoleArn: string;

@@ -1,0 +1,162 @@
+import { Readable } from 'node:stream';
+import { datasetSchema } from '../../../config/schema';
+import {
+  type ObjectLocation,
+  type ObjectStore,
+  ObjectWriter,
+  type PartSink,
+} from '../../../lambda/validate/object-store';
+import { formatOf, ingestDateOf, validateFile } from '../../../lambda/validate/validate-file';
+
+/** The storage seam in memory: objects are Buffers, parts are recorded as they arrive. */
+class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, Buffer>();
+  readonly parts = new Map<string, number>();
+  readonly aborted: string[] = [];
+  failPart: number | undefined;
+
+  async read(location: ObjectLocation): Promise<AsyncIterable<Uint8Array>> {
+    const body = this.objects.get(`${location.bucket}/${location.key}`);
+    if (body === undefined) throw new Error(`no object ${location.key}`);
+    // Small chunks, so records and characters straddle chunk boundaries.
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < body.length; i += 997) chunks.push(body.subarray(i, i + 997));
+    return Readable.from(chunks);
+  }
+
+  createWriter(bucket: string, key: string, _contentType: string, options?: { partSize?: number }): ObjectWriter {
+    const name = `${bucket}/${key}`;
+    const received: Buffer[] = [];
+    const sink: PartSink = {
+      putWhole: async (body) => {
+        this.objects.set(name, Buffer.from(body));
+        this.parts.set(name, 1);
+      },
+      begin: async () => undefined,
+      uploadPart: async (partNumber, body) => {
+        if (partNumber === this.failPart) throw new Error('SlowDown: please reduce your request rate');
+        received[partNumber - 1] = Buffer.from(body);
+      },
+      complete: async () => {
+        this.objects.set(name, Buffer.concat(received));
+        this.parts.set(name, received.length);
+      },
+      abort: async () => {
+        this.aborted.push(name);
+      },
+    };
+    return new ObjectWriter(sink, options);
+  }
+
+  async put(bucket: string, key: string, body: string): Promise<void> {
+    this.objects.set(`${bucket}/${key}`, Buffer.from(body));
+  }
+
+  async copy(from: ObjectLocation, to: { bucket: string; key: string }): Promise<void> {
+    this.objects.set(`${to.bucket}/${to.key}`, this.objects.get(`${from.bucket}/${from.key}`)!);
+  }
+}
+
+const dataset = datasetSchema.parse({
+  name: 'notes',
+  ownerTeam: 'tests',
+  format: 'ndjson',
+  columns: [
+    { name: 'id', type: 'string', nullable: false },
+    { name: 'text', type: 'string' },
+  ],
+  primaryKey: ['id'],
+});
+// The primary key must be non-nullable for the schema; this variant is only used where every column may be null.
+const allNullable = { ...dataset, columns: dataset.columns.map((column) => ({ ...column, nullable: true })) };
+
+async function run(store: MemoryStore, key: string, body: string | Buffer, partSize?: number) {
+  store.objects.set(`landing/${key}`, Buffer.from(body));
+  return validateFile({
+    store,
+    input: { bucket: 'landing', key, dataset: 'notes', runId: 'r1' },
+    dataset: allNullable,
+    artifactsBucket: 'artifacts',
+    now: () => new Date('2026-01-02T03:04:05Z'),
+    writerOptions: partSize === undefined ? undefined : { partSize },
+  });
+}
+
+const staged = (store: MemoryStore) =>
+  store.objects.get('artifacts/staging/notes/run_id=r1/part-00000.ndjson')?.toString();
+
+describe('validateFile', () => {
+  test('splits the staged rows into parts whose concatenation is exactly the rows, multi-byte text included', async () => {
+    const store = new MemoryStore();
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ id: `n${i}`, text: `café ☕ ${i} ${'x'.repeat(i % 50)}` }),
+    );
+    const result = await run(store, 'notes/ingest_date=2026-11-22/a.ndjson', `${lines.join('\n')}\n`, 64 * 1024);
+    expect(result.output).toMatchObject({ status: 'VALID', rowsValid: 3000 });
+    expect(result.stagedParts).toBeGreaterThan(2);
+    const rows = staged(store)!
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows).toHaveLength(3000);
+    expect(rows[2999]).toEqual({
+      id: 'n2999',
+      text: `café ☕ 2999 ${'x'.repeat(49)}`,
+      _ingest_date: '2026-11-22',
+      _record: 3000,
+    });
+  });
+
+  test('stages an empty object and records holding line breaks as one valid JSON line each', async () => {
+    const store = new MemoryStore();
+    const result = await run(store, 'notes/day.json', '[{}, { }, {"id": "a",\r\n "text": "b"}]');
+    expect(result.output).toMatchObject({ status: 'VALID', rowsValid: 3, ingestDate: '2026-01-02' });
+    expect(
+      staged(store)!
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      { _ingest_date: '2026-01-02', _record: 1 },
+      { _ingest_date: '2026-01-02', _record: 2 },
+      { id: 'a', text: 'b', _ingest_date: '2026-01-02', _record: 3 },
+    ]);
+  });
+
+  test('fails with the storage error, after aborting its outputs, when a part upload fails', async () => {
+    const store = new MemoryStore();
+    store.failPart = 2;
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: `n${i}`, text: 'y'.repeat(40) }));
+    await expect(run(store, 'notes/a.ndjson', lines.join('\n'), 64 * 1024)).rejects.toThrow('SlowDown');
+    expect(store.aborted).toContain('artifacts/staging/notes/run_id=r1/part-00000.ndjson');
+    expect(staged(store)).toBeUndefined();
+  });
+
+  test('fails with the storage error when the object cannot be read', async () => {
+    const store = new MemoryStore();
+    await expect(
+      validateFile({
+        store,
+        input: { bucket: 'landing', key: 'notes/missing.ndjson', dataset: 'notes', runId: 'r1' },
+        dataset,
+        artifactsBucket: 'artifacts',
+      }),
+    ).rejects.toThrow('no object notes/missing.ndjson');
+  });
+});
+
+describe('key conventions', () => {
+  test('reads the ingest date from the key, ignoring impossible dates', () => {
+    expect(ingestDateOf('impressions/ingest_date=2026-11-22/a.ndjson')).toBe('2026-11-22');
+    expect(ingestDateOf('impressions/ingest_date=2026-02-30/a.ndjson')).toBeUndefined();
+    expect(ingestDateOf('impressions/a.ndjson')).toBeUndefined();
+  });
+
+  test('takes the format from the extension, gzip or not, else from the dataset', () => {
+    expect(formatOf('x/a.NDJSON.gz', 'csv')).toBe('ndjson');
+    expect(formatOf('x/a.jsonl', 'csv')).toBe('ndjson');
+    expect(formatOf('x/a.json.gz', 'csv')).toBe('json');
+    expect(formatOf('x/a.csv', 'ndjson')).toBe('csv');
+    expect(formatOf('x/a.txt', 'csv')).toBe('csv');
+  });
+});

@@ -12,7 +12,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { SQL_FILES } from '../../lambda/migrate/sql-files.generated';
-import { martDatasets } from '../../lambda/shared/mart-ddl';
+import { martDatasets, martTableName } from '../../lambda/shared/mart-ddl';
 import { PlatformFunction } from '../constructs/platform-function';
 
 export interface DataMartStackProps extends StackProps {
@@ -55,6 +55,11 @@ export class DataMartStack extends Stack {
   readonly securityGroup: ec2.SecurityGroup;
   /** Applies the migrations; exposed so tests and later stacks can depend on a migrated schema. */
   readonly migrations: CustomResource;
+  /**
+   * The state machine's "load data mart" task (lambda/load-mart): input `{ dataset, runId, objectKey, objectVersion?,
+   * bucket, prefix }`, output the row counts; errors MartLoadError, TransientError, InvalidInputError.
+   */
+  readonly loadMartFunction: lambda.IFunction;
 
   private readonly key: kms.IKey;
 
@@ -173,6 +178,7 @@ export class DataMartStack extends Stack {
     });
 
     this.migrations = this.createMigrations(props);
+    this.loadMartFunction = this.createLoadMartFunction(props, curatedArn);
   }
 
   /** IAM statements to run SQL through the Data API with the master secret (for a function of this or a later stack). */
@@ -203,6 +209,35 @@ export class DataMartStack extends Stack {
   /** Environment variables a function needs to reach the mart through the Data API. */
   dataApiEnvironment(): Record<string, string> {
     return { CLUSTER_ARN: this.clusterArn, SECRET_ARN: this.secret.secretArn, DATABASE_NAME: this.databaseName };
+  }
+
+  private createLoadMartFunction(props: DataMartStackProps, curatedArn: string): lambda.IFunction {
+    const { environment, key } = props;
+    const martTables = Object.fromEntries(
+      martDatasets(props.datasets).map((dataset) => [dataset.name, martTableName(dataset)]),
+    );
+    const loadMart = new PlatformFunction(this, 'LoadMartFunction', {
+      handlerDir: 'load-mart',
+      serviceName: 'data-mart-load',
+      description: `${props.prefix}: loads curated ${MART_BATCH_PREFIX} batches into the data mart (server-side S3 import)`,
+      // The cluster may have to resume first; the import itself runs in the database.
+      timeout: Duration.minutes(5),
+      logRetentionDays: environment.logRetentionDays,
+      encryptionKey: key,
+      logRemovalPolicy: environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      environment: { ...this.dataApiEnvironment(), MART_TABLES: JSON.stringify(martTables) },
+    });
+    for (const statement of this.dataApiStatements()) loadMart.function.addToRolePolicy(statement);
+    // It lists the batch's part files; the cluster's import role reads them.
+    loadMart.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [curatedArn],
+        conditions: { StringLike: { 's3:prefix': [`${MART_BATCH_PREFIX}*`] } },
+      }),
+    );
+    acknowledgePlatformFunction(loadMart);
+    return loadMart.function;
   }
 
   private createMigrations(props: DataMartStackProps): CustomResource {

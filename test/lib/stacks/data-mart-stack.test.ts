@@ -233,6 +233,41 @@ describe('DataMartStack migrations', () => {
   });
 });
 
+describe('DataMartStack load-mart function', () => {
+  it('reaches the mart through the Data API, knows the mart tables and may only list curated _mart/ batches', () => {
+    dev.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      VpcConfig: Match.absent(),
+      Environment: {
+        Variables: Match.objectLike({
+          SECRET_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cluster'), 'MasterUserSecret.SecretArn'] },
+          DATABASE_NAME: 'mart',
+          MART_TABLES: JSON.stringify({ clicks: 'clicks', impressions: 'impressions' }),
+        }),
+      },
+    });
+    const bucket = dev.storage.bucketNames.curated;
+    dev.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^LoadMartFunction') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(['rds-data:ExecuteStatement']) }),
+          {
+            Action: 's3:ListBucket',
+            Effect: 'Allow',
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}`]] },
+            Condition: { StringLike: { 's3:prefix': ['_mart/*'] } },
+          },
+        ]),
+      },
+    });
+    const loaderPolicies = dev.template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^LoadMartFunction') }] },
+    });
+    expect(JSON.stringify(loaderPolicies)).not.toContain('s3:GetObject');
+  });
+});
+
 describe('DataMartStack synthesis', () => {
   it('produces no warnings or errors from aws-cdk-lib', () => {
     // App-wide, set by cdk.json (not loaded by testApp()): not about this stack.

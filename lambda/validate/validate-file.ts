@@ -129,8 +129,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
     rowsValid++;
     // The producer's own text is staged (cheaper than re-serializing), unless it spans lines.
     // Staged rows must be one per line (Spark splits on CR too): re-serialize the rare records holding line breaks.
-    const spansLines =
-      (format !== 'ndjson' && raw.indexOf('\n') >= 0) || (sawCarriageReturn && raw.indexOf('\r') >= 0);
+    const spansLines = (format !== 'ndjson' && raw.indexOf('\n') >= 0) || (sawCarriageReturn && raw.indexOf('\r') >= 0);
     const text = spansLines ? JSON.stringify(value) : raw;
     const close = text.lastIndexOf('}');
     const empty = close === 1 || /^\{\s*\}/.test(text);

@@ -8,6 +8,8 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import { PipelineType } from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import {
   CodeBuildStep,
   CodePipeline,
@@ -61,6 +63,11 @@ export class PipelineStack extends Stack {
   readonly pipeline: CodePipeline;
   /** The deployed stages, in deployment order. */
   readonly stages: readonly DeployableStage[];
+  /**
+   * Tells the alert email of each gated environment that a deploy waits for an approval or a security-change
+   * confirmation. Undefined when no environment of this pipeline is gated.
+   */
+  readonly gateNotifications?: sns.Topic;
   /** Receives the server access logs of the pipeline's artifact bucket. */
   readonly accessLogs: s3.Bucket;
 
@@ -95,12 +102,14 @@ export class PipelineStack extends Stack {
       },
     });
 
+    this.gateNotifications = this.createGateNotifications(props.environments);
+
     this.stages = props.environments.map((environment) => {
       const prefix = `${platform.prefix}-${environment.name}`;
       const id = stageId(environment.name);
       const stage = props.createStage(this, id, { platform, environment, datasets: props.datasets });
 
-      const pre = preDeploySteps(id, prefix, environment, stage);
+      const pre = preDeploySteps(id, prefix, environment, stage, this.gateNotifications);
       const test = new IntegrationTestStep(this, `IntegrationTest${id}`, {
         prefix,
         environment,
@@ -115,6 +124,22 @@ export class PipelineStack extends Stack {
     this.pipeline.buildPipeline();
     this.accessLogs = this.logArtifactBucketAccess();
     acknowledgeGeneratedPermissions(this, this.pipeline.pipeline.artifactBucket);
+  }
+
+  private createGateNotifications(environments: readonly EnvironmentConfig[]): sns.Topic | undefined {
+    const gated = environments.filter((environment) => environment.production || environment.approval.manual);
+    if (gated.length === 0) return undefined;
+    const topic = new sns.Topic(this, 'GateNotifications', {
+      displayName: `${this.stackName}: deploy waiting for approval`,
+      enforceSSL: true,
+    });
+    // Encrypted with the AWS managed key aws/sns, whose key policy already lets this account's principals publish
+    // through SNS. Set on the L1 so that grantPublish adds no KMS statement (it would be a key/* wildcard).
+    (topic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = 'alias/aws/sns';
+    for (const email of new Set(gated.map((environment) => environment.alarms.email))) {
+      topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    return topic;
   }
 
   /**
@@ -164,13 +189,20 @@ const ARTIFACT_LOG_PREFIX = 'artifact-bucket/';
  * Gates before a stage: the security-change confirmation before every production environment, and a manual approval
  * where the environment asks for one. The confirmation runs first, so the approver sees whether it had to stop.
  */
-function preDeploySteps(id: string, prefix: string, environment: EnvironmentConfig, stage: Stage): Step[] {
+function preDeploySteps(
+  id: string,
+  prefix: string,
+  environment: EnvironmentConfig,
+  stage: Stage,
+  notificationTopic: sns.ITopic | undefined,
+): Step[] {
   const confirmation = environment.production
-    ? new ConfirmPermissionsBroadening(`ConfirmSecurityChanges${id}`, { stage })
+    ? new ConfirmPermissionsBroadening(`ConfirmSecurityChanges${id}`, { stage, notificationTopic })
     : undefined;
   const approval = environment.approval.manual
     ? new ManualApprovalStep(`Approve${id}`, {
         comment: `Deploy ${prefix} to account ${environment.account} (${environment.region})?`,
+        notificationTopic,
       })
     : undefined;
   if (approval && confirmation) approval.addStepDependency(confirmation);

@@ -3,7 +3,8 @@ import type { AppConfig } from '../../config/schema';
 import type { PipelineStack } from '../../lib/pipeline/pipeline-stack';
 import { addPipelines } from '../../lib/pipeline/pipelines';
 import { exampleConfig } from '../helpers/app';
-import { formatViolations, type NagViolation, nagApp } from '../helpers/nag';
+import { formatViolations, type NagViolation } from '../helpers/nag';
+import { flaggedApp } from '../lib/pipeline/flagged-app';
 import { synthAndReadViolations } from '../lib/pipeline/nag-report';
 import { stageDouble } from '../lib/pipeline/stage-double';
 
@@ -19,13 +20,13 @@ const errorsOf = (violations: NagViolation[]) => formatViolations(violations).fi
 
 describe('cdk-nag: pipeline stacks', () => {
   test('the example configuration (one pipeline per environment, real stages) has no errors', () => {
-    const app = nagApp();
+    const app = flaggedApp({ nag: true });
     const pipelines = addPipelines(app, exampleConfig());
     expect(errorsOf(pipelineViolations(app, pipelines))).toEqual([]);
   });
 
   test('a promotion pipeline from a created CodeCommit repository has no errors', () => {
-    const app = nagApp();
+    const app = flaggedApp({ nag: true });
     const example = structuredClone(exampleConfig());
     const config: AppConfig = {
       ...example,

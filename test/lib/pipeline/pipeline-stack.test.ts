@@ -2,12 +2,12 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
 import { PipelineStack, stageId } from '../../../lib/pipeline/pipeline-stack';
 import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
+import { flaggedApp } from './flagged-app';
 import { stageDouble } from './stage-double';
 
 /** One pipeline deploying dev -> test -> prod, the way promotion mode builds it. Synthesized once for the file. */
-function buildPipeline(environments: readonly EnvironmentConfig[] = exampleConfig().environments) {
+function buildPipeline(environments: readonly EnvironmentConfig[] = exampleConfig().environments, app = testApp()) {
   const config = exampleConfig();
-  const app = testApp();
   const stack = new PipelineStack(app, 'Pipeline', {
     env: { account: config.platform.deployment.account, region: config.platform.deployment.region },
     platform: config.platform,
@@ -199,6 +199,39 @@ describe('PipelineStack', () => {
     });
   });
 
+  test('notifies the alert email of gated environments when a deploy waits at a gate', () => {
+    built.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: 'alias/aws/sns' });
+    const subscriptions = Object.values(built.template.findResources('AWS::SNS::Subscription'));
+    expect(subscriptions.map((subscription) => subscription.Properties)).toEqual([
+      expect.objectContaining({ Protocol: 'email', Endpoint: exampleEnvironment('prod').alarms.email }),
+    ]);
+    built.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    const topicId = Object.keys(built.template.findResources('AWS::SNS::Topic'))[0];
+    const approval = actionsOf(built.template, 'Prod').find((a) => a.Name === 'ApproveProd');
+    expect(approval?.Configuration).toMatchObject({ NotificationArn: { Ref: topicId } });
+  });
+
+  test('with the feature flags of cdk.json: a V2 pipeline, no warnings, and no KMS key wildcard for the topic', () => {
+    const { stack, template } = buildPipeline(exampleConfig().environments, flaggedApp());
+    template.hasResourceProperties('AWS::CodePipeline::Pipeline', { PipelineType: 'V2' });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    const kmsResources = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement) => [statement.Action].flat().some((action: string) => action.startsWith('kms:')))
+      .flatMap((statement) => [statement.Resource].flat());
+    expect(kmsResources.filter((resource) => typeof resource === 'string')).toEqual([]);
+  });
+
   test('synthesizes without warnings', () => {
     expect(Annotations.fromStack(built.stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
@@ -207,6 +240,7 @@ describe('PipelineStack', () => {
     const { template } = buildPipeline([exampleEnvironment('dev')]);
     expect(pipelineStages(template).map((stage) => stage.Name)).toEqual(['Source', 'Build', 'UpdatePipeline', 'Dev']);
     template.resourceCountIs('AWS::Lambda::Function', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
     expect(actionsOf(template, 'Dev').filter((a) => a.ActionTypeId.Category === 'Approval')).toEqual([]);
   });
 

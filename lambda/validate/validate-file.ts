@@ -31,6 +31,8 @@ export type FileFormat = 'ndjson' | 'json' | 'csv';
 /** How many rejection reasons are repeated in the output (the full list is in the rejected-rows file). */
 const REASONS_IN_OUTPUT = 3;
 const MAX_REASON_CHARS = 2000;
+/** An object without members (`{}`, `{ }`): metadata is appended without a leading comma. */
+const EMPTY_OBJECT = /^\{\s*\}/;
 
 export interface ValidateFileOptions {
   readonly store: ObjectStore;
@@ -103,6 +105,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
   let rowsValid = 0;
   let rowsRejected = 0;
   const firstReasons: string[] = [];
+  let sawCarriageReturn = false;
 
   const reject = (reason: string, raw: string) => {
     rowsRejected++;
@@ -132,7 +135,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
     const spansLines = (format !== 'ndjson' && raw.indexOf('\n') >= 0) || (sawCarriageReturn && raw.indexOf('\r') >= 0);
     const text = spansLines ? JSON.stringify(value) : raw;
     const close = text.lastIndexOf('}');
-    const empty = close === 1 || /^\{\s*\}/.test(text);
+    const empty = close === 1 || EMPTY_OBJECT.test(text);
     staged.writeWithTail(text, text.length - close, `${empty ? '' : ','}${metadataTail}${rowsTotal}}\n`);
   };
 
@@ -168,7 +171,6 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
         ? new JsonDocumentReader(onJsonRecord)
         : new NdjsonReader(onJsonRecord);
   const decode: DecodeInfo = { gzip: false, bytesIn: 0, bytesOut: 0 };
-  let sawCarriageReturn = false;
 
   try {
     const source = await store.read({ bucket: input.bucket, key: input.key, versionId: input.versionId });

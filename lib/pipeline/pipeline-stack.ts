@@ -1,7 +1,8 @@
 /**
  * One delivery pipeline (CDK Pipelines) in the deployment account: source -> synth (`npm ci`, `npm test`,
- * `npx cdk synth`) -> self-mutation -> for each environment, in order: [manual approval] [security-change
- * confirmation] -> deploy the stage -> integration test.
+ * `npx cdk synth`) -> self-mutation -> for each environment, in order: [security-change confirmation (production)]
+ * [manual approval (when configured)] -> deploy the stage -> integration test. Gates email the environment's alert
+ * address.
  */
 import { type CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, type Stage, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';

@@ -10,19 +10,28 @@ process.env.MART_CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-de
 process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:dp-dev-mart-AbCdEf';
 process.env.MART_DATABASE = 'mart';
 process.env.ARTIFACTS_BUCKET = 'dp-dev-artifacts-222222222222-eu-west-1';
+// load-mart reads its own names (set by the DataMart stack).
+process.env.CLUSTER_ARN = process.env.MART_CLUSTER_ARN;
+process.env.SECRET_ARN = process.env.MART_SECRET_ARN;
+process.env.DATABASE_NAME = 'mart';
+process.env.MART_TABLES = JSON.stringify({ impressions: 'impressions', clicks: 'clicks' });
+process.env.AWS_REGION ??= 'eu-west-1';
 
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createHandler as createAuditHandler } from '../../lambda/audit/handler';
+import { createHandler as createLoadMartHandler } from '../../lambda/load-mart/handler';
+import { copyStager, s3Source } from '../../lambda/shared/mart-copy';
+import { PgExecutor } from '../../lambda/shared/sql-pg';
 import { createHandler as createValidateHandler } from '../../lambda/validate/handler';
 import { S3ObjectStore } from '../../lambda/validate/object-store';
 import { FLOW_STATES } from '../../lib/constructs/dataset-flow';
 import { OrchestrationStack } from '../../lib/stacks/orchestration-stack';
 import { exampleConfig, testApp } from '../helpers/app';
-import { type TestDatabase, startPostgres } from '../helpers/postgres';
+import { describeWithCopy, type TestDatabase, startPostgres } from '../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../lambda/validate/local-s3';
-import { type GlueStartJobRunInput, simulateCurate } from './helpers/curate-simulator';
+import { type GlueStartJobRunInput, type SimulateOptions, simulateCurate } from './helpers/curate-simulator';
 import { dataMartDouble, foundation } from './helpers/foundation';
 import { applyMigrations } from './helpers/migrations';
 import { runExecution } from './helpers/state-machine';
@@ -116,6 +125,7 @@ afterAll(async () => {
 
 interface Calls {
   validate: number;
+  loads: number;
   curate: GlueStartJobRunInput[];
   alerts: unknown[];
 }
@@ -136,6 +146,10 @@ function handlers(calls: Calls, glue: (input: GlueStartJobRunInput) => Promise<u
       calls.curate.push(input as GlueStartJobRunInput);
       return (await glue(input as GlueStartJobRunInput)) as never;
     },
+    [FLOW_STATES.loadMart]: async (input: unknown) => {
+      calls.loads += 1;
+      return (await loadMart(input)) as never;
+    },
     [FLOW_STATES.alert]: async (input: unknown) => {
       calls.alerts.push(input);
       return { MessageId: `message-${calls.alerts.length}` };
@@ -143,8 +157,36 @@ function handlers(calls: Calls, glue: (input: GlueStartJobRunInput) => Promise<u
   };
 }
 
-const newCalls = (): Calls => ({ validate: 0, curate: [], alerts: [] });
-const curateForReal = (input: GlueStartJobRunInput) => simulateCurate(s3.s3, impressions, input);
+const newCalls = (): Calls => ({ validate: 0, loads: 0, curate: [], alerts: [] });
+const curateForReal = (input: GlueStartJobRunInput, options?: SimulateOptions) =>
+  simulateCurate(s3.s3, impressions, input, options);
+
+/**
+ * The real load-mart handler. Locally the batch is streamed with COPY FROM STDIN over the client that holds the load
+ * transaction (on Aurora the cluster imports it from S3 itself), so each invocation gets its own pooled client.
+ */
+async function loadMart(input: unknown) {
+  const client = await db.pool.connect();
+  try {
+    const handler = createLoadMartHandler({
+      executor: new PgExecutor(client),
+      s3: s3.s3,
+      region: REGION,
+      martTables: { impressions: 'impressions', clicks: 'clicks' },
+      stagerFor: (event) => copyStager(client, s3Source(s3.s3, event.bucket, event.prefix)),
+    });
+    return await handler(input);
+  } finally {
+    client.release();
+  }
+}
+
+async function martRows() {
+  const { rows } = await db.pool.query(
+    'SELECT impression_id, campaign_id::text, country, bid_price_usd::text FROM mart.impressions ORDER BY impression_id',
+  );
+  return rows;
+}
 
 async function pipelineRun(runId: string) {
   const { rows } = await db.pool.query('SELECT * FROM audit.pipeline_runs WHERE run_id = $1', [runId]);
@@ -230,5 +272,105 @@ describe('impressions state machine (synthesized definition, real handlers)', ()
     expect(calls.validate).toBe(1);
     const { rows } = await db.pool.query('SELECT run_id FROM audit.pipeline_runs WHERE object_key = $1', [key]);
     expect(rows).toEqual([{ run_id: 'run-first' }]);
+  });
+});
+
+describeWithCopy('impressions state machine to the mart (synthesized definition, real handlers)', () => {
+  test('happy path: valid rows are curated and loaded into mart.impressions, the rejected one quarantined', async () => {
+    const key = 'impressions/ingest_date=2026-11-22/happy.ndjson';
+    const rows = [
+      impression(100),
+      impression(101, { country: null, viewable: null }),
+      impression(102, { placement: 'x' }),
+    ];
+    // A later record of the same key wins (curate de-duplicates on the primary key).
+    rows.push(impression(100, { bid_price_usd: '0.500000' }));
+    await s3.put(LANDING, key, ndjson(rows));
+    const calls = newCalls();
+    const result = await runExecution(definition, objectCreated(key, 'v-happy', 500), {
+      executionName: 'run-happy',
+      handlers: handlers(calls, curateForReal),
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual([
+      FLOW_STATES.describeRun,
+      FLOW_STATES.claim,
+      FLOW_STATES.alreadyClaimed,
+      FLOW_STATES.validate,
+      FLOW_STATES.hasValidRows,
+      FLOW_STATES.curate,
+      FLOW_STATES.loadMart,
+      FLOW_STATES.recordSuccess,
+      FLOW_STATES.succeeded,
+    ]);
+    expect(calls.curate[0].Arguments).toMatchObject({
+      '--dataset': 'impressions',
+      '--run_id': 'run-happy',
+      '--staging_path': `s3://${ARTIFACTS}/staging/impressions/run_id=run-happy/`,
+      '--curated_path': `s3://${CURATED}/impressions/`,
+      '--mart_path': `s3://${CURATED}/_mart/impressions/run_id=run-happy/`,
+    });
+    expect(JSON.parse(calls.curate[0].Arguments['--dataset_config'])).toMatchObject({ name: 'impressions' });
+    expect(await martRows()).toEqual([
+      { impression_id: 'imp-0000000000000064', campaign_id: '1100', country: 'FR', bid_price_usd: '0.500000' },
+      { impression_id: 'imp-0000000000000065', campaign_id: '1101', country: null, bid_price_usd: '0.012345' },
+    ]);
+    const run = await pipelineRun('run-happy');
+    expect(run).toMatchObject({ status: 'SUCCEEDED', error: null });
+    expect([Number(run.rows_valid), Number(run.rows_rejected), Number(run.rows_loaded)]).toEqual([3, 1, 2]);
+  });
+
+  test('mart load failure: the batch is rolled back, the mart is unchanged, audit FAILED, alert, failed execution', async () => {
+    const before = await martRows();
+    const key = 'impressions/ingest_date=2026-11-22/bad-batch.ndjson';
+    await s3.put(LANDING, key, ndjson([impression(200), impression(201)]));
+    const calls = newCalls();
+    // The second row of the batch gets a bid price the mart's numeric(12,6) column cannot hold.
+    const badBatch = (input: GlueStartJobRunInput) =>
+      curateForReal(input, { rewriteBatch: (csv) => csv.replace(/0\.012345(?![\s\S]*0\.012345)/, 'not-a-price') });
+    const result = await runExecution(definition, objectCreated(key, 'v-bad-batch', 300), {
+      executionName: 'run-bad-batch',
+      handlers: handlers(calls, badBatch),
+    });
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'MartLoadError' });
+    expect(result.retries[FLOW_STATES.loadMart]).toBeUndefined();
+    expect(calls.loads).toBe(1);
+    expect(await martRows()).toEqual(before);
+    expect(await pipelineRun('run-bad-batch')).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringMatching(/^MartLoadError: .*is unchanged/),
+    });
+    expect(calls.alerts).toEqual([
+      expect.objectContaining({ Message: expect.objectContaining({ runId: 'run-bad-batch', error: 'MartLoadError' }) }),
+    ]);
+  });
+
+  test('the same object delivered twice is loaded once', async () => {
+    const key = 'impressions/ingest_date=2026-11-22/twice.ndjson';
+    await s3.put(LANDING, key, ndjson([impression(300), impression(301)]));
+    const calls = newCalls();
+    const event = objectCreated(key, 'v-twice', 200);
+    const first = await runExecution(definition, event, {
+      executionName: 'run-twice-1',
+      handlers: handlers(calls, curateForReal),
+    });
+    const afterFirst = await martRows();
+    const second = await runExecution(definition, event, {
+      executionName: 'run-twice-2',
+      handlers: handlers(calls, curateForReal),
+    });
+
+    expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(second.path).toEqual([
+      FLOW_STATES.describeRun,
+      FLOW_STATES.claim,
+      FLOW_STATES.alreadyClaimed,
+      FLOW_STATES.alreadyProcessed,
+    ]);
+    expect([calls.validate, calls.curate.length, calls.loads]).toEqual([1, 1, 1]);
+    expect(await martRows()).toEqual(afterFirst);
+    expect(afterFirst.filter((row) => row.impression_id.startsWith('imp-000000000000012'))).toHaveLength(2);
   });
 });

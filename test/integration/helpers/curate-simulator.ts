@@ -30,10 +30,16 @@ function csvField(value: unknown): string {
   return text === '' || /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+export interface SimulateOptions {
+  /** Rewrites the CSV batch before it is written, e.g. to plant a value the mart rejects. @default - unchanged */
+  readonly rewriteBatch?: (csv: string) => string;
+}
+
 export async function simulateCurate(
   s3: S3Client,
   dataset: DatasetConfig,
   input: GlueStartJobRunInput,
+  options: SimulateOptions = {},
 ): Promise<GlueJobRunResult> {
   const args = input.Arguments;
   const staging = parseS3Url(args['--staging_path']);
@@ -49,10 +55,13 @@ export async function simulateCurate(
     latest.set(JSON.stringify(dataset.primaryKey.map((column) => row[column])), row);
   }
   const columns = dataset.columns.map((column) => column.name);
-  const csv = [columns.join(','), ...[...latest.values()].map((row) => columns.map((c) => csvField(row[c])).join(','))];
+  const lines = [
+    columns.join(','),
+    ...[...latest.values()].map((row) => columns.map((c) => csvField(row[c])).join(',')),
+  ];
+  const csv = `${lines.join('\n')}\n`;
   const mart = parseS3Url(args['--mart_path']);
-  await s3.send(
-    new PutObjectCommand({ Bucket: mart.bucket, Key: `${mart.prefix}part-00000.csv`, Body: `${csv.join('\n')}\n` }),
-  );
+  const body = options.rewriteBatch ? options.rewriteBatch(csv) : csv;
+  await s3.send(new PutObjectCommand({ Bucket: mart.bucket, Key: `${mart.prefix}part-00000.csv`, Body: body }));
   return { Id: `jr_${args['--run_id']}`, JobRunState: 'SUCCEEDED', Arguments: args };
 }

@@ -48,7 +48,10 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+// Short names keep every derived name within AWS limits: bucket names `<prefix>-<env>-artifacts-<account>-<region>`
+// (63 characters) and role names `<prefix>-<env>-integration-test-runner` (64 characters).
+const PREFIX = /^[a-z][a-z0-9-]{0,11}$/;
+const ENV_NAME = /^[a-z][a-z0-9-]{0,9}$/;
 
 export const accountId = z
   .string({ error: 'must be a string of 12 digits. Fix: quote the account ID, e.g. "111111111111"' })
@@ -147,8 +150,8 @@ export const sourceSchema = z.discriminatedUnion(
 
 export const platformSchema = z.strictObject({
   /** Short lower-case prefix of every stack and resource name. */
-  prefix: z.string().regex(NAME, {
-    error: 'must be lower-case letters, digits and "-", starting with a letter, at most 20 characters. Fix: e.g. "dp"',
+  prefix: z.string().regex(PREFIX, {
+    error: 'must be lower-case letters, digits and "-", starting with a letter, at most 12 characters. Fix: e.g. "dp"',
   }),
   deployment: z.strictObject({
     account: accountId,
@@ -165,7 +168,7 @@ export const platformSchema = z.strictObject({
       /** Branch the single pipeline watches in promotion mode. */
       promotionBranch: z.string().min(1).default('main'),
       /** Order in which environments are deployed (promotion) and pipelines listed. */
-      environmentOrder: z.array(z.string().regex(NAME)).min(1).default(['dev', 'test', 'prod']),
+      environmentOrder: z.array(z.string().regex(ENV_NAME)).min(1).default(['dev', 'test', 'prod']),
     })
     .prefault({}),
   tags: z.record(z.string().regex(/^[\w .:/=+\-@]{1,128}$/), z.string().max(256)).default({}),
@@ -206,7 +209,9 @@ const throttle = z.strictObject({
 export const environmentSchema = z
   .strictObject({
     /** Environment name; must match the file name. */
-    name: z.string().regex(NAME, { error: 'must be lower-case letters, digits and "-". Fix: e.g. "dev"' }),
+    name: z.string().regex(ENV_NAME, {
+      error: 'must be lower-case letters, digits and "-", starting with a letter, at most 10 characters. Fix: e.g. "dev"',
+    }),
     account: accountId,
     region,
     /** Git branch that deploys this environment in branch-per-environment mode. */

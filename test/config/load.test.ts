@@ -62,6 +62,12 @@ describe('loadConfig', () => {
     expect(message).toMatch(/platform\.json: key "deployment\.account" has value 111111111111: .*Fix: quote/);
   });
 
+  test('fails on a prefix too long for derived bucket and role names', () => {
+    const message = loadError(configWith({ 'platform.json': (j) => (j.prefix = 'dataplatform-x') }));
+    expect(message).toContain('key "prefix" has value "dataplatform-x": must be lower-case letters');
+    expect(message).toContain('at most 12 characters');
+  });
+
   test('fails on an unknown region', () => {
     const message = loadError(configWith({ 'environments/test.json': (j) => (j.region = 'eu-middle-9') }));
     expect(message).toContain('key "region" has value "eu-middle-9": must be an AWS region code');

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/load';
 import { CHECK_MODULES } from './checks';
 import { AwsClients, type CheckContext } from './context';
-import { integrationTestCredentials } from './credentials';
+import { integrationTestCredentials, verifyAccount } from './credentials';
 import { MissingOutputsError, readStageOutputs } from './outputs';
 import { outputsOfDeployedStacks } from './stack-outputs';
 import { type CheckModule, type Clock, formatTable, runChecks, systemClock } from './runner';
@@ -59,13 +59,14 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
       environment: environment.name,
     });
     const clients = new AwsClients(region, credentials);
+    const caller = await verifyAccount(clients, environment.account, prefix);
     const outputs = readStageOutputs(
       fromStacks ? { ...(await outputsOfDeployedStacks(clients, prefix)), ...env } : env,
       required,
       prefix,
     );
 
-    print(`Integration test of ${prefix} (account ${environment.account}, ${region}) using ${source}`);
+    print(`Integration test of ${prefix} (account ${environment.account}, ${region}) as ${caller}, using ${source}`);
     const context: CheckContext = {
       environment: environment.name,
       region,

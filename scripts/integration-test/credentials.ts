@@ -3,8 +3,13 @@
  * integration-test role (INTEGRATION_TEST_ROLE_ARN); by hand, without that variable, the caller's own credentials
  * (default provider chain) are used.
  */
-import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentials } from './context';
+import {
+  AssumeRoleCommand,
+  type AssumeRoleCommandOutput,
+  GetCallerIdentityCommand,
+  STSClient,
+} from '@aws-sdk/client-sts';
+import type { AwsClients, AwsCredentials } from './context';
 
 export interface IntegrationTestCredentials {
   /** Undefined: use the default provider chain. */
@@ -54,4 +59,25 @@ export async function integrationTestCredentials(options: {
     },
     source: `assumed role ${options.roleArn}`,
   };
+}
+
+/**
+ * Fails fast, before any check, when there are no usable credentials or they belong to another account than the
+ * environment's (e.g. the wrong profile by hand). GetCallerIdentity needs no IAM permission.
+ */
+export async function verifyAccount(clients: AwsClients, expectedAccount: string, prefix: string): Promise<string> {
+  let identity: { Account?: string; Arn?: string };
+  try {
+    identity = await clients.get(STSClient).send(new GetCallerIdentityCommand({}));
+  } catch (error) {
+    throw new Error(
+      `No usable AWS credentials (${(error as Error).name}: ${(error as Error).message}). Fix: set AWS_PROFILE or sign in (aws sso login) for account ${expectedAccount}`,
+    );
+  }
+  if (identity.Account !== expectedAccount) {
+    throw new Error(
+      `The credentials are for account ${identity.Account} (${identity.Arn}), but ${prefix} is deployed in ${expectedAccount}. Fix: use credentials of account ${expectedAccount}`,
+    );
+  }
+  return identity.Arn ?? expectedAccount;
 }

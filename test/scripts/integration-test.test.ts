@@ -12,7 +12,7 @@ import {
   HeadBucketCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runIntegrationTest } from '../../scripts/integration-test/cli';
@@ -104,6 +104,10 @@ function mockHealthyEnvironment(): void {
         LogDestinationType: 'cloud-watch-logs',
       },
     ],
+  });
+  sts.on(GetCallerIdentityCommand).resolves({
+    Account: '222222222222',
+    Arn: 'arn:aws:sts::222222222222:assumed-role/dp-dev-integration-test/integration-test-dev',
   });
   sts.on(AssumeRoleCommand).resolves({
     Credentials: {
@@ -213,6 +217,36 @@ describe('integration test: credentials', () => {
     expect(output).toContain(`Cannot assume the integration-test role ${ROLE_ARN}: AccessDenied`);
     expect(output).toContain('Fix:');
     expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('integration test: caller identity', () => {
+  test('fails before any check when the credentials belong to another account', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '999999999999', Arn: 'arn:aws:iam::999999999999:user/alice' });
+    const { exitCode, output } = await run(['--env', 'dev']);
+    expect(exitCode).toBe(2);
+    expect(output).toContain(
+      'The credentials are for account 999999999999 (arn:aws:iam::999999999999:user/alice), but dp-dev is deployed in 222222222222. Fix: use credentials of account 222222222222',
+    );
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  test('fails before any check when there are no credentials at all', async () => {
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(
+        Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
+      );
+    const { exitCode, output } = await run(['--env', 'dev']);
+    expect(exitCode).toBe(2);
+    expect(output).toContain(
+      'No usable AWS credentials (CredentialsProviderError: Could not load credentials from any providers). Fix:',
+    );
+  });
+
+  test('names the identity it runs as', async () => {
+    const { output } = await run(['--env', 'dev']);
+    expect(output).toContain('as arn:aws:sts::222222222222:assumed-role/dp-dev-integration-test/integration-test-dev');
   });
 });
 

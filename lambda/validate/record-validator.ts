@@ -359,6 +359,11 @@ function compileRule(column: ColumnConfig): ColumnRule {
 export interface CsvRecordMapper {
   /** The JSON object text of the record without its closing brace, so the caller can append metadata; or problems. */
   toJson(fields: readonly CsvField[]): { readonly json: string } | { readonly problems: string[] };
+  /**
+   * The same for the hot path: a valid record goes to `write` in pieces (same text as `toJson`), problems come back.
+   * Nothing is written for a record with problems.
+   */
+  writeJson(fields: readonly CsvField[], write: (piece: string) => void): string[] | undefined;
 }
 
 export class RecordValidator {
@@ -419,27 +424,46 @@ export class RecordValidator {
     const prefixes = this.rules.map((rule, index) => `${index === 0 ? '{' : ','}${JSON.stringify(rule.name)}:`);
     const rules = this.rules;
     const fieldCount = names.length;
+    const valueOf = (fields: readonly CsvField[], index: number): CsvField => {
+      const text = positions[index] < 0 ? null : fields[positions[index]];
+      // An unquoted empty field is NULL; a quoted "" is an empty string in a string column, NULL elsewhere.
+      return text === '' && !rules[index].isString ? null : text;
+    };
+    const check = (fields: readonly CsvField[]): string[] | undefined => {
+      if (fields.length !== fieldCount) return [`has ${fields.length} fields but the header has ${fieldCount}`];
+      let problems: string[] | undefined;
+      for (let index = 0; index < rules.length; index++) {
+        const rule = rules[index];
+        const text = valueOf(fields, index);
+        if (text === null) {
+          if (!rule.nullable) problems = withProblem(problems, `column "${rule.name}" is required but is empty`);
+          continue;
+        }
+        const problem = rule.checkText(text);
+        if (problem !== undefined) problems = withProblem(problems, `column "${rule.name}": ${problem}`);
+      }
+      return problems;
+    };
+    // Pieces go straight to the writer: no per-record string is built, so nothing deep has to be flattened later.
+    const emit = (fields: readonly CsvField[], write: (piece: string) => void): void => {
+      for (let index = 0; index < rules.length; index++) {
+        const text = valueOf(fields, index);
+        write(prefixes[index]);
+        write(text === null ? 'null' : rules[index].textToJson(text));
+      }
+    };
     return {
       toJson(fields) {
-        if (fields.length !== fieldCount) {
-          return { problems: [`has ${fields.length} fields but the header has ${fieldCount}`] };
-        }
-        let json = '';
-        let problems: string[] | undefined;
-        for (let index = 0; index < rules.length; index++) {
-          const rule = rules[index];
-          const text = positions[index] < 0 ? null : fields[positions[index]];
-          // An unquoted empty field is NULL; a quoted "" is an empty string in a string column, NULL elsewhere.
-          if (text === null || (text === '' && !rule.isString)) {
-            if (!rule.nullable) problems = withProblem(problems, `column "${rule.name}" is required but is empty`);
-            else json += `${prefixes[index]}null`;
-            continue;
-          }
-          const problem = rule.checkText(text);
-          if (problem !== undefined) problems = withProblem(problems, `column "${rule.name}": ${problem}`);
-          else if (problems === undefined) json += prefixes[index] + rule.textToJson(text);
-        }
-        return problems === undefined ? { json } : { problems };
+        const problems = check(fields);
+        if (problems !== undefined) return { problems };
+        const pieces: string[] = [];
+        emit(fields, (piece) => pieces.push(piece));
+        return { json: pieces.join('') };
+      },
+      writeJson(fields, write) {
+        const problems = check(fields);
+        if (problems === undefined) emit(fields, write);
+        return problems;
       },
     };
   }

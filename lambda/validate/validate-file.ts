@@ -140,6 +140,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
   };
 
   let mapper: CsvRecordMapper | undefined;
+  const writeStaged = (piece: string) => staged.write(piece);
   const onCsvRecord: CsvRecordHandler = (record, line, raw) => {
     if (mapper === undefined) {
       if ('problem' in record) throw new UnreadableFileError(`the CSV header (line ${line}) ${record.problem}`);
@@ -155,13 +156,13 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
       reject(`line ${line}: ${record.problem}`, raw);
       return;
     }
-    const result = mapper.toJson(record.fields);
-    if ('problems' in result) {
-      reject(`line ${line}: ${result.problems.join('; ')}`, raw);
+    const problems = mapper.writeJson(record.fields, writeStaged);
+    if (problems !== undefined) {
+      reject(`line ${line}: ${problems.join('; ')}`, raw);
       return;
     }
     rowsValid++;
-    staged.write(`${result.json},${metadataTail}${rowsTotal}}\n`);
+    staged.write(`,${metadataTail}${rowsTotal}}\n`);
   };
 
   const reader: RecordReader =

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
-import { listPartKeys } from '../shared/mart-copy';
+import { listPartKeys } from '../shared/mart-parts';
 import { loadBatch, type MartLoadResult, type Stager } from '../shared/mart-loader';
 import { s3ImportStager } from '../shared/mart-s3-import';
 import type { SqlExecutor } from '../shared/sql';

@@ -11,13 +11,11 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdentifier, type Stager } from './mart-loader';
-
-/** Batch files are `part-*.csv` or `part-*.csv.gz`; anything else under the prefix (e.g. `_SUCCESS`) is ignored. */
-export const PART_FILE = /(^|\/)part-[^/]*\.csv(\.gz)?$/;
+import { listPartKeys, PART_FILE } from './mart-parts';
 
 /** Where the part files of one batch are read from. */
 export interface BatchSource {
@@ -45,18 +43,6 @@ export function s3Source(s3: S3Client, bucket: string, prefix: string): BatchSou
       return object.Body as Readable;
     },
   };
-}
-
-/** Keys of the part files under `prefix`, sorted. */
-export async function listPartKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key && PART_FILE.test(object.Key)) keys.push(object.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys.sort();
 }
 
 /**

@@ -424,7 +424,7 @@ export class RecordValidator {
     const prefixes = this.rules.map((rule, index) => `${index === 0 ? '{' : ','}${JSON.stringify(rule.name)}:`);
     const rules = this.rules;
     const fieldCount = names.length;
-    const valueOf = (fields: readonly CsvField[], index: number): CsvField => {
+    const fieldValue = (fields: readonly CsvField[], index: number): CsvField => {
       const text = positions[index] < 0 ? null : fields[positions[index]];
       // An unquoted empty field is NULL; a quoted "" is an empty string in a string column, NULL elsewhere.
       return text === '' && !rules[index].isString ? null : text;
@@ -434,7 +434,7 @@ export class RecordValidator {
       let problems: string[] | undefined;
       for (let index = 0; index < rules.length; index++) {
         const rule = rules[index];
-        const text = valueOf(fields, index);
+        const text = fieldValue(fields, index);
         if (text === null) {
           if (!rule.nullable) problems = withProblem(problems, `column "${rule.name}" is required but is empty`);
           continue;
@@ -447,7 +447,7 @@ export class RecordValidator {
     // Pieces go straight to the writer: no per-record string is built, so nothing deep has to be flattened later.
     const emit = (fields: readonly CsvField[], write: (piece: string) => void): void => {
       for (let index = 0; index < rules.length; index++) {
-        const text = valueOf(fields, index);
+        const text = fieldValue(fields, index);
         write(prefixes[index]);
         write(text === null ? 'null' : rules[index].textToJson(text));
       }

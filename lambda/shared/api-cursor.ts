@@ -3,7 +3,7 @@
  * A cursor is not trusted: it is size-limited, parsed with a schema, must belong to the same table and filters, and its
  * key values are checked against the key columns' types before they are sent as parameters.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from './errors';
 import { checkColumnValue, type MartTable } from './api-marts';
 import type { KeysetPosition } from './api-mart-query';

@@ -3,7 +3,7 @@
  * hands it to the worker. Shared by export-request, export-worker and export-status.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FILTER_OPERATORS } from './api-mart-query';
 
 /** Deliveries of one job message before it goes to the dead-letter queue (the stack's maxReceiveCount). */

@@ -3,7 +3,7 @@
  * handed to the functions as JSON (env var MART_TABLES). SQL identifiers only ever come from here, never from a
  * request; every identifier is checked again when the whitelist is parsed and is always double-quoted.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DatasetConfig } from '../../config/schema';
 import { InvalidInputError } from './errors';
 

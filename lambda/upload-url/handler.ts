@@ -4,7 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { API_ENV } from '../shared/api-env';
 import { json, parseJsonBody, responseForError } from '../shared/api-http';
 import { requireEnv } from '../shared/env';

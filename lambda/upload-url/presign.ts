@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../shared/errors';
 
 export const UPLOAD_CONTENT_TYPES = {

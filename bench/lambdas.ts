@@ -1,0 +1,195 @@
+/**
+ * npm run bench:lambdas: for every `lambda/<name>/handler.ts`, bundles it the way PlatformFunction does (esbuild,
+ * minified, node22, CommonJS, `@aws-sdk/*` and `pg-native` external) and prints the bundle size and the median time to
+ * `require` it in a fresh Node process over 20 runs. Targets: bundle under 200 KB, median load under 50 ms.
+ *
+ * Required environment variables are given dummy values so module-load checks pass: known names get realistic values
+ * (e.g. MART_TABLES from the dataset config); any other name a handler asks for (requireEnv's message names it) is
+ * discovered by loading the bundle once and gets "dummy".
+ * The external AWS SDK is resolved from this repository's node_modules (in Lambda, from the runtime).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { loadConfig } from '../config/load';
+import { martTablesFromDatasets } from '../lambda/shared/api-marts';
+
+const REPO_ROOT = path.resolve(__dirname, '..');
+const RUNS = 20;
+const SIZE_TARGET_KB = 200;
+const LOAD_TARGET_MS = 50;
+
+const config = loadConfig(path.join(REPO_ROOT, 'config'));
+const KNOWN_ENV: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  POWERTOOLS_SERVICE_NAME: 'bench',
+  POWERTOOLS_METRICS_NAMESPACE: 'Bench',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  MART_TABLES: JSON.stringify(martTablesFromDatasets(config.datasets)),
+  DATASETS: JSON.stringify(config.datasets.map((dataset) => dataset.name)),
+  MART_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
+  MART_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:mart-AbCdEf',
+  CLUSTER_ARN: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
+  SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:mart-AbCdEf',
+  KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555',
+  URL_EXPIRY_SECONDS: '900',
+  EXPORT_RETENTION_DAYS: '7',
+  EXPORT_PAGE_ROWS: '1000',
+};
+
+interface Result {
+  readonly name: string;
+  readonly bytes: number;
+  /** require() of the bundle, its external AWS SDK modules included. */
+  readonly medianMs?: number;
+  readonly p90Ms?: number;
+  /** require() of the bundle with its external modules already loaded: the cost of our own code. */
+  readonly ownMedianMs?: number;
+  readonly error?: string;
+}
+
+function handlers(): string[] {
+  const lambdaDir = path.join(REPO_ROOT, 'lambda');
+  return readdirSync(lambdaDir)
+    .filter((name) => existsSync(path.join(lambdaDir, name, 'handler.ts')))
+    .sort();
+}
+
+function bundle(name: string, outDir: string): string {
+  const outfile = path.join(outDir, name, 'index.js');
+  buildSync({
+    entryPoints: [path.join(REPO_ROOT, 'lambda', name, 'handler.ts')],
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    target: 'node22',
+    platform: 'node',
+    format: 'cjs',
+    external: ['@aws-sdk/*', 'pg-native'],
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/** The external modules a bundle requires (the AWS SDK packages the Lambda runtime provides). */
+function externalModules(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...new Set([...text.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((match) => match[1]))];
+}
+
+/**
+ * Loads the bundle in a fresh process; returns the milliseconds `require` took. With `preload`, those modules are
+ * required before the clock starts, so the figure is the bundle's own cost.
+ */
+function loadOnce(file: string, env: NodeJS.ProcessEnv, preload: readonly string[] = []): number {
+  const warm = preload.map((name) => `require(${JSON.stringify(name)});`).join('');
+  const script = `${warm}const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
+  const output = execFileSync(process.execPath, ['-e', script], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return Number(output);
+}
+
+/** Finds the environment a handler needs to load, adding "dummy" for each variable requireEnv reports missing. */
+function environmentFor(file: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
+    ...KNOWN_ENV,
+  };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      loadOnce(file, env);
+      return env;
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? error);
+      const missing = /Environment variable (\w+) is not set/.exec(stderr)?.[1];
+      if (!missing || env[missing] !== undefined)
+        throw new Error(stderr.split('\n').find((l) => /Error/.test(l)) ?? stderr);
+      env[missing] = 'dummy';
+    }
+  }
+  throw new Error('more than 20 missing environment variables');
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = (sorted.length - 1) * p;
+  const low = Math.floor(index);
+  const high = Math.ceil(index);
+  return sorted[low] + (sorted[high] - sorted[low]) * (index - low);
+}
+
+function main(): void {
+  const outDir = mkdtempSync(path.join(tmpdir(), 'bench-lambdas-'));
+  const results: Result[] = [];
+  try {
+    for (const name of handlers()) {
+      let file: string;
+      try {
+        file = bundle(name, outDir);
+      } catch (error) {
+        results.push({ name, bytes: 0, error: `bundle failed: ${(error as Error).message.split('\n')[0]}` });
+        continue;
+      }
+      const bytes = statSync(file).size;
+      try {
+        const env = environmentFor(file);
+        const times = Array.from({ length: RUNS }, () => loadOnce(file, env));
+        const sdk = externalModules(file);
+        const ownTimes = Array.from({ length: RUNS }, () => loadOnce(file, env, sdk));
+        results.push({
+          name,
+          bytes,
+          medianMs: percentile(times, 0.5),
+          p90Ms: percentile(times, 0.9),
+          ownMedianMs: percentile(ownTimes, 0.5),
+        });
+      } catch (error) {
+        results.push({ name, bytes, error: `load failed: ${(error as Error).message.slice(0, 160)}` });
+      }
+    }
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+
+  const [load1] = loadavg();
+  console.log(
+    `Lambda bundles (esbuild minified, node22, cjs, @aws-sdk/* external); load = require() in a fresh node ${process.version}, ${RUNS} runs`,
+  );
+  console.log(
+    `Machine: ${cpus().length} CPUs, load average ${load1.toFixed(1)} (timings scale with it). "own" = AWS SDK modules preloaded.\n`,
+  );
+  console.log(
+    `${'function'.padEnd(16)} ${'bundle KB'.padStart(10)} ${'load median ms'.padStart(15)} ${'load p90 ms'.padStart(12)} ${'own median ms'.padStart(14)}  targets (< ${SIZE_TARGET_KB} KB, < ${LOAD_TARGET_MS} ms median)`,
+  );
+  let failures = 0;
+  for (const result of results) {
+    const kb = result.bytes / 1024;
+    if (result.error) {
+      failures += 1;
+      console.log(
+        `${result.name.padEnd(16)} ${kb.toFixed(1).padStart(10)} ${'-'.padStart(15)} ${'-'.padStart(12)} ${'-'.padStart(14)}  ${result.error}`,
+      );
+      continue;
+    }
+    const misses = [
+      kb >= SIZE_TARGET_KB ? `size >= ${SIZE_TARGET_KB} KB` : '',
+      (result.medianMs ?? 0) >= LOAD_TARGET_MS ? `load >= ${LOAD_TARGET_MS} ms` : '',
+    ].filter(Boolean);
+    console.log(
+      `${result.name.padEnd(16)} ${kb.toFixed(1).padStart(10)} ${result.medianMs!.toFixed(1).padStart(15)} ${result.p90Ms!.toFixed(1).padStart(12)} ${result.ownMedianMs!.toFixed(1).padStart(14)}  ${misses.length ? `MISSED: ${misses.join(', ')}` : 'ok'}`,
+    );
+  }
+  if (failures > 0) process.exitCode = 1;
+}
+
+main();

@@ -521,7 +521,24 @@ export class ApiStack extends Stack {
         resources: [this.props.mart.clusterArn],
       }),
     );
-    this.props.mart.secret.grantRead(fn.function);
+    // Explicit statements rather than secret.grantRead: a grant through the key of another stack would put this
+    // function's role in that key's policy, a cross-stack cycle.
+    fn.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [this.props.mart.secret.secretArn],
+      }),
+    );
+    const secretKey = this.props.mart.secret.encryptionKey;
+    if (secretKey) {
+      fn.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [secretKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
   }
 
   private allowKey(fn: PlatformFunction, actions: string[]): void {

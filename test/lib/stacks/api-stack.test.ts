@@ -367,3 +367,28 @@ describe('functions', () => {
     }
   });
 });
+
+describe('cross-stack references', () => {
+  test('synthesize without a cycle when the mart secret is encrypted with the Storage key', () => {
+    const app = testApp();
+    buildApiStack(app, 'dev');
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('read the mart secret only, decrypting it only through Secrets Manager', () => {
+    templateFor('dev').hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: Match.stringLikeRegexp('^arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-'),
+          }),
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          }),
+        ]),
+      },
+    });
+  });
+});

@@ -2,7 +2,7 @@
  * Builds an ApiStack the way the stage does (real Storage and Iam stacks, a stand-in for the data mart's Data API
  * target), for the stack, nag and OpenAPI tests.
  */
-import { type App, Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { EnvironmentConfig } from '../../../../config/schema';
@@ -24,10 +24,10 @@ export function buildApiStack(
   const storage = new StorageStack(app, 'Storage', common);
   const iam = new IamStack(app, 'Iam', { ...common, storage });
   const martStandIn = new Stack(app, 'DataMartStandIn', { env });
-  const secret = new secretsmanager.Secret(martStandIn, 'MasterSecret');
-  Validations.of(secret).acknowledge({
-    id: 'AwsSolutions-SMG4',
-    reason: 'Test stand-in for the DataMart stack secret',
+  // Like the DataMart stack's RDS-managed master secret: encrypted with the platform key of the Storage stack.
+  const secret = secretsmanager.Secret.fromSecretAttributes(martStandIn, 'MasterSecret', {
+    secretCompleteArn: `arn:aws:secretsmanager:${environment.region}:${environment.account}:secret:rds!cluster-0a1b2c3d-AbCdEf`,
+    encryptionKey: storage.key,
   });
   return new ApiStack(app, 'Api', {
     ...common,

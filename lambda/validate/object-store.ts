@@ -21,6 +21,8 @@ import { NotFoundError } from '../shared/errors';
 
 /** 8 MiB: above S3's 5 MiB minimum part size, small enough to keep two in memory. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** Size of a writer's first buffer, doubled as needed up to a part. */
+const FIRST_BUFFER_BYTES = 512 * 1024;
 /** Characters gathered before they are copied into the part buffer. */
 const BATCH_CHARS = 64 * 1024;
 /** CopyObject copies at most 5 GiB; larger objects are copied in parts of this size. */
@@ -108,12 +110,17 @@ export class ObjectWriter {
     const text = this.batch.length === 1 ? this.batch[0] : this.batch.join('');
     this.batch = [];
     this.batchChars = 0;
-    this.part ??= Buffer.allocUnsafe(this.partSize);
+    // The first buffer is small and grows to a full part: small outputs (most rejected-rows files) stay small.
+    this.part ??= Buffer.allocUnsafe(Math.min(this.partSize, FIRST_BUFFER_BYTES));
     const room = this.part.length - this.used;
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes: the exact length is only computed near the end of a part.
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes: the exact length is only computed near the end of a buffer.
     if (text.length * 3 > room) {
       const bytes = Buffer.byteLength(text, 'utf8');
-      if (bytes > room) {
+      if (bytes > room && this.used + bytes <= this.partSize) {
+        const grown = Buffer.allocUnsafe(Math.min(this.partSize, Math.max(this.part.length * 2, this.used + bytes)));
+        this.part.copy(grown, 0, 0, this.used);
+        this.part = grown;
+      } else if (bytes > room) {
         if (this.used > 0) this.ready.push(this.part.subarray(0, this.used));
         this.part = Buffer.allocUnsafe(Math.max(this.partSize, bytes));
         this.used = 0;

@@ -15,6 +15,8 @@ bookmarked (no transformation_ctx): a retried run must read its whole folder aga
 All Spark-free logic lives in curate_lib.py, unit-tested with python3 -m unittest.
 """
 
+import importlib.util
+import os
 import sys
 
 from awsglue.context import GlueContext
@@ -22,7 +24,41 @@ from awsglue.job import Job
 from pyspark.context import SparkContext
 from pyspark.sql import functions as F
 
-import curate_lib
+#: First words of curate_lib.py, used to find it when it was shipped under another file name.
+CURATE_LIB_MARKER = '"""Spark-free logic of the curate Glue job'
+
+
+def import_curate_lib():
+    """Imports curate_lib, shipped with --extra-py-files.
+
+    A CDK file asset is uploaded as `<hash>.py`, which Python cannot import as `curate_lib`; the file is then found on
+    sys.path by its first line and loaded under its real name. (Shipping the folder as a .zip avoids the detour.)
+    """
+    try:
+        import curate_lib
+
+        return curate_lib
+    except ImportError:
+        pass
+    for folder in [os.getcwd(), *sys.path]:
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if not name.endswith(".py") or not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf-8", errors="ignore") as file:
+                if not file.read(len(CURATE_LIB_MARKER)) == CURATE_LIB_MARKER:
+                    continue
+            spec = importlib.util.spec_from_file_location("curate_lib", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["curate_lib"] = module
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError("curate_lib.py is not on the Python path. Fix: pass it to the job with --extra-py-files")
+
+
+curate_lib = import_curate_lib()
 
 CURRENT_RUN = "_current_run"
 

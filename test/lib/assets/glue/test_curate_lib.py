@@ -1,8 +1,12 @@
 """Unit tests of the Spark-free curate logic: python3 -m unittest discover test/lib/assets/glue"""
 
+import importlib.util
 import json
 import os
+import shutil
 import sys
+import tempfile
+import types
 import unittest
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -173,6 +177,43 @@ class DedupeTest(unittest.TestCase):
         }
         order = curate_lib.dedupe_order(curate_lib.parse_dataset(raw), "_current_run")
         self.assertEqual(order[0], "`_ingest_date` DESC NULLS LAST")
+
+
+class CurateScriptImportTest(unittest.TestCase):
+    """curate.py itself needs Glue and Spark; only its import of curate_lib is exercised, with those stubbed."""
+
+    STUBS = ["awsglue", "awsglue.context", "awsglue.job", "pyspark", "pyspark.context", "pyspark.sql"]
+
+    def setUp(self):
+        self.saved = {name: sys.modules.get(name) for name in self.STUBS + ["curate_lib"]}
+        for name in self.STUBS:
+            sys.modules[name] = types.ModuleType(name)
+        sys.modules["awsglue.context"].GlueContext = object
+        sys.modules["awsglue.job"].Job = object
+        sys.modules["pyspark.context"].SparkContext = object
+        sys.modules["pyspark.sql"].functions = None
+        sys.modules.pop("curate_lib", None)
+        self.folder = tempfile.mkdtemp()
+        self.saved_path = list(sys.path)
+        # Only the asset folder holds the lib, under the hashed name a CDK file asset gets.
+        sys.path[:] = [self.folder] + [p for p in sys.path if os.path.abspath(p) != os.path.join(REPO_ROOT, "lib", "assets", "glue")]
+        shutil.copy(os.path.join(REPO_ROOT, "lib", "assets", "glue", "curate_lib.py"), os.path.join(self.folder, "3f9a0c1d.py"))
+
+    def tearDown(self):
+        sys.path[:] = self.saved_path
+        shutil.rmtree(self.folder)
+        for name, module in self.saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+    def test_finds_curate_lib_shipped_under_a_hashed_asset_name(self):
+        spec = importlib.util.spec_from_file_location("curate_script", os.path.join(REPO_ROOT, "lib", "assets", "glue", "curate.py"))
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        self.assertEqual(os.path.basename(script.curate_lib.__file__), "3f9a0c1d.py")
+        self.assertEqual(script.curate_lib.spark_type("integer"), "INT")
 
 
 if __name__ == "__main__":

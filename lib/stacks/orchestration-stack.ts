@@ -332,21 +332,11 @@ export class OrchestrationStack extends Stack {
       reason: 'This queue is the dead-letter queue of the EventBridge targets and of the job-auditor function',
     });
     for (const flow of Object.values(this.flows)) {
-      Validations.of(flow.stateMachine.role).acknowledge(
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason:
-            'Step Functions log delivery (logs:*LogDelivery, DescribeResourcePolicies) and X-Ray support no resource-level permissions',
-        },
-        {
-          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.validateFunction.function.node.defaultChild as never)}.Arn>:*]`,
-          reason: 'Invoking any version of the validate function (the unqualified ARN and its qualifiers)',
-        },
-        {
-          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.auditFunction.function.node.defaultChild as never)}.Arn>:*]`,
-          reason: 'Invoking any version of the audit function (the unqualified ARN and its qualifiers)',
-        },
-      );
+      Validations.of(flow.stateMachine.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Step Functions log delivery (logs:*LogDelivery, DescribeResourcePolicies) and X-Ray support no resource-level permissions',
+      });
     }
   }
 }

@@ -17,7 +17,6 @@ process.env.DATABASE_NAME = 'mart';
 process.env.MART_TABLES = JSON.stringify({ impressions: 'impressions', clicks: 'clicks' });
 process.env.AWS_REGION ??= 'eu-west-1';
 
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createHandler as createAuditHandler } from '../../lambda/audit/handler';
@@ -32,7 +31,7 @@ import { exampleConfig, testApp } from '../helpers/app';
 import { describeWithCopy, type TestDatabase, startPostgres } from '../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../lambda/validate/local-s3';
 import { type GlueStartJobRunInput, type SimulateOptions, simulateCurate } from './helpers/curate-simulator';
-import { dataMartDouble, foundation } from './helpers/foundation';
+import { dataMart as buildDataMart, foundation } from './helpers/foundation';
 import { applyMigrations } from './helpers/migrations';
 import { runExecution } from './helpers/state-machine';
 import { synthesizedDefinition } from './helpers/state-machine';
@@ -48,7 +47,7 @@ const impressions = exampleConfig().datasets.find((d) => d.name === 'impressions
 function impressionsDefinition(): StateMachineDefinition {
   const app = testApp();
   const base = foundation(app, 'dev');
-  const dataMart = dataMartDouble(app, base);
+  const dataMart = buildDataMart(app, base);
   const stack = new OrchestrationStack(app, 'Orchestration', {
     ...base.common,
     env: base.env,
@@ -56,10 +55,7 @@ function impressionsDefinition(): StateMachineDefinition {
     storage: base.storage,
     curateJobName: 'dp-dev-curate',
     dataMart,
-    loadMartFunction: lambda.Function.fromFunctionAttributes(base.storage, 'LoaderDouble', {
-      functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:dp-dev-load-mart`,
-      sameEnvironment: true,
-    }),
+    loadMartFunction: dataMart.loadMartFunction,
   });
   return synthesizedDefinition(Template.fromStack(stack), 'dp-dev-impressions', { account: ACCOUNT, region: REGION });
 }

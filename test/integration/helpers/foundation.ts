@@ -2,10 +2,10 @@
  * The foundation stacks (Storage, Iam) of one environment, built the way the stage builds them, for tests of the
  * later stacks (Catalog, Orchestration) that take them as props.
  */
-import { type App, Stack, Validations } from 'aws-cdk-lib';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { App } from 'aws-cdk-lib';
+import { DataMartStack } from '../../../lib/stacks/data-mart-stack';
 import { IamStack } from '../../../lib/stacks/iam-stack';
-import type { DataMartTarget } from '../../../lib/stacks/orchestration-stack';
+import { NetworkStack } from '../../../lib/stacks/network-stack';
 import { StorageStack } from '../../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment } from '../../helpers/app';
 
@@ -30,20 +30,18 @@ export function foundation(app: App, envName: EnvironmentName = 'dev'): Foundati
   return { prefix, environment, env, common, storage, iam };
 }
 
-/**
- * Stand-in for the DataMart stack's contract (cluster ARN, secret, database name) while the Orchestration stack is
- * tested on its own.
- */
-export function dataMartDouble(app: App, base: Foundation): DataMartTarget {
-  const stack = new Stack(app, 'DataMartDouble', { env: base.env });
-  const secret = new secretsmanager.Secret(stack, 'Secret', { encryptionKey: base.storage.key });
-  Validations.of(secret).acknowledge({
-    id: 'AwsSolutions-SMG4',
-    reason: 'Test double: the DataMart stack rotates its secret',
+/** The Network and DataMart stacks of the same environment (the Orchestration stack's Data API target and loader). */
+export function dataMart(app: App, base: Foundation): DataMartStack {
+  const { prefix, env, common, storage } = base;
+  const network = new NetworkStack(app, 'Network', { ...common, env, stackName: `${prefix}-network` });
+  return new DataMartStack(app, 'DataMart', {
+    ...common,
+    env,
+    stackName: `${prefix}-data-mart`,
+    vpc: network.vpc,
+    key: storage.key,
+    curatedBucket: storage.buckets.curated,
+    curatedBucketName: storage.bucketNames.curated,
+    datasets: exampleConfig().datasets,
   });
-  return {
-    clusterArn: `arn:aws:rds:${base.env.region}:${base.env.account}:cluster:${base.prefix}-mart`,
-    secret,
-    databaseName: 'mart',
-  };
 }

@@ -46,7 +46,8 @@ export function resolveToken(token: unknown, context: TokenContext): string {
     return `arn:aws:lambda:${context.region}:${context.account}:function:${logicalId}`;
   }
   if ('Fn::ImportValue' in value) {
-    const name = JSON.stringify(value['Fn::ImportValue']);
+    const exported = value['Fn::ImportValue'];
+    const name = typeof exported === 'string' ? exported : JSON.stringify(exported).replace(/"/g, "'");
     return context.imports ? context.imports(name) : `imported:${name}`;
   }
   throw new Error(`Unsupported token in definition: ${JSON.stringify(token)}. Fix: extend resolveToken`);

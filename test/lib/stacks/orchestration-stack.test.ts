@@ -2,22 +2,35 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { FLOW_STATES } from '../../../lib/constructs/dataset-flow';
 import { OrchestrationStack } from '../../../lib/stacks/orchestration-stack';
 import { exampleConfig, testApp } from '../../helpers/app';
-import { dataMartDouble, foundation } from '../../integration/helpers/foundation';
+import { dataMart as buildDataMart, foundation } from '../../integration/helpers/foundation';
 
 const LANDING = 'dp-dev-landing-222222222222-eu-west-1';
 const ARTIFACTS = 'dp-dev-artifacts-222222222222-eu-west-1';
-const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
+/** The DataMart stack's cluster ARN, built from its cluster identifier imported across stacks. */
+const CLUSTER_ARN = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':rds:eu-west-1:222222222222:cluster:',
+      { 'Fn::ImportValue': Match.stringLikeRegexp('^dp-dev-data-mart:ExportsOutputRefCluster') },
+    ],
+  ],
+};
 
 function synth(envName: 'dev' | 'prod' = 'dev') {
   const app = testApp();
   const base = foundation(app, envName);
+  const dataMart = buildDataMart(app, base);
   const stack = new OrchestrationStack(app, 'Orchestration', {
     ...base.common,
     env: base.env,
     datasets: exampleConfig().datasets,
     storage: base.storage,
     curateJobName: `${base.prefix}-curate`,
-    dataMart: dataMartDouble(app, base),
+    dataMart,
+    loadMartFunction: dataMart.loadMartFunction,
   });
   return { stack, template: Template.fromStack(stack) };
 }
@@ -105,6 +118,41 @@ describe('OrchestrationStack', () => {
       Next: FLOW_STATES.failed,
     });
     expect(states[FLOW_STATES.failed]).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error' });
+  });
+
+  test('mart-enabled datasets load the batch with the DataMart stack loader, retried while Aurora resumes', () => {
+    const states = definitionOf(template, 'impressions').States;
+    expect(states[FLOW_STATES.curate].Next).toBe(FLOW_STATES.loadMart);
+    expect(states[FLOW_STATES.loadMart]).toMatchObject({
+      Type: 'Task',
+      Parameters: {
+        dataset: 'impressions',
+        'runId.$': '$.run.runId',
+        'objectKey.$': '$.run.key',
+        'objectVersion.$': '$.run.versionId',
+        bucket: 'dp-dev-curated-222222222222-eu-west-1',
+        'prefix.$': "States.Format('_mart/impressions/run_id={}/', $.run.runId)",
+      },
+      Next: FLOW_STATES.recordSuccess,
+      Retry: expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError'], MaxAttempts: 5 })]),
+    });
+  });
+
+  test('without a loader the flow goes from curate to the audit record', () => {
+    const app = testApp();
+    const base = foundation(app, 'dev');
+    const dataMart = buildDataMart(app, base);
+    const stack = new OrchestrationStack(app, 'Orchestration', {
+      ...base.common,
+      env: base.env,
+      datasets: exampleConfig().datasets,
+      storage: base.storage,
+      curateJobName: 'dp-dev-curate',
+      dataMart,
+    });
+    const states = definitionOf(Template.fromStack(stack), 'clicks').States;
+    expect(states[FLOW_STATES.curate].Next).toBe(FLOW_STATES.recordSuccess);
+    expect(states[FLOW_STATES.loadMart]).toBeUndefined();
   });
 
   test('mart-bound steps retry TransientError long enough for Aurora to resume', () => {
@@ -196,7 +244,13 @@ describe('OrchestrationStack', () => {
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ MART_CLUSTER_ARN: CLUSTER_ARN, MART_DATABASE: 'mart' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          MART_CLUSTER_ARN: CLUSTER_ARN,
+          MART_DATABASE: 'mart',
+          MART_SECRET_ARN: Match.anyValue(),
+        }),
+      },
       VpcConfig: Match.absent(),
     });
   });

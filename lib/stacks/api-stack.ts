@@ -587,10 +587,12 @@ export class ApiStack extends Stack {
         managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
       ],
     });
-    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+    const association = new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
       resourceArn: this.api.deploymentStage.stageArn,
       webAclArn: webAcl.attrArn,
     });
+    // The stage ARN is built from names, not a reference: without this the association could be created first.
+    association.node.addDependency(this.api.deploymentStage);
   }
 
   private acknowledgeFindings(): void {

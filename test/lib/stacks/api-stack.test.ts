@@ -218,7 +218,9 @@ describe('stage', () => {
         }),
       ]),
     });
-    prod.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    const [association] = Object.values(prod.findResources('AWS::WAFv2::WebACLAssociation'));
+    const [stageId] = Object.keys(prod.findResources('AWS::ApiGateway::Stage'));
+    expect(association.DependsOn).toContain(stageId);
   });
 });
 

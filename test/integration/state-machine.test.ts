@@ -42,9 +42,10 @@ const LANDING = `dp-dev-landing-${ACCOUNT}-${REGION}`;
 const CURATED = `dp-dev-curated-${ACCOUNT}-${REGION}`;
 const ARTIFACTS = `dp-dev-artifacts-${ACCOUNT}-${REGION}`;
 const impressions = exampleConfig().datasets.find((d) => d.name === 'impressions')!;
+const clicks = exampleConfig().datasets.find((d) => d.name === 'clicks')!;
 
-/** The definition exactly as synthesized for dev (bundling skipped: definitions do not depend on code). */
-function impressionsDefinition(): StateMachineDefinition {
+/** The definitions exactly as synthesized for dev (bundling skipped: definitions do not depend on code). */
+function synthesizedDefinitions(): Record<'impressions' | 'clicks', StateMachineDefinition> {
   const app = testApp();
   const base = foundation(app, 'dev');
   const dataMart = buildDataMart(app, base);
@@ -57,7 +58,12 @@ function impressionsDefinition(): StateMachineDefinition {
     dataMart,
     loadMartFunction: dataMart.loadMartFunction,
   });
-  return synthesizedDefinition(Template.fromStack(stack), 'dp-dev-impressions', { account: ACCOUNT, region: REGION });
+  const template = Template.fromStack(stack);
+  const context = { account: ACCOUNT, region: REGION };
+  return {
+    impressions: synthesizedDefinition(template, 'dp-dev-impressions', context),
+    clicks: synthesizedDefinition(template, 'dp-dev-clicks', context),
+  };
 }
 
 /** An EventBridge "Object Created" event from the landing bucket, as the rule delivers it to the state machine. */
@@ -103,13 +109,14 @@ function impression(index: number, overrides: Record<string, unknown> = {}) {
 const ndjson = (rows: object[]) => `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
 
 let definition: StateMachineDefinition;
+let clicksDefinition: StateMachineDefinition;
 let db: TestDatabase;
 let s3: LocalS3;
 let audit: ReturnType<typeof createAuditHandler>;
 let validate: ReturnType<typeof createValidateHandler>;
 
 beforeAll(async () => {
-  definition = impressionsDefinition();
+  ({ impressions: definition, clicks: clicksDefinition } = synthesizedDefinitions());
   [db, s3] = await Promise.all([startPostgres(), startLocalS3([LANDING, CURATED, ARTIFACTS])]);
   await applyMigrations(db.executor);
   audit = createAuditHandler({ executor: db.executor });
@@ -368,5 +375,40 @@ describeWithCopy('impressions state machine to the mart (synthesized definition,
     expect([calls.validate, calls.curate.length, calls.loads]).toEqual([1, 1, 1]);
     expect(await martRows()).toEqual(afterFirst);
     expect(afterFirst.filter((row) => row.impression_id.startsWith('imp-000000000000012'))).toHaveLength(2);
+  });
+
+  test('clicks (CSV, partitioned by ingest date) flows through its own state machine into mart.clicks', async () => {
+    const key = 'clicks/ingest_date=2026-11-22/export.csv';
+    const header = 'click_id,impression_id,click_time,campaign_id,landing_url,cost_usd,is_fraud_suspected';
+    const csv = [
+      header,
+      'clk-00000000000000c1,imp-0000000000000064,2026-11-22T09:16:00Z,1100,"https://example.com/a,b",0.1200,false',
+      'clk-00000000000000c2,imp-0000000000000065,2026-11-22T09:17:00Z,1101,,0.3400,true',
+    ].join('\n');
+    await s3.put(LANDING, key, `${csv}\n`);
+    const calls = newCalls();
+    const result = await runExecution(clicksDefinition, objectCreated(key, 'v-clicks', csv.length), {
+      executionName: 'run-clicks',
+      handlers: handlers(calls, (input) => simulateCurate(s3.s3, clicks, input)),
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls.curate[0].Arguments).toMatchObject({
+      '--dataset': 'clicks',
+      '--mart_path': `s3://${CURATED}/_mart/clicks/run_id=run-clicks/`,
+    });
+    const { rows } = await db.pool.query(
+      'SELECT click_id, landing_url, cost_usd::text, is_fraud_suspected FROM mart.clicks ORDER BY click_id',
+    );
+    expect(rows).toEqual([
+      {
+        click_id: 'clk-00000000000000c1',
+        landing_url: 'https://example.com/a,b',
+        cost_usd: '0.1200',
+        is_fraud_suspected: false,
+      },
+      { click_id: 'clk-00000000000000c2', landing_url: null, cost_usd: '0.3400', is_fraud_suspected: true },
+    ]);
+    expect(await pipelineRun('run-clicks')).toMatchObject({ dataset: 'clicks', status: 'SUCCEEDED' });
   });
 });

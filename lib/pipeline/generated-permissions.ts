@@ -7,7 +7,7 @@
  * bootstrap roles selected by tag ...). A matching finding is acknowledged on that one policy with the reason
  * below; anything else is left alone, so a new or broader grant still fails the synth and gets a human look.
  */
-import { type Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -38,8 +38,19 @@ interface Finding {
   readonly actions: readonly string[];
   /** The statement's condition block, as JSON. */
   readonly condition: string;
-  /** The statement's resources are only the artifact bucket, its objects and its key. */
+  /** The statement's resources are only artifact buckets, their objects and their keys. */
   readonly onArtifactsOnly: boolean;
+}
+
+/** Where CDK Pipelines keeps artifacts: the pipeline's bucket and, per extra region, a replication bucket. */
+interface ArtifactStores {
+  /** Flattened ARNs of the buckets, their objects and (same-stack) keys. */
+  readonly arns: Set<string>;
+  /**
+   * Replication buckets exist in other regions: CodePipeline then grants the keys of those cross-region buckets
+   * on `*`, since their ARNs are not known in this stack.
+   */
+  readonly crossRegion: boolean;
 }
 
 /**
@@ -48,12 +59,19 @@ interface Finding {
  *
  * @returns the acknowledged rule ids, keyed by the construct path of the policy (for tests and reviews).
  */
-export function acknowledgeGeneratedPermissions(stack: Stack, artifactBucket: IBucket): Map<string, string[]> {
-  const artifactArns = new Set(
-    [artifactBucket.bucketArn, artifactBucket.arnForObjects('*'), artifactBucket.encryptionKey?.keyArn]
-      .filter((arn): arn is string => arn !== undefined)
-      .map((arn) => flatten(stack.resolve(arn))),
-  );
+export function acknowledgeGeneratedPermissions(
+  stack: Stack,
+  artifactBuckets: readonly IBucket[],
+): Map<string, string[]> {
+  const artifactArns: ArtifactStores = {
+    arns: new Set(
+      artifactBuckets
+        .flatMap((bucket) => [bucket.bucketArn, bucket.arnForObjects('*'), bucket.encryptionKey?.keyArn])
+        .filter((arn): arn is string => arn !== undefined)
+        .map((arn) => flatten(stack.resolve(arn))),
+    ),
+    crossRegion: artifactBuckets.some((bucket) => Stack.of(bucket).region !== stack.region),
+  };
   const acknowledged = new Map<string, string[]>();
 
   for (const policy of stack.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
@@ -79,14 +97,18 @@ export function acknowledgeGeneratedPermissions(stack: Stack, artifactBucket: IB
   return acknowledged;
 }
 
-function findings(stack: Stack, statements: readonly StatementJson[], artifactArns: Set<string>): Finding[] {
+function findings(stack: Stack, statements: readonly StatementJson[], artifactArns: ArtifactStores): Finding[] {
   const result: Finding[] = [];
   for (const statement of statements) {
     if (statement.Effect !== 'Allow') continue;
     const actions = asArray(statement.Action);
     const resources = asArray(statement.Resource).map((resource) => flatten(stack.resolve(resource)));
     const condition = JSON.stringify(stack.resolve(statement.Condition ?? {}));
-    const onArtifactsOnly = resources.length > 0 && resources.every((resource) => artifactArns.has(resource));
+    const onArtifactsOnly =
+      resources.length > 0 &&
+      resources.every(
+        (resource) => artifactArns.arns.has(resource) || isCrossRegionArtifactKey(resource, actions, artifactArns),
+      );
     for (const action of actions.filter((a) => a.includes('*'))) {
       result.push({ id: `Action::${action}`, actions, condition, onArtifactsOnly });
     }
@@ -97,7 +119,11 @@ function findings(stack: Stack, statements: readonly StatementJson[], artifactAr
   return result;
 }
 
-function reasonFor(finding: Finding, artifactArns: Set<string>): string | undefined {
+function isCrossRegionArtifactKey(resource: string, actions: readonly string[], stores: ArtifactStores): boolean {
+  return stores.crossRegion && resource === '*' && actions.length > 0 && actions.every((a) => a.startsWith('kms:'));
+}
+
+function reasonFor(finding: Finding, artifactArns: ArtifactStores): string | undefined {
   const [kind, value] = splitOnce(finding.id, '::');
   if (kind === 'Action') {
     // An action wildcard is only excused when the statement touches nothing but the artifact bucket and key.
@@ -108,8 +134,11 @@ function reasonFor(finding: Finding, artifactArns: Set<string>): string | undefi
   const only = (allowed: readonly string[]) =>
     finding.actions.length > 0 && finding.actions.every((action) => allowed.includes(action));
 
-  if (artifactArns.has(value)) {
-    return "Objects of the pipeline's own artifact bucket (object keys are generated per execution); no other bucket is reachable";
+  if (artifactArns.arns.has(value)) {
+    return "Objects of the pipeline's own artifact buckets (object keys are generated per execution); no other bucket is reachable";
+  }
+  if (isCrossRegionArtifactKey(value, finding.actions, artifactArns)) {
+    return "KMS use only: the keys of the cross-region artifact replication buckets live in support stacks of other regions, so CodePipeline cannot name them; those keys' policies admit only the pipeline roles";
   }
   if (/:logs:[a-z0-9-]+:\d{12}:log-group:\/aws\/codebuild\/<[A-Za-z0-9]+>:\*$/.test(value)) {
     return "Log streams of this CodeBuild project's own log group; CodeBuild names the streams per build";

@@ -124,7 +124,17 @@ export class PipelineStack extends Stack {
     // Build now (not lazily at synth) so the generated resources exist for tests and acknowledgements.
     this.pipeline.buildPipeline();
     this.accessLogs = this.logArtifactBucketAccess();
-    acknowledgeGeneratedPermissions(this, this.pipeline.pipeline.artifactBucket);
+    const replicationBuckets = Object.values(this.pipeline.pipeline.crossRegionSupport)
+      .map((support) => support.replicationBucket)
+      .filter((bucket) => bucket !== this.pipeline.pipeline.artifactBucket);
+    acknowledgeGeneratedPermissions(this, [this.pipeline.pipeline.artifactBucket, ...replicationBuckets]);
+    for (const bucket of replicationBuckets) {
+      Validations.of(bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason:
+          "CDK Pipelines' cross-region replication bucket: holds copies of pipeline artifacts for deploys to its region; the source artifact bucket is access-logged",
+      });
+    }
   }
 
   private createGateNotifications(environments: readonly EnvironmentConfig[]): sns.Topic | undefined {

@@ -39,4 +39,18 @@ describe('cdk-nag: pipeline stacks', () => {
     const pipelines = addPipelines(app, config, stageDouble);
     expect(errorsOf(pipelineViolations(app, pipelines))).toEqual([]);
   });
+
+  test('a pipeline deploying to another region (cross-region replication) has no errors', () => {
+    const app = flaggedApp({ nag: true });
+    const example = structuredClone(exampleConfig());
+    const dev = example.environments[0];
+    const devInFrankfurt = {
+      ...dev,
+      region: 'eu-central-1' as const,
+      network: { ...dev.network, availabilityZones: ['eu-central-1a', 'eu-central-1b'] },
+    };
+    const pipelines = addPipelines(app, { ...example, environments: [devInFrankfurt] }, stageDouble);
+    expect(app.node.children.map((child) => child.node.id)).toContain('cross-region-stack-111111111111:eu-central-1');
+    expect(errorsOf(pipelineViolations(app, pipelines))).toEqual([]);
+  });
 });

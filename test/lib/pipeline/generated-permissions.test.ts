@@ -23,7 +23,7 @@ function buildStack() {
     }),
   );
   const bucketLogicalId = stack.getLogicalId(artifactBucket.node.defaultChild as CfnElement);
-  return { app, bucketLogicalId, acknowledged: acknowledgeGeneratedPermissions(stack, artifactBucket) };
+  return { app, bucketLogicalId, acknowledged: acknowledgeGeneratedPermissions(stack, [artifactBucket]) };
 }
 
 describe('acknowledgeGeneratedPermissions', () => {

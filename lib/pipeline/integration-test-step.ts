@@ -65,7 +65,7 @@ export class IntegrationTestStep extends Construct {
       role: this.role,
       timeout: props.timeout ?? Duration.minutes(30),
       commands: ['npm ci', `npx tsx scripts/integration-test.ts --env ${environment.name}`],
-      env: { TARGET_REGION: environment.region, TARGET_ENVIRONMENT: environment.name },
+      env: { TARGET_REGION: environment.region },
       envFromCfnOutputs: props.outputs,
     });
   }

@@ -77,7 +77,8 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
       pollIntervalMs: options.pollIntervalMs ?? 10_000,
     };
     const checks = modules.flatMap((module) => module.checks(context));
-    const results = await runChecks(checks, context);
+    // A check may wait (bounded) for a resource to settle: give it that long plus time for its own calls.
+    const results = await runChecks(checks, context, { defaultTimeoutMs: context.waitTimeoutMs + 60_000 });
 
     print(formatTable(results));
     const failed = results.filter((result) => !result.passed);

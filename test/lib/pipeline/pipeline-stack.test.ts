@@ -140,9 +140,9 @@ describe('PipelineStack', () => {
         'npm ci',
         `npx tsx scripts/integration-test.ts --env ${env}`,
       ]);
-      expect(project.Properties.Environment.EnvironmentVariables).toEqual(
-        expect.arrayContaining([{ Name: 'TARGET_REGION', Type: 'PLAINTEXT', Value: environment.region }]),
-      );
+      expect(project.Properties.Environment.EnvironmentVariables).toEqual([
+        { Name: 'TARGET_REGION', Type: 'PLAINTEXT', Value: environment.region },
+      ]);
     },
   );
 

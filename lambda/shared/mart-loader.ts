@@ -55,7 +55,16 @@ export class MartLoadError extends DomainError {}
 export interface LoadOptions {
   /** Role the load runs as (SET LOCAL ROLE); null to stay the connected user. @default 'mart_loader' */
   readonly role?: string | null;
+  /** Memory for the duplicate-key check's hash (SET LOCAL work_mem). @default '64MB' */
+  readonly workMem?: string;
+  /**
+   * Memory for the session's temp tables (SET LOCAL temp_buffers), so the staging table stays in memory. PostgreSQL only
+   * accepts it before the session's first temp table; on a reused session it is skipped. @default '256MB'
+   */
+  readonly tempBuffers?: string;
 }
+
+const MEMORY = /^\d{1,5}(kB|MB|GB)$/;
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 export const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -84,6 +93,7 @@ export async function loadBatch(
   try {
     return await executor.transaction(async (tx) => {
       await asRole(tx);
+      await tuneSession(tx, options);
       const { columns, primaryKey } = await describeTable(tx, request.table);
       const staging: StagingTable = { name: `pg_temp.${quoteIdentifier(`staging_${request.table}`)}`, columns };
       await tx.query(
@@ -126,6 +136,19 @@ export async function loadBatch(
     }
     throw failure;
   }
+}
+
+/** Memory settings for this transaction only; a refused temp_buffers (session already used temp tables) is harmless. */
+async function tuneSession(tx: SqlExecutor, options: LoadOptions): Promise<void> {
+  const workMem = options.workMem ?? '64MB';
+  const tempBuffers = options.tempBuffers ?? '256MB';
+  for (const value of [workMem, tempBuffers]) {
+    if (!MEMORY.test(value)) {
+      throw new InvalidInputError(`Invalid memory setting ${JSON.stringify(value)}. Fix: use e.g. "64MB"`);
+    }
+  }
+  await tx.query(`SET LOCAL work_mem = '${workMem}'`);
+  await tx.transaction((inner) => inner.query(`SET LOCAL temp_buffers = '${tempBuffers}'`)).catch(() => undefined);
 }
 
 function qualified(table: string): string {

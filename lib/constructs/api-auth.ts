@@ -55,7 +55,8 @@ export class ApiAuth extends Construct {
         this.userPool = pool;
         this.userPoolClient = pool.addClient('ApiClient', {
           generateSecret: false,
-          authFlows: { userSrp: true, userPassword: true },
+          // adminUserPassword: the integration test signs a throwaway user in with its role's credentials.
+          authFlows: { userSrp: true, userPassword: true, adminUserPassword: true },
           preventUserExistenceErrors: true,
           accessTokenValidity: Duration.hours(1),
           idTokenValidity: Duration.hours(1),

@@ -44,7 +44,10 @@ export interface ApiStackProps extends StackProps {
    */
   readonly bucketNames: { readonly landing: string; readonly artifacts: string };
   readonly mart: MartConnection;
-  /** Roles allowed to call the API when auth is IAM (e.g. the integration-test role). @default [] */
+  /**
+   * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
+   * user pool created here they may manage throwaway test users in it and sign them in. @default []
+   */
   readonly invokerRoles?: readonly iam.IRole[];
   /** Topic notified by the export dead-letter alarm. @default - the alarm has no action */
   readonly alarmTopic?: sns.ITopic;
@@ -175,6 +178,24 @@ export class ApiStack extends Stack {
       Validations.of(invokePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${this.region}:${this.account}:${restApiId}/${API_STAGE_NAME}/*/*]`,
         reason: 'Every route of this API on its one stage: the roles call the whole API (all routes require IAM auth)',
+      });
+    }
+
+    const pool = this.auth.userPool;
+    if (api.auth.type === 'cognito' && pool && (props.invokerRoles ?? []).length > 0) {
+      new iam.Policy(this, 'TestUsersPolicy', {
+        roles: [...(props.invokerRoles ?? [])],
+        statements: [
+          new iam.PolicyStatement({
+            actions: [
+              'cognito-idp:AdminCreateUser',
+              'cognito-idp:AdminSetUserPassword',
+              'cognito-idp:AdminInitiateAuth',
+              'cognito-idp:AdminDeleteUser',
+            ],
+            resources: [pool.userPoolArn],
+          }),
+        ],
       });
     }
 

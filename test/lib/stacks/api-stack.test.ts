@@ -46,6 +46,29 @@ describe('auth', () => {
     });
   });
 
+  test('the integration-test role may manage throwaway users of the created pool, nothing more', () => {
+    templateFor('dev').hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: [
+              'cognito-idp:AdminCreateUser',
+              'cognito-idp:AdminSetUserPassword',
+              'cognito-idp:AdminInitiateAuth',
+              'cognito-idp:AdminDeleteUser',
+            ],
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthUserPool'), 'Arn'] },
+          },
+        ],
+      },
+    });
+    templateFor('dev').hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+    });
+  });
+
   test('every method of the test API (iam) requires SigV4, and the integration-test role may invoke it', () => {
     const template = templateFor('test');
     for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {

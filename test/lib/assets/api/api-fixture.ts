@@ -2,7 +2,7 @@
  * Builds an ApiStack the way the stage does (real Storage and Iam stacks, a stand-in for the data mart's Data API
  * target), for the stack, nag and OpenAPI tests.
  */
-import { type App, Stack } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { EnvironmentConfig } from '../../../../config/schema';
@@ -23,9 +23,9 @@ export function buildApiStack(
   const common = { prefix: `dp-${envName}`, environment, deploymentAccount: config.platform.deployment.account, env };
   const storage = new StorageStack(app, 'Storage', common);
   const iam = new IamStack(app, 'Iam', { ...common, storage });
-  const martStandIn = new Stack(app, 'DataMartStandIn', { env });
-  // Like the DataMart stack's RDS-managed master secret: encrypted with the platform key of the Storage stack.
-  const secret = secretsmanager.Secret.fromSecretAttributes(martStandIn, 'MasterSecret', {
+  // Like the DataMart stack's RDS-managed master secret: encrypted with the platform key of the Storage stack
+  // (imported, so it adds no resource; the real one lives in the DataMart stack).
+  const secret = secretsmanager.Secret.fromSecretAttributes(storage, 'MartMasterSecretStandIn', {
     secretCompleteArn: `arn:aws:secretsmanager:${environment.region}:${environment.account}:secret:rds!cluster-0a1b2c3d-AbCdEf`,
     encryptionKey: storage.key,
   });

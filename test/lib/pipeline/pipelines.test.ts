@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { AppConfig, PlatformConfig, SourceConfig } from '../../../config/schema';
 import type { PipelineStack } from '../../../lib/pipeline/pipeline-stack';
 import { addPipelines } from '../../../lib/pipeline/pipelines';
@@ -191,5 +191,31 @@ describe('addPipelines with the real DataPlatformStage', () => {
         'ARTIFACTS_BUCKET_NAME',
       ]),
     );
+  });
+
+  test("the runner role is exactly the principal the target account's integration-test role trusts", () => {
+    const iamStack = devPipeline.stages[0].node.findChild('Iam') as Stack;
+    const roles = Template.fromStack(iamStack).findResources('AWS::IAM::Role', {
+      Properties: { RoleName: 'dp-dev-integration-test' },
+    });
+    expect(Object.keys(roles)).toHaveLength(1);
+    const trust = JSON.stringify(Object.values(roles)[0].Properties.AssumeRolePolicyDocument);
+    expect(trust).toContain('arn:aws:iam::111111111111:role/dp-dev-integration-test-runner');
+
+    const runner = Template.fromStack(devPipeline).findResources('AWS::IAM::Role', {
+      Properties: { RoleName: 'dp-dev-integration-test-runner' },
+    });
+    expect(Object.keys(runner)).toHaveLength(1);
+    Template.fromStack(devPipeline).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Object.keys(runner)[0] }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sts:AssumeRole',
+            Resource: 'arn:aws:iam::222222222222:role/dp-dev-integration-test',
+          }),
+        ]),
+      },
+    });
   });
 });

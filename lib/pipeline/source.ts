@@ -8,11 +8,16 @@ import { CodePipelineSource } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { PlatformConfig, SourceConfig } from '../../config/schema';
 
+export interface SourceRepositoryStackProps extends StackProps {
+  /** Name of the CodeCommit repository to create. */
+  readonly repositoryName: string;
+}
+
 /** The CodeCommit repository created for the platform, in a stack of its own. */
 export class SourceRepositoryStack extends Stack {
   readonly repository: codecommit.IRepository;
 
-  constructor(scope: Construct, id: string, props: StackProps & { readonly repositoryName: string }) {
+  constructor(scope: Construct, id: string, props: SourceRepositoryStackProps) {
     super(scope, id, props);
     const repository = new codecommit.Repository(this, 'Repository', {
       repositoryName: props.repositoryName,

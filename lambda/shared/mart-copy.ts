@@ -54,11 +54,14 @@ export function copyStager(client: pg.PoolClient | pg.Client, source: BatchSourc
     const parts = await source.listParts();
     if (parts.length === 0) throw new Error('the batch has no part-*.csv or part-*.csv.gz file');
     const copy = `COPY ${staging.name} (${staging.columns.map(quoteIdentifier).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER MATCH)`;
+    let rows = 0;
     for (const part of parts) {
       const input = await source.open(part);
       const target = client.query(copyFrom(copy));
       if (part.endsWith('.gz')) await pipeline(input, createGunzip(), target);
       else await pipeline(input, target);
+      rows += target.rowCount;
     }
+    return rows;
   };
 }

@@ -46,8 +46,8 @@ export interface StagingTable {
   readonly columns: readonly string[];
 }
 
-/** Fills the staging table inside the load transaction. */
-export type Stager = (tx: SqlExecutor, staging: StagingTable) => Promise<void>;
+/** Fills the staging table inside the load transaction; returns the rows staged when it knows them (saves a count). */
+export type Stager = (tx: SqlExecutor, staging: StagingTable) => Promise<number | undefined>;
 
 /** The batch was not loaded (bad data, missing table ...): the mart is unchanged and the audit row says why. */
 export class MartLoadError extends DomainError {}
@@ -99,18 +99,23 @@ export async function loadBatch(
       await tx.query(
         `CREATE TEMP TABLE ${quoteIdentifier(`staging_${request.table}`)} (LIKE ${qualified(request.table)}) ON COMMIT DROP`,
       );
-      await stage(tx, staging);
-      const [{ staged }] = await tx.query<{ staged: number }>(`SELECT count(*) AS staged FROM ${staging.name}`);
+      const copied = await stage(tx, staging);
+      const staged =
+        copied ?? (await tx.query<{ staged: number }>(`SELECT count(*) AS staged FROM ${staging.name}`))[0].staged;
       const merge = mergeSql(request.table, staging.name, columns, primaryKey);
+      const repeatedKey = (key: string) =>
+        new MartLoadError(`the batch has the same primary key more than once (${primaryKey.join(', ')} = ${key})`);
       await tx.query(merge.lock);
-      const [repeated] = await tx.query<{ key: string }>(merge.repeatedKey);
-      if (repeated) {
-        throw new MartLoadError(
-          `the batch has the same primary key more than once (${primaryKey.join(', ')} = ${repeated.key})`,
-        );
-      }
+      const [repeated] = await tx.query<{ key: string }>(merge.repeatedExistingKey);
+      if (repeated) throw repeatedKey(repeated.key);
       const [{ updated }] = await tx.query<{ updated: number }>(merge.update);
-      const [{ inserted }] = await tx.query<{ inserted: number }>(merge.insert);
+      const [{ inserted }] = await tx.query<{ inserted: number }>(merge.insert).catch((error: Error) => {
+        // Under the table lock only the batch itself can repeat a new key: the mart's primary key says which.
+        const repeatedNewKey = /duplicate key value violates unique constraint/.test(error.message);
+        throw repeatedNewKey
+          ? repeatedKey(/Key \(.*?\)=\((.*)\) already exists/.exec(describeError(error))?.[1] ?? '?')
+          : error;
+      });
       const result: MartLoadResult = {
         rowsStaged: staged,
         rowsInserted: inserted,
@@ -189,7 +194,11 @@ export function mergeSql(table: string, staging: string, columns: readonly strin
   const joined = key.map((c) => `target.${c} = batch.${c}`).join(' AND ');
   return {
     lock: `LOCK TABLE ${target} IN SHARE ROW EXCLUSIVE MODE`,
-    repeatedKey: `SELECT ${key.map((c) => `${c}::text`).join(" || ', ' || ")} AS key FROM ${staging} GROUP BY ${key.join(', ')} HAVING count(*) > 1 LIMIT 1`,
+    // Repeated new keys make the insert fail on the mart's primary key; repeated existing keys would make the update
+    // pick one row silently, so only those are looked for (a join that is empty on a first load).
+    repeatedExistingKey: `SELECT ${key.map((c) => `batch.${c}::text`).join(" || ', ' || ")} AS key
+      FROM ${staging} AS batch JOIN ${target} AS target ON ${joined}
+     GROUP BY ${key.map((c) => `batch.${c}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
     update:
       others.length === 0
         ? 'SELECT 0 AS updated'

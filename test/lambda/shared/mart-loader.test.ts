@@ -190,9 +190,14 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
       /column name mismatch in header line field 6: got "slot", expected "placement"/,
     ],
     [
-      'the same key twice',
+      'the same new key twice',
       [HEADER, ROW_1, ROW_1.replace(',banner,', ',video,')],
-      /the batch has the same primary key more than once/,
+      /the batch has the same primary key more than once \(impression_id = imp-0000000000000001\)/,
+    ],
+    [
+      'the same existing key twice',
+      [HEADER, ROW_3, ROW_3.replace(',native,', ',video,')],
+      /the batch has the same primary key more than once \(impression_id = imp-0000000000000003\)/,
     ],
   ])('fails on %s: the mart is unchanged and the audit row says why', async (_case, lines, reason) => {
     const before = batch({ 'part-00000.csv': [HEADER, ROW_3] });

@@ -8,6 +8,7 @@ import { type CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, type S
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import { PipelineType } from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -69,6 +70,8 @@ export class PipelineStack extends Stack {
    * confirmation. Undefined when no environment of this pipeline is gated.
    */
   readonly gateNotifications?: sns.Topic;
+  /** Logs of every CodeBuild step of the pipeline (synth, self-mutation, assets, integration tests). */
+  readonly buildLogs: logs.LogGroup;
   /** Receives the server access logs of the pipeline's artifact bucket. */
   readonly accessLogs: s3.Bucket;
 
@@ -82,6 +85,11 @@ export class PipelineStack extends Stack {
     }
 
     const source = pipelineSource(this, platform.source, props.branch);
+    // One log group for every build of this pipeline, so build logs expire instead of piling up forever.
+    this.buildLogs = new logs.LogGroup(this, 'BuildLogs', {
+      retention: BUILD_LOG_RETENTION,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.pipeline = new CodePipeline(this, 'Pipeline', {
       pipelineName: props.pipelineName,
@@ -100,6 +108,7 @@ export class PipelineStack extends Stack {
           version: '0.2',
           phases: { install: { 'runtime-versions': { nodejs: 22 } } },
         }),
+        logging: { cloudWatch: { logGroup: this.buildLogs } },
       },
     });
 
@@ -195,6 +204,8 @@ export class PipelineStack extends Stack {
 }
 
 const ARTIFACT_LOG_PREFIX = 'artifact-bucket/';
+/** Build logs are kept a year: long enough to audit any deploy of the last releases. */
+const BUILD_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
 /**
  * Gates before a stage: the security-change confirmation before every production environment, and a manual approval

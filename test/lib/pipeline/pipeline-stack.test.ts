@@ -172,6 +172,23 @@ describe('PipelineStack', () => {
     },
   );
 
+  test('sends the logs of synth, self-mutation and integration tests to one log group that expires', () => {
+    built.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    const logGroupId = Object.keys(built.template.findResources('AWS::Logs::LogGroup')).find((id) =>
+      id.startsWith('BuildLogs'),
+    );
+    for (const [stage, action] of [
+      ['Build', 'Synth'],
+      ['UpdatePipeline', 'SelfMutate'],
+      ['Dev', 'IntegrationTest'],
+      ['Prod', 'IntegrationTest'],
+    ]) {
+      expect(projectOf(built.template, stage, action).Properties.LogsConfig).toEqual({
+        CloudWatchLogs: { GroupName: { Ref: logGroupId }, Status: 'ENABLED' },
+      });
+    }
+  });
+
   test('logs access to the artifact bucket into a TLS-only access-log bucket', () => {
     built.template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: Match.objectLike({

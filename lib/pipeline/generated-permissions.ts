@@ -63,7 +63,7 @@ export function acknowledgeGeneratedPermissions(
   stack: Stack,
   artifactBuckets: readonly IBucket[],
 ): Map<string, string[]> {
-  const artifactArns: ArtifactStores = {
+  const stores: ArtifactStores = {
     arns: new Set(
       artifactBuckets
         .flatMap((bucket) => [bucket.bucketArn, bucket.arnForObjects('*'), bucket.encryptionKey?.keyArn])
@@ -78,9 +78,9 @@ export function acknowledgeGeneratedPermissions(
     const statements = (policy.document.toJSON()?.Statement ?? []) as StatementJson[];
     const reasons = new Map<string, string>();
     const unexplained = new Set<string>();
-    for (const finding of findings(stack, statements, artifactArns)) {
+    for (const finding of findings(stack, statements, stores)) {
       const reason =
-        reasonFor(finding, artifactArns) ?? (isAssetPublishingPolicy(policy) ? assetRoleReason(finding) : undefined);
+        reasonFor(finding, stores) ?? (isAssetPublishingPolicy(policy) ? assetRoleReason(finding) : undefined);
       if (reason === undefined) unexplained.add(finding.id);
       else if (!reasons.has(finding.id)) reasons.set(finding.id, reason);
     }
@@ -97,7 +97,7 @@ export function acknowledgeGeneratedPermissions(
   return acknowledged;
 }
 
-function findings(stack: Stack, statements: readonly StatementJson[], artifactArns: ArtifactStores): Finding[] {
+function findings(stack: Stack, statements: readonly StatementJson[], stores: ArtifactStores): Finding[] {
   const result: Finding[] = [];
   for (const statement of statements) {
     if (statement.Effect !== 'Allow') continue;
@@ -106,9 +106,7 @@ function findings(stack: Stack, statements: readonly StatementJson[], artifactAr
     const condition = JSON.stringify(stack.resolve(statement.Condition ?? {}));
     const onArtifactsOnly =
       resources.length > 0 &&
-      resources.every(
-        (resource) => artifactArns.arns.has(resource) || isCrossRegionArtifactKey(resource, actions, artifactArns),
-      );
+      resources.every((resource) => stores.arns.has(resource) || isCrossRegionArtifactKey(resource, actions, stores));
     for (const action of actions.filter((a) => a.includes('*'))) {
       result.push({ id: `Action::${action}`, actions, condition, onArtifactsOnly });
     }
@@ -123,7 +121,7 @@ function isCrossRegionArtifactKey(resource: string, actions: readonly string[], 
   return stores.crossRegion && resource === '*' && actions.length > 0 && actions.every((a) => a.startsWith('kms:'));
 }
 
-function reasonFor(finding: Finding, artifactArns: ArtifactStores): string | undefined {
+function reasonFor(finding: Finding, stores: ArtifactStores): string | undefined {
   const [kind, value] = splitOnce(finding.id, '::');
   if (kind === 'Action') {
     // An action wildcard is only excused when the statement touches nothing but the artifact bucket and key.
@@ -134,10 +132,10 @@ function reasonFor(finding: Finding, artifactArns: ArtifactStores): string | und
   const only = (allowed: readonly string[]) =>
     finding.actions.length > 0 && finding.actions.every((action) => allowed.includes(action));
 
-  if (artifactArns.arns.has(value)) {
+  if (stores.arns.has(value)) {
     return "Objects of the pipeline's own artifact buckets (object keys are generated per execution); no other bucket is reachable";
   }
-  if (isCrossRegionArtifactKey(value, finding.actions, artifactArns)) {
+  if (isCrossRegionArtifactKey(value, finding.actions, stores)) {
     return "KMS use only: the keys of the cross-region artifact replication buckets live in support stacks of other regions, so CodePipeline cannot name them; those keys' policies admit only the pipeline roles";
   }
   if (/:logs:[a-z0-9-]+:\d{12}:log-group:\/aws\/codebuild\/<[A-Za-z0-9]+>:\*$/.test(value)) {

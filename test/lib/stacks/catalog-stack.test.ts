@@ -1,4 +1,4 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { DatasetConfig } from '../../../config/schema';
 import { CatalogStack, glueType, partitionColumn } from '../../../lib/stacks/catalog-stack';
 import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
@@ -210,5 +210,9 @@ describe('CatalogStack', () => {
     expect(exampleEnvironment('prod').etl.landingCrawler).toBe(false);
     prod.resourceCountIs('AWS::Glue::Crawler', 0);
     prod.hasResource('AWS::Athena::WorkGroup', { DeletionPolicy: 'Retain' });
+  });
+
+  test('synthesizes without warnings', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 });

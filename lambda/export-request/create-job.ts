@@ -34,6 +34,14 @@ export async function createExportJob(
   // The job exists before its message: the worker never receives an id it cannot find.
   await deps.jobs.create(job);
   const message: ExportMessage = { id: job.id };
-  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(message) }));
+  try {
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(message) }));
+  } catch (error) {
+    // Never leave a job QUEUED that no worker will ever see; the caller gets a 500 and asks again.
+    await deps.jobs
+      .update(job.id, 'FAILED', { error: 'The job could not be queued. Fix: request the export again' })
+      .catch(() => undefined);
+    throw error;
+  }
   return job;
 }

@@ -1,5 +1,5 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import { exampleConfig } from '../../helpers/app';
@@ -136,10 +136,18 @@ describe('POST /v1/exports', () => {
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
-  test('answers 500 without internals when the queue is unavailable', async () => {
+  test('answers 500 without internals when the queue is unavailable, and marks the job FAILED', async () => {
     sqs.on(SendMessageCommand).rejects(new Error('KMS.DisabledException: arn:aws:kms:... is disabled'));
+    ddb.on(UpdateCommand).resolves({});
     const response = await post(JSON.stringify({ table: 'clicks' }));
     expect(response.statusCode).toBe(500);
     expect(response.body).not.toMatch(/KMS|arn:/);
+    const id = (ddb.commandCalls(PutCommand)[0].args[0].input.Item as { id: string }).id;
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toEqual(
+      expect.objectContaining({
+        Key: { id },
+        ExpressionAttributeValues: expect.objectContaining({ ':status': 'FAILED' }),
+      }),
+    );
   });
 });

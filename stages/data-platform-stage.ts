@@ -1,8 +1,12 @@
 import { CfnOutput, Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../config/schema';
+import { ApiStack } from '../lib/stacks/api-stack';
+import { CatalogStack } from '../lib/stacks/catalog-stack';
+import { DataMartStack } from '../lib/stacks/data-mart-stack';
 import { IamStack } from '../lib/stacks/iam-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
+import { OrchestrationStack } from '../lib/stacks/orchestration-stack';
 import { StorageStack } from '../lib/stacks/storage-stack';
 
 export interface DataPlatformStageProps extends StageProps {
@@ -31,13 +35,61 @@ export class DataPlatformStage extends Stage {
     const storage = new StorageStack(this, 'Storage', { ...common, stackName: stackName('storage') });
     const iam = new IamStack(this, 'Iam', { ...common, stackName: stackName('iam'), storage });
 
-    // Later stacks (Catalog, Orchestration, DataMart, Api) are added below, each taking what it needs as props.
+    const datasets = props.datasets;
+    const dataMart = new DataMartStack(this, 'DataMart', {
+      ...common,
+      stackName: stackName('data-mart'),
+      vpc: network.vpc,
+      key: storage.key,
+      curatedBucket: storage.buckets.curated,
+      curatedBucketName: storage.bucketNames.curated,
+      datasets,
+    });
+    const catalog = new CatalogStack(this, 'Catalog', {
+      ...common,
+      stackName: stackName('catalog'),
+      datasets,
+      storage,
+      dataAnalystRole: iam.dataAnalystRole,
+    });
+    const orchestration = new OrchestrationStack(this, 'Orchestration', {
+      ...common,
+      stackName: stackName('orchestration'),
+      datasets,
+      storage,
+      curateJobName: catalog.curateJobName,
+      dataMart,
+      loadMartFunction: dataMart.loadMartFunction,
+    });
+    // The curate job must exist before the state machines that start it.
+    orchestration.addStackDependency(catalog, 'the state machines start the curate job');
+    const api = new ApiStack(this, 'Api', {
+      ...common,
+      stackName: stackName('api'),
+      datasets,
+      key: storage.key,
+      bucketNames: storage.bucketNames,
+      mart: dataMart,
+      invokerRoles: [iam.integrationTestRole],
+      alarmTopic: orchestration.alertTopic,
+    });
 
     this.output(iam, 'IntegrationTestRoleArn', iam.integrationTestRole.roleArn);
     this.output(network, 'VpcId', network.vpc.vpcId);
     this.output(storage, 'KmsKeyArn', storage.key.keyArn);
     for (const [zone, bucket] of Object.entries(storage.buckets)) {
       this.output(storage, `${zone[0].toUpperCase()}${zone.slice(1)}BucketName`, bucket.bucketName);
+    }
+    this.output(dataMart, 'DataMartClusterArn', dataMart.clusterArn);
+    this.output(dataMart, 'DataMartSecretArn', dataMart.secret.secretArn);
+    this.output(dataMart, 'DataMartDatabaseName', dataMart.databaseName);
+    this.output(catalog, 'CuratedDatabaseName', catalog.curatedDatabaseName);
+    this.output(catalog, 'AthenaWorkGroup', catalog.workGroupName);
+    this.output(orchestration, 'AlertTopicArn', orchestration.alertTopic.topicArn);
+    this.output(api, 'ApiUrl', api.url);
+    if (api.auth.userPool && api.auth.userPoolClient) {
+      this.output(api, 'UserPoolId', api.auth.userPool.userPoolId);
+      this.output(api, 'UserPoolClientId', api.auth.userPoolClient.userPoolClientId);
     }
 
     for (const [key, value] of Object.entries({ ...platform.tags, environment: environment.name })) {

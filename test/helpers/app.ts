@@ -1,4 +1,5 @@
 /** Shared helpers for unit tests: the example config and an App that skips asset bundling. */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { loadConfig } from '../../config/load';
@@ -19,7 +20,15 @@ export function exampleEnvironment(name: 'dev' | 'test' | 'prod'): EnvironmentCo
   return environment;
 }
 
-/** An App for unit tests: asset bundling is skipped (one dedicated test bundles for real). */
+/** The feature flags of cdk.json, so tests build what `npx cdk synth` builds (some flags change templates). */
+export function featureFlags(): Record<string, unknown> {
+  const { context } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return context;
+}
+
+/** An App for unit tests: cdk.json's feature flags, asset bundling skipped (one dedicated test bundles for real). */
 export function testApp(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] } });
 }

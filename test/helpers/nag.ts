@@ -1,10 +1,11 @@
 /** Runs cdk-nag (AwsSolutions) over an App the way `bin/` does, and returns what it reported. */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { featureFlags } from './app';
 
 export interface NagViolation {
   readonly rule: string;
@@ -20,7 +21,7 @@ export interface NagViolation {
 export function nagApp(): App {
   const app = new App({
     outdir: mkdtempSync(path.join(tmpdir(), 'nag-')),
-    context: { 'aws:cdk:bundling-stacks': [] },
+    context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
@@ -31,7 +32,9 @@ export function nagViolations(app: App, scope?: Construct): NagViolation[] {
   try {
     app.synth();
   } catch (error) {
-    if (!/Validation failed/.test((error as Error).message)) throw error;
+    // The report is read from the file below; anything other than a failed validation is a real error.
+    if ((error as Error).name !== 'ValidationFailed' && !/Validation failed/.test((error as Error).message))
+      throw error;
   }
   const reportFile = path.join(app.outdir, 'validation-report.json');
   if (!existsSync(reportFile)) return [];

@@ -8,7 +8,7 @@
  *   `<dataset>/`, malformed fields). Never worth retrying.
  * - anything else (S3 throttling, network, permissions): infrastructure failure, worth a Retry in the state machine.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Environment variables of the function (all required, read at cold start). */
 export const VALIDATE_ENV = {

@@ -4,7 +4,7 @@
  * Every value a stack uses comes from here: stacks never read `process.env` or CDK context. Messages are written as
  * "what is expected. Fix: what to do", because `load.ts` prefixes them with the file, the key path and the value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Commercial AWS regions; synth never asks AWS, so the list is kept here. */
 export const AWS_REGIONS = [

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -175,8 +175,10 @@ export class ApiStack extends Stack {
         ],
       });
       const restApiId = `<${this.getLogicalId(this.api.node.defaultChild as apigw.CfnRestApi)}>`;
+      // A literal with @aws-cdk/core:enablePartitionLiterals, else the pseudo parameter as cdk-nag renders it.
+      const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
       Validations.of(invokePolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${this.region}:${this.account}:${restApiId}/${API_STAGE_NAME}/*/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${this.region}:${this.account}:${restApiId}/${API_STAGE_NAME}/*/*]`,
         reason: 'Every route of this API on its one stage: the roles call the whole API (all routes require IAM auth)',
       });
     }

@@ -53,9 +53,9 @@ describe('auth', () => {
           {
             Action: [
               'cognito-idp:AdminCreateUser',
-              'cognito-idp:AdminSetUserPassword',
-              'cognito-idp:AdminInitiateAuth',
               'cognito-idp:AdminDeleteUser',
+              'cognito-idp:AdminInitiateAuth',
+              'cognito-idp:AdminSetUserPassword',
             ],
             Effect: 'Allow',
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthUserPool'), 'Arn'] },
@@ -256,12 +256,7 @@ describe('POST /v1/datasets/{dataset}/objects', () => {
         Type: 'AWS',
         IntegrationHttpMethod: 'PUT',
         PassthroughBehavior: 'NEVER',
-        Uri: {
-          'Fn::Join': [
-            '',
-            Match.arrayWith([Match.stringLikeRegexp(':s3:path/dp-dev-landing-.*/clicks/\\{partition\\}/\\{object\\}')]),
-          ],
-        },
+        Uri: 'arn:aws:apigateway:eu-west-1:s3:path/dp-dev-landing-222222222222-eu-west-1/clicks/{partition}/{object}',
         RequestTemplates: {
           'application/json': Match.stringLikeRegexp('requestOverride.path.partition'),
           'application/x-ndjson': Match.anyValue(),
@@ -293,7 +288,7 @@ describe('POST /v1/datasets/{dataset}/objects', () => {
               Match.stringLikeRegexp('^arn:aws:s3:::dp-dev-landing-.*/impressions/ingest_date=\\*$'),
             ],
           },
-          { Action: ['kms:GenerateDataKey', 'kms:Encrypt'], Effect: 'Allow', Resource: Match.anyValue() },
+          { Action: ['kms:Encrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: Match.anyValue() },
         ],
       },
       Roles: [{ Ref: Match.stringLikeRegexp('^LandingWriteRole') }],
@@ -358,11 +353,11 @@ describe('export jobs', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+            Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
             Resource: Match.stringLikeRegexp('^arn:aws:s3:::dp-dev-artifacts-.*/exports/\\*$'),
           }),
           Match.objectLike({
-            Action: Match.arrayWith(['rds-data:ExecuteStatement', 'rds-data:BeginTransaction']),
+            Action: Match.arrayWith(['rds-data:BeginTransaction', 'rds-data:ExecuteStatement']),
             Resource: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
           }),
         ]),
@@ -405,7 +400,7 @@ describe('cross-stack references', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
             Resource: Match.stringLikeRegexp('^arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-'),
           }),
           Match.objectLike({

@@ -10,7 +10,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';

@@ -8,7 +8,7 @@
  */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { columnSchema } from '../../config/schema';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError, TransientError } from '../shared/errors';

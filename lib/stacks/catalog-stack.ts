@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ArnFormat, Aws, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
+import { acknowledgeWildcardResources } from '../constructs/nag-acknowledgements';
 import type { StorageStack, Zone } from './storage-stack';
 
 /** Where the Glue scripts live (curate.py and the Spark-free curate_lib.py it imports). */
@@ -268,7 +269,7 @@ export class CatalogStack extends Stack {
       ],
     });
     this.acknowledgeWildcards(policy, [
-      [`Resource::${landingObjects}`, 'The crawler explores every dataset folder of landing, read-only.'],
+      [landingObjects, 'The crawler explores every dataset folder of landing, read-only.'],
       ...this.catalogWildcards(this.landingDatabaseName, 'The crawler creates and updates landing tables.'),
       ...this.logWildcards('crawlers'),
     ]);
@@ -344,12 +345,12 @@ export class CatalogStack extends Stack {
       ],
     });
     this.acknowledgeWildcards(policy, [
-      [`Resource::${staging}`, 'Each run reads its own staging/<dataset>/run_id=<id>/ folder, known only at run time.'],
-      [`Resource::${temp}`, 'Spark writes temporary files of any name under glue-temp/.'],
-      [`Resource::${curated}`, 'The job owns the curated bucket: Parquet per dataset and the _mart/ CSV batches.'],
+      [staging, 'Each run reads its own staging/<dataset>/run_id=<id>/ folder, known only at run time.'],
+      [temp, 'Spark writes temporary files of any name under glue-temp/.'],
+      [curated, 'The job owns the curated bucket: Parquet per dataset and the _mart/ CSV batches.'],
       ...this.catalogWildcards(this.curatedDatabaseName, 'The job reads the schema of its own curated tables.'),
       ...this.logWildcards('jobs'),
-      ['Resource::*', 'cloudwatch:PutMetricData has no resource type; it is limited to the Glue namespace.'],
+      ['*', 'cloudwatch:PutMetricData has no resource type; it is limited to the Glue namespace.'],
     ]);
     return role;
   }
@@ -368,17 +369,21 @@ export class CatalogStack extends Stack {
   }
 
   private catalogWildcards(databaseName: string, reason: string): [string, string][] {
-    return [[`Resource::arn:<AWS::Partition>:glue:${this.region}:${this.account}:table/${databaseName}/*`, reason]];
+    return [[this.formatArn({ service: 'glue', resource: 'table', resourceName: `${databaseName}/*` }), reason]];
   }
 
-  /** Glue writes logs to `/aws-glue/<kind>*` log groups, encrypted with the key of the security configuration. */
-  private glueLogStatement(kind: 'jobs' | 'crawlers'): iam.PolicyStatement {
-    const logGroups = this.formatArn({
+  private glueLogGroupsArn(kind: 'jobs' | 'crawlers'): string {
+    return this.formatArn({
       service: 'logs',
       resource: 'log-group',
       resourceName: `/aws-glue/${kind}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+  }
+
+  /** Glue writes logs to `/aws-glue/<kind>*` log groups, encrypted with the key of the security configuration. */
+  private glueLogStatement(kind: 'jobs' | 'crawlers'): iam.PolicyStatement {
+    const logGroups = this.glueLogGroupsArn(kind);
     return new iam.PolicyStatement({
       sid: `Logs${pascalCase(kind)}`,
       actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
@@ -387,17 +392,19 @@ export class CatalogStack extends Stack {
   }
 
   private logWildcards(kind: 'jobs' | 'crawlers'): [string, string][] {
-    const logGroups = `arn:<AWS::Partition>:logs:${this.region}:${this.account}:log-group:/aws-glue/${kind}*`;
+    const logGroups = this.glueLogGroupsArn(kind);
     const reason = `Glue names its own log groups and streams under /aws-glue/${kind}.`;
     return [
-      [`Resource::${logGroups}`, reason],
-      [`Resource::${logGroups}:*`, reason],
+      [logGroups, reason],
+      [`${logGroups}:*`, reason],
     ];
   }
 
-  private acknowledgeWildcards(policy: iam.Policy, findings: [string, string][]): void {
-    Validations.of(policy).acknowledge(
-      ...findings.map(([finding, reason]) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason })),
+  /** Acknowledges IAM5 for each [wildcard resource, reason] of `policy`, by exact finding id. */
+  private acknowledgeWildcards(policy: iam.Policy, wildcards: [string, string][]): void {
+    acknowledgeWildcardResources(
+      policy,
+      wildcards.map(([resource, reason]) => ({ resource, reason })),
     );
   }
 
@@ -443,7 +450,7 @@ export class CatalogStack extends Stack {
       ],
     });
     this.acknowledgeWildcards(policy, [
-      [`Resource::${results}`, 'Athena names each result object after its query id.'],
+      [results, 'Athena names each result object after its query id.'],
       ...this.catalogWildcards(this.curatedDatabaseName, 'Analysts read every curated table, nothing else.'),
     ]);
   }

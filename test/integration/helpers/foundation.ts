@@ -3,6 +3,7 @@
  * later stacks (Catalog, Orchestration) that take them as props.
  */
 import type { App } from 'aws-cdk-lib';
+import { Matcher, MatchResult } from 'aws-cdk-lib/assertions';
 import { DataMartStack } from '../../../lib/stacks/data-mart-stack';
 import { IamStack } from '../../../lib/stacks/iam-stack';
 import { NetworkStack } from '../../../lib/stacks/network-stack';
@@ -44,4 +45,42 @@ export function dataMart(app: App, base: Foundation): DataMartStack {
     curatedBucketName: storage.bucketNames.curated,
     datasets: exampleConfig().datasets,
   });
+}
+
+/**
+ * Matches a value read from another stack of the stage, whichever way CDK references it (`Fn::GetStackOutput` with the
+ * flags of cdk.json, `Fn::ImportValue` without): `stackName` is the producing stack, `output` matches the output or
+ * export name (e.g. the producing construct's logical id prefix).
+ */
+export function fromStack(stackName: string, output: RegExp): Matcher {
+  return new FromStackMatcher(stackName, output);
+}
+
+class FromStackMatcher extends Matcher {
+  readonly name = 'fromStack';
+
+  constructor(
+    private readonly stackName: string,
+    private readonly output: RegExp,
+  ) {
+    super();
+  }
+
+  test(actual: unknown): MatchResult {
+    const result = new MatchResult(actual);
+    const value = actual as Record<string, unknown> | null;
+    const byOutput = value?.['Fn::GetStackOutput'] as { StackName?: string; OutputName?: string } | undefined;
+    const byExport = value?.['Fn::ImportValue'];
+    const matches = byOutput
+      ? byOutput.StackName === this.stackName && this.output.test(byOutput.OutputName ?? '')
+      : typeof byExport === 'string' && byExport.startsWith(`${this.stackName}:`) && this.output.test(byExport);
+    if (!matches) {
+      result.recordFailure({
+        matcher: this,
+        path: [],
+        message: `Expected a reference to an output of ${this.stackName} matching ${this.output}, got ${JSON.stringify(actual)}`,
+      });
+    }
+    return result;
+  }
 }

@@ -21,11 +21,18 @@ promiseStatics.withResolvers ??= function withResolvers<T>() {
 export interface TokenContext {
   readonly account: string;
   readonly region: string;
-  /** Value of an `Fn::ImportValue` by export name. @default - `imported:<export name>` */
+  /**
+   * Value of a value from another stack, by `<stack>:<output>` (Fn::GetStackOutput) or export name (Fn::ImportValue).
+   * @default - `output:<stack>:<output>` or `imported:<export name>`
+   */
   readonly imports?: (exportName: string) => string;
 }
 
-type Token = { Ref: string } | { 'Fn::GetAtt': [string, string] } | { 'Fn::ImportValue': unknown };
+type Token =
+  | { Ref: string }
+  | { 'Fn::GetAtt': [string, string] }
+  | { 'Fn::ImportValue': unknown }
+  | { 'Fn::GetStackOutput': { StackName: string; OutputName: string } };
 
 /** Resolves the tokens CDK leaves in a definition string to stable, readable strings. */
 export function resolveToken(token: unknown, context: TokenContext): string {
@@ -44,6 +51,10 @@ export function resolveToken(token: unknown, context: TokenContext): string {
     if (attribute !== 'Arn') return `${logicalId}.${attribute}`;
     // Only Lambda functions, topics and queues are referenced by ARN in our definitions; the service is cosmetic.
     return `arn:aws:lambda:${context.region}:${context.account}:function:${logicalId}`;
+  }
+  if ('Fn::GetStackOutput' in value) {
+    const { StackName, OutputName } = value['Fn::GetStackOutput'];
+    return context.imports ? context.imports(`${StackName}:${OutputName}`) : `output:${StackName}:${OutputName}`;
   }
   if ('Fn::ImportValue' in value) {
     const exported = value['Fn::ImportValue'];

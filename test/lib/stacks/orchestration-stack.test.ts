@@ -2,21 +2,13 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { FLOW_STATES } from '../../../lib/constructs/dataset-flow';
 import { OrchestrationStack } from '../../../lib/stacks/orchestration-stack';
 import { exampleConfig, testApp } from '../../helpers/app';
-import { dataMart as buildDataMart, foundation } from '../../integration/helpers/foundation';
+import { dataMart as buildDataMart, foundation, fromStack } from '../../integration/helpers/foundation';
 
 const LANDING = 'dp-dev-landing-222222222222-eu-west-1';
 const ARTIFACTS = 'dp-dev-artifacts-222222222222-eu-west-1';
 /** The DataMart stack's cluster ARN, built from its cluster identifier imported across stacks. */
 const CLUSTER_ARN = {
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      ':rds:eu-west-1:222222222222:cluster:',
-      { 'Fn::ImportValue': Match.stringLikeRegexp('^dp-dev-data-mart:ExportsOutputRefCluster') },
-    ],
-  ],
+  'Fn::Join': ['', ['arn:aws:rds:eu-west-1:222222222222:cluster:', fromStack('dp-dev-data-mart', /RefCluster/)]],
 };
 
 function synth(envName: 'dev' | 'prod' = 'dev') {
@@ -60,7 +52,7 @@ describe('OrchestrationStack', () => {
       });
       template.hasResourceProperties('AWS::Logs::LogGroup', {
         LogGroupName: `/aws/vendedlogs/states/dp-dev-${dataset}`,
-        KmsKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('Key') },
+        KmsKeyId: fromStack('dp-dev-storage', /Key/),
         RetentionInDays: 14,
       });
     }
@@ -182,7 +174,7 @@ describe('OrchestrationStack', () => {
   test('the alert topic is encrypted with the platform key, TLS-only, and mails the configured address', () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
       TopicName: 'dp-dev-alerts',
-      KmsMasterKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('Key') },
+      KmsMasterKeyId: fromStack('dp-dev-storage', /Key/),
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
@@ -238,7 +230,7 @@ describe('OrchestrationStack', () => {
           Match.objectLike({ Sid: 'DataApiOnMartCluster', Resource: CLUSTER_ARN }),
           Match.objectLike({
             Sid: 'ReadMartSecret',
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
           }),
         ]),
       },
@@ -262,7 +254,7 @@ describe('OrchestrationStack', () => {
           Match.objectLike({ Sid: 'ReadLanding', Resource: `arn:aws:s3:::${LANDING}/*` }),
           Match.objectLike({
             Sid: 'WriteStagingAndQuarantine',
-            Resource: [`arn:aws:s3:::${ARTIFACTS}/staging/*`, `arn:aws:s3:::${ARTIFACTS}/quarantine/*`],
+            Resource: [`arn:aws:s3:::${ARTIFACTS}/quarantine/*`, `arn:aws:s3:::${ARTIFACTS}/staging/*`],
           }),
         ]),
       },

@@ -74,7 +74,11 @@ export function acknowledgeGeneratedPermissions(
   };
   const acknowledged = new Map<string, string[]>();
 
-  for (const policy of stack.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
+  // Only the pipeline stack's own policies: the stage stacks nested under it live in other accounts.
+  const ownPolicies = stack.node
+    .findAll()
+    .filter((c): c is iam.Policy => c instanceof iam.Policy && Stack.of(c) === stack);
+  for (const policy of ownPolicies) {
     const statements = (policy.document.toJSON()?.Statement ?? []) as StatementJson[];
     const reasons = new Map<string, string>();
     const unexplained = new Set<string>();
@@ -207,7 +211,10 @@ function assetRoleReason(finding: Finding): string | undefined {
 function acknowledgeAutoApproveFunction(stack: Stack): void {
   const functions = stack.node
     .findAll()
-    .filter((c): c is lambda.Function => c instanceof lambda.Function && c.node.id === 'CDKPipelinesAutoApprove');
+    .filter(
+      (c): c is lambda.Function =>
+        c instanceof lambda.Function && c.node.id === 'CDKPipelinesAutoApprove' && Stack.of(c) === stack,
+    );
   for (const fn of functions) {
     const role = fn.role as (iam.IRole & IConstruct) | undefined;
     if (!role) continue;

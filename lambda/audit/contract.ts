@@ -10,7 +10,7 @@
  *
  * The Orchestration stack builds its states from these names; change them only together with it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const AUDIT_ACTIONS = ['claim', 'finish', 'fail'] as const;
 

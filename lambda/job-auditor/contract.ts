@@ -2,7 +2,7 @@
  * What the job-auditor Lambda receives: the EventBridge "Glue Job State Change" event of the curate job, for the final
  * states only (the Orchestration stack's rule filters them).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FINAL_JOB_STATES = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] as const;
 

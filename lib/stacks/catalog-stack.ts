@@ -121,7 +121,9 @@ export class CatalogStack extends Stack {
     this.curateJobName = `${prefix}-curate`;
     const scripts = {
       main: new s3assets.Asset(this, 'CurateScript', { path: path.join(GLUE_ASSETS, 'curate.py') }),
-      lib: new s3assets.Asset(this, 'CurateLib', { path: path.join(GLUE_ASSETS, 'curate_lib.py') }),
+      // A folder asset is shipped as a .zip: on --extra-py-files it puts curate_lib.py on sys.path under its own name
+      // (a single-file asset would arrive as `<hash>.py`, which `import curate_lib` cannot find).
+      lib: new s3assets.Asset(this, 'CurateLib', { path: GLUE_ASSETS, exclude: ['*', '!curate_lib.py'] }),
     };
     this.curateJobRole = this.curateRole(key, [scripts.main, scripts.lib]);
     this.curateJob = new glue.CfnJob(this, 'CurateJob', {

@@ -201,6 +201,17 @@ export class StorageStack extends Stack {
         },
       }),
     );
+    // The alert topic is encrypted with this key; CloudWatch alarms can publish to it only if the key lets the
+    // CloudWatch service generate data keys, limited to alarms of this account.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccountToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': environment.account } },
+      }),
+    );
     return key;
   }
 }

@@ -276,6 +276,19 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
       },
     });
   });
+  it('lets CloudWatch alarms of this account only publish to topics encrypted with the platform key', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: { StringEquals: { 'aws:SourceAccount': environment.account } },
+          }),
+        ]),
+      },
+    });
+  });
 });
 
 describe('StorageStack removal', () => {

@@ -42,7 +42,10 @@ function main(): void {
   for (let run = 1; run <= RUNS; run++) {
     const outdir = mkdtempSync(path.join(tmpdir(), 'bench-synth-'));
     const started = process.hrtime.bigint();
-    execFileSync(cdk, ['synth', '--quiet', '--output', outdir], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(cdk, ['synth', '--quiet', '--output', outdir], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     times.push(seconds);
     counts = countAssembly(outdir);

@@ -47,7 +47,9 @@ export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
   }));
 
   if (environments.length === 0) {
-    problems.push(`${relative(path.join(configDir, 'environments'))}: holds no <env>.json. Fix: add one per environment`);
+    problems.push(
+      `${relative(path.join(configDir, 'environments'))}: holds no <env>.json. Fix: add one per environment`,
+    );
   }
 
   checkEnvironments(environments, problems, relative);
@@ -172,7 +174,8 @@ function describeIssue(file: string, raw: unknown, issue: z.core.$ZodIssue, sche
   const keyPath = formatPath(issue.path) || '(top level)';
   const received = value === undefined ? 'is missing' : `has value ${show(value)}`;
   let message = issue.message;
-  if (issue.code === 'invalid_type' && value === undefined) message = 'is required. Fix: add it (see README, Configuration reference)';
+  if (issue.code === 'invalid_type' && value === undefined)
+    message = 'is required. Fix: add it (see README, Configuration reference)';
   else if (!message.includes('Fix:')) message = `${message}. Fix: see README, Configuration reference`;
   return `${file}: key "${keyPath}" ${received}: ${message}`;
 }
@@ -206,7 +209,12 @@ function knownKeys(schema: z.ZodType, keys: readonly PropertyKey[]): string[] {
   } catch {
     return [];
   }
-  const candidates = (n: JsonSchemaNode): JsonSchemaNode[] => [n, ...(n.anyOf ?? []), ...(n.oneOf ?? []), ...(n.allOf ?? [])];
+  const candidates = (n: JsonSchemaNode): JsonSchemaNode[] => [
+    n,
+    ...(n.anyOf ?? []),
+    ...(n.oneOf ?? []),
+    ...(n.allOf ?? []),
+  ];
   let nodes = node ? candidates(node) : [];
   for (const key of keys) {
     nodes = nodes.flatMap((n) => {

@@ -61,23 +61,17 @@ export const region = z.enum(AWS_REGIONS, {
   error: `must be an AWS region code. Fix: use one of ${AWS_REGIONS.join(', ')}`,
 });
 
-export const logRetentionDays = z
-  .number()
-  .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
-    error: `must be a CloudWatch Logs retention period. Fix: use one of ${LOG_RETENTION_DAYS.join(', ')}`,
-  });
+export const logRetentionDays = z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+  error: `must be a CloudWatch Logs retention period. Fix: use one of ${LOG_RETENTION_DAYS.join(', ')}`,
+});
 
 const positiveInt = (fix: string) =>
   z.number({ error: `must be a whole number. Fix: ${fix}` }).int({ error: `must be a whole number. Fix: ${fix}` });
 
 /** An IPv4 CIDR block; prefix /16 to /24 so the VPC has room for its subnets. */
-export const ipv4Cidr = z.string().refine(
-  (value) => parseCidr(value) !== undefined,
-  {
-    error:
-      'must be an IPv4 CIDR block with a /16 to /24 prefix whose host bits are zero. Fix: use e.g. "10.10.0.0/16"',
-  },
-);
+export const ipv4Cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
+  error: 'must be an IPv4 CIDR block with a /16 to /24 prefix whose host bits are zero. Fix: use e.g. "10.10.0.0/16"',
+});
 
 export function parseCidr(value: string): { network: number; prefix: number } | undefined {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
@@ -104,9 +98,9 @@ export function cidrsOverlap(a: string, b: string): boolean {
 // platform.json
 // ---------------------------------------------------------------------------------------------------------------
 
-const githubRepository = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'must be "owner/repository". Fix: e.g. "my-org/data-platform"' });
+const githubRepository = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, {
+  error: 'must be "owner/repository". Fix: e.g. "my-org/data-platform"',
+});
 
 export const sourceSchema = z.discriminatedUnion(
   'type',
@@ -128,14 +122,16 @@ export const sourceSchema = z.discriminatedUnion(
       /** Name of the Secrets Manager secret (deployment account) holding a GitHub token. */
       tokenSecretName: z
         .string()
-        .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, { error: 'must be a Secrets Manager secret name. Fix: e.g. "github-token"' })
+        .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, {
+          error: 'must be a Secrets Manager secret name. Fix: e.g. "github-token"',
+        })
         .default('github-token'),
     }),
     z.strictObject({
       type: z.literal('codecommit'),
-      repositoryName: z
-        .string()
-        .regex(/^[\w.-]{1,100}$/, { error: 'must be a CodeCommit repository name. Fix: letters, digits, ".", "_", "-"' }),
+      repositoryName: z.string().regex(/^[\w.-]{1,100}$/, {
+        error: 'must be a CodeCommit repository name. Fix: letters, digits, ".", "_", "-"',
+      }),
       /** Create the repository in the deployment account (true) or use an existing one (false). */
       create: z.boolean().default(false),
     }),
@@ -210,7 +206,8 @@ export const environmentSchema = z
   .strictObject({
     /** Environment name; must match the file name. */
     name: z.string().regex(ENV_NAME, {
-      error: 'must be lower-case letters, digits and "-", starting with a letter, at most 10 characters. Fix: e.g. "dev"',
+      error:
+        'must be lower-case letters, digits and "-", starting with a letter, at most 10 characters. Fix: e.g. "dev"',
     }),
     account: accountId,
     region,
@@ -258,7 +255,10 @@ export const environmentSchema = z
           })
           .prefault({}),
         /** Role name (in the target account) allowed to delete objects from landing. @default - `<prefix>-<env>-data-engineer` */
-        landingDeleterRoleName: z.string().regex(/^[\w+=,.@-]{1,64}$/).optional(),
+        landingDeleterRoleName: z
+          .string()
+          .regex(/^[\w+=,.@-]{1,64}$/)
+          .optional(),
       })
       .superRefine((storage, ctx) => {
         if (storage.lifecycle.glacierAfterDays <= storage.lifecycle.infrequentAccessAfterDays) {
@@ -408,13 +408,16 @@ export const COLUMN_TYPE = /^(string|integer|bigint|double|boolean|date|timestam
 
 export const columnSchema = z.strictObject({
   name: identifier,
-  type: z.string().refine((type) => {
-    const match = COLUMN_TYPE.exec(type);
-    return match !== null && (match[2] === undefined || Number(match[3]) <= Number(match[2]));
-  }, {
-    error:
-      'must be one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp. Fix: e.g. "decimal(12,4)" (s <= p <= 38)',
-  }),
+  type: z.string().refine(
+    (type) => {
+      const match = COLUMN_TYPE.exec(type);
+      return match !== null && (match[2] === undefined || Number(match[3]) <= Number(match[2]));
+    },
+    {
+      error:
+        'must be one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp. Fix: e.g. "decimal(12,4)" (s <= p <= 38)',
+    },
+  ),
   /** @default true */
   nullable: z.boolean().default(true),
   /** Allowed values (string columns). */
@@ -422,14 +425,17 @@ export const columnSchema = z.strictObject({
   /** Regular expression every value must match (string columns). */
   pattern: z
     .string()
-    .refine((source) => {
-      try {
-        new RegExp(source);
-        return true;
-      } catch {
-        return false;
-      }
-    }, { error: 'must be a valid regular expression. Fix: test it with `new RegExp(...)` in node' })
+    .refine(
+      (source) => {
+        try {
+          new RegExp(source);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must be a valid regular expression. Fix: test it with `new RegExp(...)` in node' },
+    )
     .optional(),
   description: z.string().optional(),
 });
@@ -486,7 +492,9 @@ export const datasetSchema = z
         });
       }
     };
-    dataset.primaryKey.forEach((column, index) => mustExist(['primaryKey', index], column));
+    dataset.primaryKey.forEach((column, index) => {
+      mustExist(['primaryKey', index], column);
+    });
     dataset.primaryKey.forEach((column, index) => {
       if (dataset.columns.find((c) => c.name === column)?.nullable) {
         ctx.addIssue({
@@ -509,10 +517,14 @@ export const datasetSchema = z
         });
       }
     }
-    dataset.mart.filterableColumns?.forEach((column, index) => mustExist(['mart', 'filterableColumns', index], column));
-    dataset.mart.indexes.forEach((index, i) =>
-      index.forEach((column, j) => mustExist(['mart', 'indexes', i, j], column)),
-    );
+    dataset.mart.filterableColumns?.forEach((column, index) => {
+      mustExist(['mart', 'filterableColumns', index], column);
+    });
+    dataset.mart.indexes.forEach((index, i) => {
+      index.forEach((column, j) => {
+        mustExist(['mart', 'indexes', i, j], column);
+      });
+    });
     dataset.columns.forEach((column, index) => {
       if ((column.enum || column.pattern) && column.type !== 'string') {
         ctx.addIssue({

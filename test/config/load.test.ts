@@ -123,7 +123,8 @@ describe('loadConfig', () => {
 
   test('accepts a production environment without approval when the waiver explains why', () => {
     const dir = configWith({
-      'environments/prod.json': (j) => (j.approval = { manual: false, waiver: 'Continuous deployment agreed with audit' }),
+      'environments/prod.json': (j) =>
+        (j.approval = { manual: false, waiver: 'Continuous deployment agreed with audit' }),
     });
     expect(loadConfig(dir).environments[2].approval.manual).toBe(false);
     rmSync(dir, { recursive: true, force: true });
@@ -193,15 +194,18 @@ describe('loadConfig', () => {
   });
 
   test('fails on a dataset column with an unknown type', () => {
-    const message = loadError(
-      configWith({ 'datasets/clicks.json': (j) => ((j.columns as Json[])[5].type = 'money') }),
-    );
+    const message = loadError(configWith({ 'datasets/clicks.json': (j) => ((j.columns as Json[])[5].type = 'money') }));
     expect(message).toContain('key "columns[5].type" has value "money"');
   });
 
   test('reports every problem at once, one per line', () => {
     const message = loadError(
-      configWith({ 'environments/dev.json': (j) => ((j.account = 'x'), (j.region = 'nowhere')) }),
+      configWith({
+        'environments/dev.json': (j) => {
+          j.account = 'x';
+          j.region = 'nowhere';
+        },
+      }),
     );
     expect(message).toMatch(/^Invalid configuration \(\d+ problems\):\n {2}- /);
   });

@@ -412,3 +412,75 @@ describe('cross-stack references', () => {
     });
   });
 });
+
+describe('data-path integration test', () => {
+  test("the integration-test role may follow the mart datasets' runs and query the mart, nothing broader", () => {
+    const template = templateFor('dev');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^DataPathTestPolicy'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ListDatasetRuns',
+            Action: 'states:ListExecutions',
+            Resource: Match.arrayWith(['arn:aws:states:eu-west-1:222222222222:stateMachine:dp-dev-clicks']),
+          }),
+          Match.objectLike({
+            Sid: 'DescribeDatasetRuns',
+            Action: 'states:DescribeExecution',
+            Resource: Match.arrayWith(['arn:aws:states:eu-west-1:222222222222:execution:dp-dev-clicks:*']),
+          }),
+          Match.objectLike({
+            Sid: 'QueryMart',
+            Action: 'rds-data:ExecuteStatement',
+            Resource: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
+          }),
+          Match.objectLike({
+            Sid: 'ReadMartSecret',
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: Match.stringLikeRegexp('^arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-'),
+          }),
+          Match.objectLike({
+            Sid: 'DecryptMartSecret',
+            Action: 'kms:Decrypt',
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          }),
+          Match.objectLike({
+            Sid: 'RemoveMartBatches',
+            Action: 's3:DeleteObject',
+            Resource: Match.arrayWith([Match.stringLikeRegexp('^arn:aws:s3:::.*curated.*/_mart/clicks/\\*$')]),
+          }),
+        ]),
+      },
+      Roles: [Match.anyValue()],
+    });
+  });
+
+  test('only where the test has no API identity may it put its sample into landing', () => {
+    const statementsOf = (template: Template) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((policy) => String(policy.Properties.PolicyName).startsWith('DataPathTestPolicy'))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Sid?: string; Resource?: unknown }[]);
+    expect(statementsOf(templateFor('dev')).map((s) => s.Sid)).not.toContain('PutSampleInLanding');
+    expect(statementsOf(templateFor('test')).map((s) => s.Sid)).not.toContain('PutSampleInLanding');
+    // Prod requires MFA, which a throwaway user cannot answer.
+    const prod = statementsOf(templateFor('prod'));
+    expect(prod.find((s) => s.Sid === 'PutSampleInLanding')?.Resource).toEqual(
+      expect.arrayContaining([expect.stringMatching(/landing.*\/clicks\/ingest_date=\*$/)]),
+    );
+    const lambdaAuthorizer = statementsOf(
+      Template.fromStack(
+        buildApiStack(testApp(), 'dev', {
+          auth: {
+            type: 'lambda-authorizer',
+            functionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:corp-authorizer',
+            identityHeader: 'Authorization',
+          },
+        }),
+      ),
+    );
+    expect(lambdaAuthorizer.map((s) => s.Sid)).toEqual(
+      expect.arrayContaining(['PutSampleInLanding', 'EncryptSampleThroughS3']),
+    );
+  });
+});

@@ -25,8 +25,15 @@ function build(name: 'dev' | 'test' | 'prod', datasets = exampleConfig().dataset
 const dev = build('dev');
 const prod = build('prod');
 
-/** The `Fn::ImportValue` (or Ref) a cross-stack reference to `value` resolves to in the DataMart template. */
-const importOf = (exportName: RegExp) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(exportName.source) });
+/**
+ * What a cross-stack reference resolves to in the DataMart template: under cdk.json's feature flags, an
+ * `Fn::GetStackOutput` of the producing stack's output (its name is the old export name without the stack prefix).
+ */
+const importOf = (exportName: RegExp) => ({
+  'Fn::GetStackOutput': Match.objectLike({
+    OutputName: Match.stringLikeRegexp(exportName.source.replace(/^.*?:(?:ExportsOutput)?/, '')),
+  }),
+});
 
 describe('DataMartStack cluster', () => {
   it('is Aurora PostgreSQL 16 Serverless v2 with storage encrypted by the platform key', () => {
@@ -153,12 +160,12 @@ describe('DataMartStack S3 import role', () => {
           {
             Action: 's3:GetObject',
             Effect: 'Allow',
-            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}/_mart/*`]] },
+            Resource: `arn:aws:s3:::${bucket}/_mart/*`,
           },
           {
             Action: 's3:ListBucket',
             Effect: 'Allow',
-            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}`]] },
+            Resource: `arn:aws:s3:::${bucket}`,
             Condition: { StringLike: { 's3:prefix': ['_mart/*'] } },
           },
           {
@@ -216,11 +223,11 @@ describe('DataMartStack migrations', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Action: Match.arrayWith(['rds-data:ExecuteStatement', 'rds-data:BeginTransaction']),
+            Action: Match.arrayWith(['rds-data:BeginTransaction', 'rds-data:ExecuteStatement']),
             Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
           }),
           Match.objectLike({
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cluster'), 'MasterUserSecret.SecretArn'] },
           }),
           Match.objectLike({
@@ -255,7 +262,7 @@ describe('DataMartStack load-mart function', () => {
           {
             Action: 's3:ListBucket',
             Effect: 'Allow',
-            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}`]] },
+            Resource: `arn:aws:s3:::${bucket}`,
             Condition: { StringLike: { 's3:prefix': ['_mart/*'] } },
           },
         ]),

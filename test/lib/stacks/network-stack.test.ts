@@ -87,7 +87,7 @@ describe.each([
       PolicyDocument: {
         Statement: [
           Match.objectLike({
-            Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+            Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
             Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
           }),
         ],

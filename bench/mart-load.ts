@@ -23,26 +23,15 @@ import { applyMigrations, martMigrations, versionedMigrations } from '../lambda/
 import { copyStager, directorySource } from '../lambda/shared/mart-copy';
 import { loadBatch } from '../lambda/shared/mart-loader';
 import { PgExecutor } from '../lambda/shared/sql-pg';
+import { prng } from '../scripts/generate-sample';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const PLACEMENTS = ['banner', 'video', 'native', 'interstitial'];
 const DEVICES = ['desktop', 'mobile', 'tablet', 'ctv', ''];
 const COUNTRIES = ['DE', 'FR', 'US', 'GB', 'ES', 'IT', 'NL', 'PL', ''];
 
-/** mulberry32: a tiny seeded PRNG, so every run generates the same file. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function generate(file: string, rows: number, columns: readonly string[]): Promise<void> {
-  const next = random(42);
+  const next = prng(42);
   const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)];
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
   const start = Date.UTC(2024, 2, 1);

@@ -42,7 +42,7 @@ export interface ApiStackProps extends StackProps {
    * Names of the zone buckets the API uses (StorageStack.bucketNames, known at synth): policies and settings name them
    * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
    */
-  readonly bucketNames: { readonly landing: string; readonly artifacts: string };
+  readonly bucketNames: { readonly landing: string; readonly artifacts: string; readonly curated?: string };
   readonly mart: MartConnection;
   /**
    * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
@@ -200,6 +200,8 @@ export class ApiStack extends Stack {
         ],
       });
     }
+
+    if ((props.invokerRoles ?? []).length > 0) this.allowDataPathTest([...(props.invokerRoles ?? [])]);
 
     if (api.waf.enabled) this.addWebAcl(api.waf.rateLimitPer5Minutes);
     this.acknowledgeFindings();
@@ -562,6 +564,95 @@ export class ApiStack extends Stack {
         }),
       );
     }
+  }
+
+  /**
+   * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
+   * follow the state machine runs of the mart-enabled datasets, query and clean up the mart and audit rows through
+   * the Data API (as the master secret, like the platform's functions), remove the run's mart batch from curated, and,
+   * when the environment's auth gives the test no identity for the API, put its sample straight into landing.
+   */
+  private allowDataPathTest(roles: iam.IRole[]): void {
+    const { props } = this;
+    const { prefix, environment } = props;
+    const datasets = props.datasets.filter((dataset) => dataset.mart.enabled).map((dataset) => dataset.name);
+    if (datasets.length === 0) return;
+    const statesArn = (resource: string) => `arn:aws:states:${this.region}:${this.account}:${resource}`;
+    const executions = datasets.map((name) => statesArn(`execution:${prefix}-${name}:*`));
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ListDatasetRuns',
+        actions: ['states:ListExecutions'],
+        resources: datasets.map((name) => statesArn(`stateMachine:${prefix}-${name}`)),
+      }),
+      new iam.PolicyStatement({
+        sid: 'DescribeDatasetRuns',
+        actions: ['states:DescribeExecution'],
+        resources: executions,
+      }),
+      new iam.PolicyStatement({
+        sid: 'QueryMart',
+        actions: ['rds-data:ExecuteStatement'],
+        resources: [props.mart.clusterArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadMartSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.mart.secret.secretArn],
+      }),
+    ];
+    const secretKey = props.mart.secret.encryptionKey;
+    if (secretKey) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'DecryptMartSecret',
+          actions: ['kms:Decrypt'],
+          resources: [secretKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    const batches = props.bucketNames.curated
+      ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `_mart/${name}/*`))
+      : [];
+    if (batches.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({ sid: 'RemoveMartBatches', actions: ['s3:DeleteObject'], resources: batches }),
+      );
+    }
+    const auth = environment.api.auth;
+    // No identity for the API (existing pool or authorizer), or a pool whose MFA a throwaway user cannot answer.
+    const putsIntoLanding =
+      auth.type === 'cognito-existing' ||
+      auth.type === 'lambda-authorizer' ||
+      (auth.type === 'cognito' && auth.mfa === 'required');
+    const landingObjects = datasets.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`));
+    if (putsIntoLanding) {
+      statements.push(
+        new iam.PolicyStatement({ sid: 'PutSampleInLanding', actions: ['s3:PutObject'], resources: landingObjects }),
+        new iam.PolicyStatement({
+          sid: 'EncryptSampleThroughS3',
+          actions: ['kms:GenerateDataKey'],
+          resources: [props.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    const policy = new iam.Policy(this, 'DataPathTestPolicy', { roles, statements });
+    Validations.of(policy).acknowledge(
+      ...executions.map((id) => ({
+        id: `AwsSolutions-IAM5[Resource::${id}]`,
+        reason: 'Executions of this one dataset state machine: the run of the test object is found among them',
+      })),
+      ...batches.map((id) => ({
+        id: `AwsSolutions-IAM5[Resource::${id}]`,
+        reason: "The mart batch of this dataset's runs under curated _mart/: the test removes its own run's batch",
+      })),
+      ...(putsIntoLanding ? landingObjects : []).map((id) => ({
+        id: `AwsSolutions-IAM5[Resource::${id}]`,
+        reason: 'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
+      })),
+    );
   }
 
   private allowKey(fn: PlatformFunction, actions: string[]): void {

@@ -15,6 +15,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
+import { INFRASTRUCTURE_MODULES } from '../../scripts/integration-test/checks';
 import { runIntegrationTest } from '../../scripts/integration-test/cli';
 import type { Clock } from '../../scripts/integration-test/runner';
 
@@ -136,6 +137,8 @@ async function run(argv: string[], env = stageEnv()) {
     argv,
     env,
     print: (line) => lines.push(line),
+    // The infrastructure modules; the data-path module has its own tests (integration-test-data-path.test.ts).
+    modules: INFRASTRUCTURE_MODULES,
     clock: fakeClock(),
     waitTimeoutMs: 60_000,
     pollIntervalMs: 5_000,

@@ -176,7 +176,7 @@ describe.each(['dev', 'prod'] as const)('IamStack (%s example)', (name) => {
     );
     const bucketStatement = statements.find((statement) => asList(statement.Action).includes('s3:ListBucket'));
     // The cdk.json flags sort policy resources; the set is what matters.
-    expect([...(bucketStatement?.Resource as string[])].sort()).toEqual(
+    expect([...(bucketStatement!.Resource as string[])].sort()).toEqual(
       ['landing', 'curated', 'logs', 'artifacts'].map(bucket).sort(),
     );
   });

@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
 import { NetworkStack } from '../../../lib/stacks/network-stack';
 import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
+import { expectLeastPrivilege } from '../../helpers/least-privilege';
 
 function networkStack(environment: EnvironmentConfig): { stack: NetworkStack; template: Template } {
   const app = testApp();
@@ -114,26 +115,7 @@ describe.each([
   });
 
   it('grants no wildcard action on a wildcard resource, and no managed policy beyond Lambda basic execution', () => {
-    const documents = [
-      ...Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument),
-      ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
-        (role.Properties.Policies ?? []).map((policy: { PolicyDocument: unknown }) => policy.PolicyDocument),
-      ),
-    ];
-    expect(documents.length).toBeGreaterThan(0);
-    for (const document of documents) {
-      for (const statement of document.Statement) {
-        const actions: string[] = [statement.Action].flat();
-        const resources: unknown[] = [statement.Resource].flat();
-        expect(actions).not.toContain('*');
-        if (resources.includes('*')) expect(actions.filter((action) => action.includes('*'))).toEqual([]);
-      }
-    }
-    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
-      for (const arn of role.Properties.ManagedPolicyArns ?? []) {
-        expect(JSON.stringify(arn)).toMatch(/:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"/);
-      }
-    }
+    expectLeastPrivilege(template);
   });
 
   it('removes every rule from the default security group', () => {

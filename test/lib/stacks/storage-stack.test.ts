@@ -5,6 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
 import { StorageStack, type Zone } from '../../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment, REPO_ROOT, testApp } from '../../helpers/app';
+import { expectLeastPrivilege } from '../../helpers/least-privilege';
 
 const ZONES: Zone[] = ['landing', 'curated', 'logs', 'artifacts'];
 const EXISTING_KEY_ARN = 'arn:aws:kms:eu-west-1:444444444444:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
@@ -222,26 +223,7 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
   });
 
   it('grants no wildcard action on a wildcard resource, and no managed policy beyond Lambda basic execution', () => {
-    const documents = [
-      ...Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument),
-      ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
-        (role.Properties.Policies ?? []).map((policy: { PolicyDocument: unknown }) => policy.PolicyDocument),
-      ),
-    ];
-    expect(documents.length).toBeGreaterThan(0);
-    for (const document of documents) {
-      for (const statement of document.Statement) {
-        const actions: string[] = [statement.Action].flat();
-        const resources: unknown[] = [statement.Resource].flat();
-        expect(actions).not.toContain('*');
-        if (resources.includes('*')) expect(actions.filter((action) => action.includes('*'))).toEqual([]);
-      }
-    }
-    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
-      for (const arn of role.Properties.ManagedPolicyArns ?? []) {
-        expect(JSON.stringify(arn)).toMatch(/:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole"/);
-      }
-    }
+    expectLeastPrivilege(template);
   });
 
   it('sends landing object events to EventBridge', () => {

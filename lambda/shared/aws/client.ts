@@ -152,16 +152,16 @@ function defined(record: Readonly<Record<string, string | undefined>> | undefine
 const USER_AGENT = `data-platform-lambda node/${process.versions.node}`;
 
 export class AwsClient {
-  readonly region: string;
-  readonly endpoint: URL;
-  /** Whether the endpoint is the service's public one (S3 then addresses buckets by host name). */
-  readonly isDefaultEndpoint: boolean;
   private readonly credentials: CredentialsProvider;
   private readonly maxAttempts: number;
   private readonly socketTimeoutMs: number;
   private readonly retryBaseDelayMs: number;
+  private resolved: { readonly region: string; readonly endpoint: URL; readonly isDefault: boolean } | undefined;
 
   /**
+   * Nothing is read from the environment until the first call, so a module can create its clients at load time
+   * (and tests can import it) without AWS_REGION.
+   *
    * @param service signing name (`s3`, `rds-data`, `dynamodb`, `sqs`, `glue`)
    * @param parseError reads a failed response in the service's protocol
    * @param endpointPrefix host prefix of the public endpoint. @default service
@@ -169,22 +169,42 @@ export class AwsClient {
   constructor(
     readonly service: string,
     private readonly parseError: ErrorParser,
-    options: AwsClientOptions = {},
-    endpointPrefix = service,
+    private readonly options: AwsClientOptions = {},
+    private readonly endpointPrefix = service,
   ) {
-    const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region) throw new Error(`No AWS region for ${service}: set AWS_REGION (Lambda sets it)`);
-    this.region = region;
-    const envName = `AWS_ENDPOINT_URL_${service.toUpperCase().replace(/-/g, '_')}`;
-    const configured = options.endpoint ?? process.env[envName] ?? process.env.AWS_ENDPOINT_URL;
-    this.isDefaultEndpoint = configured === undefined;
-    const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-    this.endpoint = new URL(configured ?? `https://${endpointPrefix}.${region}.${suffix}`);
     const credentials = options.credentials ?? (() => environmentCredentials());
     this.credentials = typeof credentials === 'function' ? credentials : () => credentials;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.socketTimeoutMs = options.socketTimeoutMs ?? 30_000;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  }
+
+  private resolve(): { readonly region: string; readonly endpoint: URL; readonly isDefault: boolean } {
+    if (this.resolved) return this.resolved;
+    const region = this.options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new Error(`No AWS region for ${this.service}: set AWS_REGION (Lambda sets it)`);
+    const envName = `AWS_ENDPOINT_URL_${this.service.toUpperCase().replace(/-/g, '_')}`;
+    const configured = this.options.endpoint ?? process.env[envName] ?? process.env.AWS_ENDPOINT_URL;
+    const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+    this.resolved = {
+      region,
+      endpoint: new URL(configured ?? `https://${this.endpointPrefix}.${region}.${suffix}`),
+      isDefault: configured === undefined,
+    };
+    return this.resolved;
+  }
+
+  get region(): string {
+    return this.resolve().region;
+  }
+
+  get endpoint(): URL {
+    return this.resolve().endpoint;
+  }
+
+  /** Whether the endpoint is the service's public one (S3 then addresses buckets by host name). */
+  get isDefaultEndpoint(): boolean {
+    return this.resolve().isDefault;
   }
 
   async getCredentials(): Promise<AwsCredentials> {

@@ -267,7 +267,8 @@ describe('endpoints and errors', () => {
     delete process.env.AWS_REGION;
     delete process.env.AWS_DEFAULT_REGION;
     try {
-      expect(() => new AwsClient('sqs', parseJsonError)).toThrow(/No AWS region for sqs/);
+      const client = new AwsClient('sqs', parseJsonError);
+      expect(() => client.endpoint).toThrow(/No AWS region for sqs/);
     } finally {
       Object.assign(process.env, saved);
     }

@@ -5,6 +5,9 @@
  * "what is expected. Fix: what to do", because `load.ts` prefixes them with the file, the key path and the value.
  */
 import * as z from 'zod';
+import { COLUMN_TYPE } from './column-type';
+
+export { COLUMN_TYPE };
 
 /** Commercial AWS regions; synth never asks AWS, so the list is kept here. */
 export const AWS_REGIONS = [
@@ -403,8 +406,6 @@ const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 const identifier = z.string().regex(IDENTIFIER, {
   error: 'must be a lower-case SQL identifier (letters, digits, "_", starting with a letter). Fix: e.g. "event_time"',
 });
-
-export const COLUMN_TYPE = /^(string|integer|bigint|double|boolean|date|timestamp|decimal\((\d{1,2}),(\d{1,2})\))$/;
 
 export const columnSchema = z.strictObject({
   name: identifier,

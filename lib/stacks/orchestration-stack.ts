@@ -13,7 +13,9 @@ import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { AUDIT_ENV } from '../../lambda/audit/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
+import { REGENERATE_COMMAND } from '../../lambda/validate/bundle-datasets';
 import { VALIDATE_ENV } from '../../lambda/validate/contract';
+import { staleBundledDatasets } from '../../lambda/validate/datasets';
 import { DatasetFlow } from '../constructs/dataset-flow';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { StorageStack, Zone } from './storage-stack';
@@ -63,6 +65,13 @@ export class OrchestrationStack extends Stack {
     super(scope, id, props);
     this.props = props;
     const { prefix, environment, datasets, storage } = props;
+    // The validate function carries the dataset definitions it was bundled with: they must be these.
+    const stale = staleBundledDatasets(datasets);
+    if (stale !== undefined) {
+      throw new Error(
+        `config/datasets: the definitions bundled into the validate function are out of date (${stale}). Fix: run \`${REGENERATE_COMMAND}\` and commit lambda/validate/datasets.generated.ts`,
+      );
+    }
     const removalPolicy =
       environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 

@@ -270,3 +270,24 @@ describe('OrchestrationStack', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 });
+
+test('fails synth, naming the dataset and the command, when the bundled dataset definitions are stale', () => {
+  const app = testApp();
+  const base = foundation(app, 'dev');
+  const dataMart = buildDataMart(app, base);
+  const [clicks, impressions] = exampleConfig().datasets;
+  expect(
+    () =>
+      new OrchestrationStack(app, 'Orchestration', {
+        ...base.common,
+        env: base.env,
+        datasets: [clicks, { ...impressions, columns: impressions.columns.slice(1) }],
+        storage: base.storage,
+        curateJobName: `${base.prefix}-curate`,
+        dataMart,
+        loadMartFunction: dataMart.loadMartFunction,
+      }),
+  ).toThrow(
+    /definitions bundled into the validate function are out of date \("impressions" differs\)\. Fix: run `npx tsx lambda\/validate\/bundle-datasets.ts`/,
+  );
+});

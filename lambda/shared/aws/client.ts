@@ -59,6 +59,13 @@ export interface AwsRequest {
   readonly body?: Buffer | string;
   /** Host prefix before the endpoint's host (S3 virtual-hosted buckets: `bucket.`). @default '' */
   readonly hostPrefix?: string;
+  /**
+   * Looks at a 2xx answer before it is accepted; an answer it returns with a status of 300 or more fails the call as if
+   * the service had sent it so (and is retried when retryable). S3 needs it: CopyObject, UploadPartCopy and
+   * CompleteMultipartUpload can answer 200 with an `<Error>` body. Only for {@link AwsClient.send}.
+   * @default - every 2xx answer is a success
+   */
+  readonly checkAnswer?: (response: AwsResponse) => AwsResponse;
 }
 
 export interface AwsResponse {
@@ -216,8 +223,9 @@ export class AwsClient {
     return this.withRetries(async (attempt) => {
       const response = await this.exchange(request);
       const body = await readAll(response.body);
-      const buffered = { statusCode: response.statusCode, headers: response.headers, body };
-      if (response.statusCode >= 300) throw this.toError(buffered, attempt);
+      let buffered: AwsResponse = { statusCode: response.statusCode, headers: response.headers, body };
+      if (buffered.statusCode < 300 && request.checkAnswer) buffered = request.checkAnswer(buffered);
+      if (buffered.statusCode >= 300) throw this.toError(buffered, attempt);
       return buffered;
     });
   }

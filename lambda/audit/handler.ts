@@ -3,11 +3,11 @@
  * failure. parse (zod) -> write audit.pipeline_runs through the Data API -> respond.
  * A resuming Aurora surfaces as TransientError, which the state machine retries with backoff.
  */
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
+import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { AUDIT_ENV, type AuditInput, type AuditOutput, auditInputSchema } from './contract';
 import { claimRun, recordOutcome } from './runs';
@@ -79,7 +79,7 @@ function pascal(status: string): string {
     .join('');
 }
 
-const executor = new DataApiExecutor(new RDSDataClient({}), {
+const executor = new DataApiExecutor(new RdsDataClient(), {
   resourceArn: requireEnv(AUDIT_ENV.martClusterArn),
   secretArn: requireEnv(AUDIT_ENV.martSecretArn),
   database: requireEnv(AUDIT_ENV.martDatabase),

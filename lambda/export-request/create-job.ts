@@ -1,13 +1,13 @@
 /** Validates an export request against the mart whitelist, records the job and queues it for the worker. */
 import { randomUUID } from 'node:crypto';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ExportJob, ExportJobs, ExportMessage, ExportRequest } from '../shared/api-export-jobs';
+import type { SqsClient } from '../shared/aws/sqs';
 import { type MartTable, whitelistedTable } from '../shared/api-marts';
 import { checkFilters } from '../shared/api-mart-query';
 
 export interface CreateJobDependencies {
   readonly jobs: ExportJobs;
-  readonly sqs: SQSClient;
+  readonly sqs: Pick<SqsClient, 'sendMessage'>;
   readonly queueUrl: string;
   readonly tables: ReadonlyMap<string, MartTable>;
   readonly retentionDays: number;
@@ -35,7 +35,7 @@ export async function createExportJob(
   await deps.jobs.create(job);
   const message: ExportMessage = { id: job.id };
   try {
-    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(message) }));
+    await deps.sqs.sendMessage({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(message) });
   } catch (error) {
     // Never leave a job QUEUED that no worker will ever see; the caller gets a 500 and asks again.
     await deps.jobs

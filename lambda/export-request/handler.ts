@@ -2,14 +2,13 @@
  * POST /v1/exports: parse (schema, whitelisted table and filters) -> record the job in DynamoDB and queue it on SQS ->
  * 202 { id, status, statusUrl }. The worker (export-worker) writes the CSV; GET /v1/exports/{id} reports progress.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
 import { ExportJobs, exportRequestSchema } from '../shared/api-export-jobs';
 import { callerOf, json, parseJsonBody, responseForError } from '../shared/api-http';
 import { parseMartTables } from '../shared/api-marts';
+import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
+import { SqsClient } from '../shared/aws/sqs';
 import { requireEnv } from '../shared/env';
 import { DomainError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
@@ -34,8 +33,8 @@ export function createHandler(deps: CreateJobDependencies) {
 }
 
 export const handler = createHandler({
-  jobs: new ExportJobs(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(API_ENV.exportsTable)),
-  sqs: new SQSClient({}),
+  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+  sqs: new SqsClient(),
   queueUrl: requireEnv(API_ENV.exportQueueUrl),
   tables: parseMartTables(requireEnv(API_ENV.martTables)),
   retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),

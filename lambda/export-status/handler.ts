@@ -1,11 +1,10 @@
 /** GET /v1/exports/{id}: parse the id -> read the caller's job -> { status, downloadUrl? (presigned GET), error? }. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
 import { ExportJobs } from '../shared/api-export-jobs';
 import { callerOf, json, responseForError } from '../shared/api-http';
+import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
+import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { DomainError } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -24,8 +23,8 @@ export function createHandler(deps: StatusDependencies) {
 }
 
 export const handler = createHandler({
-  jobs: new ExportJobs(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(API_ENV.exportsTable)),
-  s3: new S3Client({}),
+  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+  s3: new S3Client(),
   bucket: requireEnv(API_ENV.artifactsBucket),
   urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
 });

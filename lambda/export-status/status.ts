@@ -1,7 +1,6 @@
 /** Reads an export job for its caller and, once it has succeeded, presigns a short-lived download URL. */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ExportJobs, ExportStatus } from '../shared/api-export-jobs';
+import type { S3Client } from '../shared/aws/s3';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 
 export interface StatusDependencies {
@@ -48,14 +47,13 @@ export async function exportStatus(deps: StatusDependencies, id: string, caller:
     error: job.status === 'SUCCEEDED' ? undefined : job.error,
   };
   if (job.status !== 'SUCCEEDED' || !job.objectKey) return body;
-  const downloadUrl = await getSignedUrl(
-    deps.s3,
-    new GetObjectCommand({
+  const downloadUrl = await deps.s3.presignGetObject(
+    {
       Bucket: deps.bucket,
       Key: job.objectKey,
       ResponseContentDisposition: `attachment; filename="${job.request.table}-${job.id}.csv"`,
-    }),
-    { expiresIn: deps.urlExpirySeconds },
+    },
+    deps.urlExpirySeconds,
   );
   return {
     ...body,

@@ -2,9 +2,9 @@
  * Writes one export: pages through the mart table by primary key (each page a short read-only transaction as
  * mart_reader) and streams the rows as CSV into `exports/<id>.csv` of the artifacts bucket.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { ExportRequest } from '../shared/api-export-jobs';
 import { type MartTable, whitelistedTable } from '../shared/api-marts';
+import type { S3Client } from '../shared/aws/s3';
 import { checkFilters, type KeysetPosition, positionOf, readPage } from '../shared/api-mart-query';
 import type { SqlExecutor } from '../shared/sql';
 import { csvLine } from './csv';

@@ -2,14 +2,13 @@
  * Export worker (SQS): parse each message -> write the CSV (process-job.ts) -> report the messages to redeliver.
  * Batch item failures mean one failing job never makes the others of the batch run again.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
 import { ExportJobs, exportMessageSchema } from '../shared/api-export-jobs';
 import { parseMartTables } from '../shared/api-marts';
+import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
+import { RdsDataClient } from '../shared/aws/rds-data';
+import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { logger, metrics } from '../shared/logger';
 import { DataApiExecutor } from '../shared/sql-data-api';
@@ -40,15 +39,15 @@ export function createHandler(deps: WorkerDependencies) {
 }
 
 export const handler = createHandler({
-  jobs: new ExportJobs(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(API_ENV.exportsTable)),
-  executor: new DataApiExecutor(new RDSDataClient({}), {
+  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+  executor: new DataApiExecutor(new RdsDataClient(), {
     resourceArn: requireEnv(API_ENV.martClusterArn),
     secretArn: requireEnv(API_ENV.martSecretArn),
     database: requireEnv(API_ENV.martDatabase),
   }),
   tables: parseMartTables(requireEnv(API_ENV.martTables)),
   target: {
-    s3: new S3Client({}),
+    s3: new S3Client(),
     bucket: requireEnv(API_ENV.artifactsBucket),
     kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
   },

@@ -2,13 +2,7 @@
  * Streams text to one S3 object with a multipart upload: text is buffered until a part is full, then uploaded, so
  * memory stays near one part whatever the export size. Objects are written SSE-KMS with the platform key.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  type S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '../shared/aws/s3';
 
 /** S3's minimum part size (all parts but the last). */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -39,17 +33,15 @@ export class MultipartWriter {
   }
 
   async start(): Promise<void> {
-    const created = await this.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: this.target.bucket,
-        Key: this.target.key,
-        ContentType: this.target.contentType,
-        ContentDisposition: this.target.contentDisposition,
-        ServerSideEncryption: 'aws:kms',
-        SSEKMSKeyId: this.target.kmsKeyArn,
-        BucketKeyEnabled: true,
-      }),
-    );
+    const created = await this.s3.createMultipartUpload({
+      Bucket: this.target.bucket,
+      Key: this.target.key,
+      ContentType: this.target.contentType,
+      ContentDisposition: this.target.contentDisposition,
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: this.target.kmsKeyArn,
+      BucketKeyEnabled: true,
+    });
     if (!created.UploadId) throw new Error(`S3 returned no upload id for ${this.target.key}`);
     this.uploadId = created.UploadId;
   }
@@ -65,23 +57,19 @@ export class MultipartWriter {
   /** Uploads what is left and completes the object; returns its size in bytes. */
   async complete(): Promise<{ bytes: number; parts: number }> {
     if (this.pendingBytes > 0 || this.parts.length === 0) await this.flush();
-    await this.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.target.bucket,
-        Key: this.target.key,
-        UploadId: this.requireUploadId(),
-        MultipartUpload: { Parts: this.parts },
-      }),
-    );
+    await this.s3.completeMultipartUpload({
+      Bucket: this.target.bucket,
+      Key: this.target.key,
+      UploadId: this.requireUploadId(),
+      MultipartUpload: { Parts: this.parts },
+    });
     return { bytes: this.totalBytes, parts: this.parts.length };
   }
 
   /** Discards the parts uploaded so far (S3 would otherwise keep and bill them until the lifecycle rule runs). */
   async abort(): Promise<void> {
     if (!this.uploadId) return;
-    await this.s3.send(
-      new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: this.target.key, UploadId: this.uploadId }),
-    );
+    await this.s3.abortMultipartUpload({ Bucket: this.target.bucket, Key: this.target.key, UploadId: this.uploadId });
   }
 
   private async flush(): Promise<void> {
@@ -89,16 +77,13 @@ export class MultipartWriter {
     this.pending = [];
     this.pendingBytes = 0;
     const partNumber = this.parts.length + 1;
-    const uploaded = await this.s3.send(
-      new UploadPartCommand({
-        Bucket: this.target.bucket,
-        Key: this.target.key,
-        UploadId: this.requireUploadId(),
-        PartNumber: partNumber,
-        Body: body,
-        ContentLength: body.length,
-      }),
-    );
+    const uploaded = await this.s3.uploadPart({
+      Bucket: this.target.bucket,
+      Key: this.target.key,
+      UploadId: this.requireUploadId(),
+      PartNumber: partNumber,
+      Body: body,
+    });
     if (!uploaded.ETag) throw new Error(`S3 returned no ETag for part ${partNumber} of ${this.target.key}`);
     this.parts.push({ PartNumber: partNumber, ETag: uploaded.ETag });
   }

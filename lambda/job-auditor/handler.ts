@@ -3,20 +3,20 @@
  * the pipeline run through the job run's `--run_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
-import { GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
 import { AUDIT_ENV } from '../audit/contract';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
+import { GlueClient } from '../shared/aws/glue';
+import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { type GlueJobStateChange, glueJobStateChangeSchema, RUN_ID_ARGUMENT } from './contract';
 import { recordJobRun } from './job-runs';
 
 export interface JobAuditorDependencies {
   readonly executor: SqlExecutor;
-  readonly glue: GlueClient;
+  readonly glue: Pick<GlueClient, 'getJobRun'>;
 }
 
 export interface JobAuditorResult {
@@ -42,9 +42,11 @@ export function createHandler(deps: JobAuditorDependencies) {
     const change = parseJobStateChange(event);
     const { jobName, jobRunId, state, message } = change.detail;
     try {
-      const { JobRun: jobRun } = await deps.glue.send(
-        new GetJobRunCommand({ JobName: jobName, RunId: jobRunId, PredecessorsIncluded: false }),
-      );
+      const { JobRun: jobRun } = await deps.glue.getJobRun({
+        JobName: jobName,
+        RunId: jobRunId,
+        PredecessorsIncluded: false,
+      });
       const pipelineRunId = jobRun?.Arguments?.[RUN_ID_ARGUMENT] ?? null;
       await recordJobRun(deps.executor, {
         jobName,
@@ -64,10 +66,10 @@ export function createHandler(deps: JobAuditorDependencies) {
   };
 }
 
-const executor = new DataApiExecutor(new RDSDataClient({}), {
+const executor = new DataApiExecutor(new RdsDataClient(), {
   resourceArn: requireEnv(AUDIT_ENV.martClusterArn),
   secretArn: requireEnv(AUDIT_ENV.martSecretArn),
   database: requireEnv(AUDIT_ENV.martDatabase),
 });
 
-export const handler = createHandler({ executor, glue: new GlueClient({}) });
+export const handler = createHandler({ executor, glue: new GlueClient() });

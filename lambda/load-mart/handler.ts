@@ -8,9 +8,9 @@
  * batch: mart unchanged, audit row FAILED), TransientError (cluster resuming: retry with backoff).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
+import { RdsDataClient } from '../shared/aws/rds-data';
+import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
@@ -111,8 +111,8 @@ const target = {
 };
 
 export const handler = createHandler({
-  executor: new DataApiExecutor(new RDSDataClient({}), target),
-  s3: new S3Client({}),
+  executor: new DataApiExecutor(new RdsDataClient(), target),
+  s3: new S3Client(),
   region: requireEnv('AWS_REGION'),
   martTables,
 });

@@ -2,7 +2,6 @@
  * GET /v1/marts/{table}: one page of a data mart table, read as mart_reader through the Data API.
  * parse (whitelisted table, filters, limit, cursor) -> query -> respond; a resuming Aurora answers 503 + Retry-After.
  */
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
 import { json, responseForError } from '../shared/api-http';
@@ -11,6 +10,7 @@ import { requireEnv } from '../shared/env';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
+import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { queryMart } from './query';
 import { parseMartQuery } from './request';
@@ -47,7 +47,7 @@ export function createHandler(deps: MartQueryDependencies) {
 }
 
 const tables = parseMartTables(requireEnv(API_ENV.martTables));
-const executor = new DataApiExecutor(new RDSDataClient({}), {
+const executor = new DataApiExecutor(new RdsDataClient(), {
   resourceArn: requireEnv(API_ENV.martClusterArn),
   secretArn: requireEnv(API_ENV.martSecretArn),
   database: requireEnv(API_ENV.martDatabase),

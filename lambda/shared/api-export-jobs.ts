@@ -2,8 +2,8 @@
  * Export jobs: the request schema of `POST /v1/exports`, the DynamoDB item that tracks a job, and the SQS message that
  * hands it to the worker. Shared by export-request, export-worker and export-status.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import type { DynamoDbDocumentClient } from './aws/dynamodb';
 import { FILTER_OPERATORS } from './api-mart-query';
 
 /** Deliveries of one job message before it goes to the dead-letter queue (the stack's maxReceiveCount). */
@@ -63,20 +63,16 @@ export function exportObjectKey(id: string): string {
 
 export class ExportJobs {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: Pick<DynamoDbDocumentClient, 'get' | 'put' | 'update'>,
     private readonly tableName: string,
   ) {}
 
   async create(job: ExportJob): Promise<void> {
-    await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: job, ConditionExpression: 'attribute_not_exists(id)' }),
-    );
+    await this.client.put({ TableName: this.tableName, Item: job, ConditionExpression: 'attribute_not_exists(id)' });
   }
 
   async get(id: string): Promise<ExportJob | undefined> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }),
-    );
+    const result = await this.client.get({ TableName: this.tableName, Key: { id }, ConsistentRead: true });
     return result.Item as ExportJob | undefined;
   }
 
@@ -95,15 +91,13 @@ export class ExportJobs {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { id },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ConditionExpression: 'attribute_exists(id)',
-      }),
-    );
+    await this.client.update({
+      TableName: this.tableName,
+      Key: { id },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ConditionExpression: 'attribute_exists(id)',
+    });
   }
 }

@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { S3Client } from './aws/s3';
 import { quoteIdentifier, type Stager } from './mart-loader';
 import { listPartKeys, PART_FILE } from './mart-parts';
 
@@ -39,8 +39,7 @@ export function s3Source(s3: S3Client, bucket: string, prefix: string): BatchSou
   return {
     listParts: () => listPartKeys(s3, bucket, prefix),
     async open(key) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return object.Body as Readable;
+      return (await s3.getObject({ Bucket: bucket, Key: key })).Body;
     },
   };
 }

@@ -1,5 +1,5 @@
 /** The part files of one curated mart batch (`_mart/<dataset>/run_id=<runId>/part-*.csv[.gz]`). */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from './aws/s3';
 
 /** Batch files are `part-*.csv` or `part-*.csv.gz`; anything else under the prefix (e.g. `_SUCCESS`) is ignored. */
 export const PART_FILE = /(^|\/)part-[^/]*\.csv(\.gz)?$/;
@@ -9,8 +9,8 @@ export async function listPartKeys(s3: S3Client, bucket: string, prefix: string)
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key && PART_FILE.test(object.Key)) keys.push(object.Key);
+    const page = await s3.listObjectsV2({ Bucket: bucket, Prefix: prefix, ContinuationToken: token });
+    for (const object of page.Contents) if (object.Key && PART_FILE.test(object.Key)) keys.push(object.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys.sort();

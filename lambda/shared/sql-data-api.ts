@@ -3,18 +3,8 @@
  * no interface endpoint, no connection pool to manage). Results are mapped from the column metadata so that rows look
  * exactly like the `pg` executor's (see `SqlRow`).
  */
-import {
-  BeginTransactionCommand,
-  type BeginTransactionCommandOutput,
-  CommitTransactionCommand,
-  ExecuteStatementCommand,
-  type ExecuteStatementCommandOutput,
-  type ColumnMetadata,
-  type Field,
-  type RDSDataClient,
-  RollbackTransactionCommand,
-  type SqlParameter,
-} from '@aws-sdk/client-rds-data';
+import type { ColumnMetadata, Field, SqlParameter } from '@aws-sdk/client-rds-data';
+import type { RdsDataApi } from './aws/rds-data';
 import { TransientError } from './errors';
 import type { SqlExecutor, SqlParams, SqlRow, SqlValue } from './sql';
 import { parameterNames } from './sql-params';
@@ -123,7 +113,7 @@ export class DataApiExecutor implements SqlExecutor {
    * @param depth nesting inside that transaction (nested transactions become savepoints)
    */
   constructor(
-    private readonly client: RDSDataClient,
+    private readonly client: RdsDataApi,
     private readonly target: DataApiTarget,
     private readonly transactionId?: string,
     private readonly depth = 0,
@@ -131,8 +121,8 @@ export class DataApiExecutor implements SqlExecutor {
 
   async query<T extends SqlRow = SqlRow>(sql: string, params?: SqlParams): Promise<T[]> {
     const parameters = toSqlParameters(sql, params);
-    const response = await this.send(
-      new ExecuteStatementCommand({
+    const response = await this.send(() =>
+      this.client.executeStatement({
         ...this.target,
         sql,
         parameters: parameters.length > 0 ? parameters : undefined,
@@ -154,31 +144,28 @@ export class DataApiExecutor implements SqlExecutor {
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     if (this.transactionId !== undefined) return this.savepoint(work);
-    const begun = await this.send(new BeginTransactionCommand({ ...this.target }));
+    const begun = await this.send(() => this.client.beginTransaction({ ...this.target }));
     const transactionId = begun.transactionId;
     if (!transactionId) throw new TransientError('BeginTransaction returned no transaction id; retry later');
     const { resourceArn, secretArn } = this.target;
     try {
       const result = await work(new DataApiExecutor(this.client, this.target, transactionId, 1));
-      await this.send(new CommitTransactionCommand({ resourceArn, secretArn, transactionId }));
+      await this.send(() => this.client.commitTransaction({ resourceArn, secretArn, transactionId }));
       return result;
     } catch (error) {
       // The Data API also rolls back by itself after a timeout; a failed rollback must not hide the real error.
-      await this.send(new RollbackTransactionCommand({ resourceArn, secretArn, transactionId })).catch(() => undefined);
+      await this.send(() => this.client.rollbackTransaction({ resourceArn, secretArn, transactionId })).catch(
+        () => undefined,
+      );
       throw error;
     }
   }
 
-  /** Sends one command; "the cluster is not available yet" becomes a TransientError. */
-  private send(command: ExecuteStatementCommand): Promise<ExecuteStatementCommandOutput>;
-  private send(command: BeginTransactionCommand): Promise<BeginTransactionCommandOutput>;
-  private send(command: CommitTransactionCommand | RollbackTransactionCommand): Promise<unknown>;
-  private async send(
-    command: ExecuteStatementCommand | BeginTransactionCommand | CommitTransactionCommand | RollbackTransactionCommand,
-  ): Promise<unknown> {
+  /** Makes one call; "the cluster is not available yet" becomes a TransientError. */
+  private async send<T>(call: () => Promise<T>): Promise<T> {
     try {
       // Awaited inside try: a failure of any kind (rejected or thrown) is mapped the same way.
-      return await this.client.send(command as ExecuteStatementCommand);
+      return await call();
     } catch (error) {
       throw mapDataApiError(error);
     }

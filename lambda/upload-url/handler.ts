@@ -2,11 +2,11 @@
  * POST /v1/datasets/{dataset}/uploads: parse { contentType, gzip? } -> presign a PUT into landing -> 201 with the URL
  * and the headers to send. For files above the API's 10 MB payload limit.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import { API_ENV } from '../shared/api-env';
 import { json, parseJsonBody, responseForError } from '../shared/api-http';
+import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { DomainError } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -36,7 +36,7 @@ export function datasetOf(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathPa
 }
 
 export const handler = createHandler({
-  s3: new S3Client({}),
+  s3: new S3Client(),
   bucket: requireEnv(API_ENV.landingBucket),
   kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
   datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),

@@ -4,9 +4,8 @@
  * one object, with that type, encrypted with the platform key, until it expires.
  */
 import { randomUUID } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import * as z from 'zod';
+import type { S3Client } from '../shared/aws/s3';
 import { NotFoundError } from '../shared/errors';
 
 export const UPLOAD_CONTENT_TYPES = {
@@ -58,26 +57,16 @@ export async function presignUpload(
   const id = randomUUID();
   const extension = `${UPLOAD_CONTENT_TYPES[request.contentType]}${request.gzip ? '.gz' : ''}`;
   const key = `${dataset}/ingest_date=${now.toISOString().slice(0, 10)}/${id}.${extension}`;
-  const headers: Record<string, string> = {
-    'Content-Type': request.contentType,
-    'x-amz-server-side-encryption': 'aws:kms',
-    'x-amz-server-side-encryption-aws-kms-key-id': deps.kmsKeyArn,
-  };
-  const url = await getSignedUrl(
-    deps.s3,
-    new PutObjectCommand({
+  // Content-Type, x-amz-server-side-encryption and its key id are signed headers: the uploader cannot change them.
+  const { url, headers } = await deps.s3.presignPutObject(
+    {
       Bucket: deps.bucket,
       Key: key,
       ContentType: request.contentType,
       ServerSideEncryption: 'aws:kms',
       SSEKMSKeyId: deps.kmsKeyArn,
-    }),
-    {
-      expiresIn: deps.expirySeconds,
-      // Signed, so the uploader cannot change them (by default the SDK hoists x-amz-* headers into the query).
-      unhoistableHeaders: new Set(['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id']),
-      signableHeaders: new Set(['content-type']),
     },
+    deps.expirySeconds,
   );
   return {
     id,

@@ -3,7 +3,7 @@
  * report counts and locations. See contract.ts for the input, the output and what is thrown.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
@@ -72,6 +72,6 @@ const artifactsBucket = requireEnv(VALIDATE_ENV.artifactsBucket);
 // Active tracing on the function records each invocation in X-Ray. Per-call S3 subsegments would need the X-Ray SDK
 // (Powertools Tracer), which doubles the bundle (~110 KB) and its load time: not worth it for one S3 client.
 export const handler = createHandler({
-  store: new S3ObjectStore(new S3Client({})),
+  store: new S3ObjectStore(new S3Client()),
   artifactsBucket,
 });

@@ -5,18 +5,7 @@
  * Output is written in parts of {@link DEFAULT_PART_SIZE}: at most `maxInFlight` parts are held in memory, so memory
  * stays bounded whatever the file size. An output smaller than one part is written with one PutObject.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '../shared/aws/s3';
 import { NotFoundError } from '../shared/errors';
 
 /** 8 MiB: above S3's 5 MiB minimum part size, small enough to keep two in memory. */
@@ -221,11 +210,12 @@ export class S3ObjectStore implements ObjectStore {
 
   async read(location: ObjectLocation): Promise<AsyncIterable<Uint8Array>> {
     try {
-      const response = await this.s3.send(
-        new GetObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: location.versionId }),
-      );
-      if (response.Body === undefined) throw new Error(`GetObject s3://${location.bucket}/${location.key} has no body`);
-      return response.Body as AsyncIterable<Uint8Array>;
+      const response = await this.s3.getObject({
+        Bucket: location.bucket,
+        Key: location.key,
+        VersionId: location.versionId,
+      });
+      return response.Body;
     } catch (error) {
       if (isMissing(error)) {
         throw new NotFoundError(
@@ -239,36 +229,40 @@ export class S3ObjectStore implements ObjectStore {
   createWriter(bucket: string, key: string, contentType: string, options?: ObjectWriterOptions): ObjectWriter {
     const s3 = this.s3;
     let uploadId: string | undefined;
+    const started = (): string => {
+      if (uploadId === undefined) throw new Error(`The multipart upload of s3://${bucket}/${key} was not started`);
+      return uploadId;
+    };
     const etags: { PartNumber: number; ETag: string }[] = [];
     return new ObjectWriter(
       {
         async putWhole(body) {
-          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+          await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType });
         },
         async begin() {
-          const created = await s3.send(
-            new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
-          );
+          const created = await s3.createMultipartUpload({ Bucket: bucket, Key: key, ContentType: contentType });
           uploadId = created.UploadId;
         },
         async uploadPart(partNumber, body) {
-          const part = await s3.send(
-            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }),
-          );
+          const part = await s3.uploadPart({
+            Bucket: bucket,
+            Key: key,
+            UploadId: started(),
+            PartNumber: partNumber,
+            Body: body,
+          });
           etags.push({ PartNumber: partNumber, ETag: part.ETag ?? '' });
         },
         async complete() {
-          await s3.send(
-            new CompleteMultipartUploadCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: uploadId,
-              MultipartUpload: { Parts: [...etags].sort((a, b) => a.PartNumber - b.PartNumber) },
-            }),
-          );
+          await s3.completeMultipartUpload({
+            Bucket: bucket,
+            Key: key,
+            UploadId: started(),
+            MultipartUpload: { Parts: [...etags].sort((a, b) => a.PartNumber - b.PartNumber) },
+          });
         },
         async abort() {
-          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+          await s3.abortMultipartUpload({ Bucket: bucket, Key: key, UploadId: started() });
         },
       },
       options,
@@ -276,47 +270,39 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(bucket: string, key: string, body: string, contentType: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    await this.s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType });
   }
 
   async copy(from: ObjectLocation, to: { readonly bucket: string; readonly key: string }): Promise<void> {
-    const head = await this.s3.send(
-      new HeadObjectCommand({ Bucket: from.bucket, Key: from.key, VersionId: from.versionId }),
-    );
+    const head = await this.s3.headObject({ Bucket: from.bucket, Key: from.key, VersionId: from.versionId });
     const size = head.ContentLength ?? 0;
     if (size <= MAX_SINGLE_COPY) {
-      await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }));
+      await this.s3.copyObject({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) });
       return;
     }
-    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key }));
+    const { UploadId } = await this.s3.createMultipartUpload({ Bucket: to.bucket, Key: to.key });
     const parts: { PartNumber: number; ETag: string }[] = [];
     try {
       for (let start = 0, partNumber = 1; start < size; start += COPY_PART_SIZE, partNumber++) {
         const end = Math.min(start + COPY_PART_SIZE, size) - 1;
-        const part = await this.s3.send(
-          new UploadPartCopyCommand({
-            Bucket: to.bucket,
-            Key: to.key,
-            UploadId: created.UploadId,
-            PartNumber: partNumber,
-            CopySource: copySource(from),
-            CopySourceRange: `bytes=${start}-${end}`,
-          }),
-        );
-        parts.push({ PartNumber: partNumber, ETag: part.CopyPartResult?.ETag ?? '' });
-      }
-      await this.s3.send(
-        new CompleteMultipartUploadCommand({
+        const part = await this.s3.uploadPartCopy({
           Bucket: to.bucket,
           Key: to.key,
-          UploadId: created.UploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
+          UploadId,
+          PartNumber: partNumber,
+          CopySource: copySource(from),
+          CopySourceRange: `bytes=${start}-${end}`,
+        });
+        parts.push({ PartNumber: partNumber, ETag: part.CopyPartResult?.ETag ?? '' });
+      }
+      await this.s3.completeMultipartUpload({
+        Bucket: to.bucket,
+        Key: to.key,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      });
     } catch (error) {
-      await this.s3
-        .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: created.UploadId }))
-        .catch(() => undefined);
+      await this.s3.abortMultipartUpload({ Bucket: to.bucket, Key: to.key, UploadId }).catch(() => undefined);
       throw error;
     }
   }

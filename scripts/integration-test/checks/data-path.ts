@@ -15,7 +15,13 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  ExecuteStatementCommand,
+  RDSDataClient,
+  RollbackTransactionCommand,
+} from '@aws-sdk/client-rds-data';
 import {
   DeleteObjectsCommand,
   ListObjectsV2Command,
@@ -29,6 +35,7 @@ import type { DatasetConfig, EnvironmentConfig } from '../../../config/schema';
 import { DOCUMENT_CONTENT_TYPES } from '../../../lib/constructs/api-templates';
 import { martTableName } from '../../../lambda/shared/mart-ddl';
 import { DataApiExecutor } from '../../../lambda/shared/sql-data-api';
+import type { RdsDataApi } from '../../../lambda/shared/aws/rds-data';
 import { TransientError } from '../../../lambda/shared/errors';
 import type { SqlParams } from '../../../lambda/shared/sql';
 import { rowGenerator, writeSample } from '../../generate-sample';
@@ -413,8 +420,18 @@ async function curatedOutput(context: CheckContext, run: DataPathRun): Promise<s
   return `${written.length} Parquet object(s) under s3://${bucket}/${prefix} written by the run`;
 }
 
+/** The Data API through the script's SDK client (only Lambda code avoids the SDK, for its cold start). */
+function sdkRdsData(client: RDSDataClient): RdsDataApi {
+  return {
+    executeStatement: (input) => client.send(new ExecuteStatementCommand(input)),
+    beginTransaction: (input) => client.send(new BeginTransactionCommand(input)),
+    commitTransaction: (input) => client.send(new CommitTransactionCommand(input)),
+    rollbackTransaction: (input) => client.send(new RollbackTransactionCommand(input)),
+  };
+}
+
 function martExecutor(context: CheckContext): DataApiExecutor {
-  return new DataApiExecutor(context.clients.get(RDSDataClient), {
+  return new DataApiExecutor(sdkRdsData(context.clients.get(RDSDataClient)), {
     resourceArn: output(context, 'DATA_MART_CLUSTER_ARN'),
     secretArn: output(context, 'DATA_MART_SECRET_ARN'),
     database: output(context, 'DATA_MART_DATABASE_NAME'),

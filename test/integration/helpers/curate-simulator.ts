@@ -3,8 +3,8 @@
  * latest record per primary key, and writes the mart CSV batch the way curate.py does (header row, dataset-config
  * column order, RFC 4180 quoting, NULL as an unquoted empty field) under `--mart_path`.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DatasetConfig } from '../../../config/schema';
+import type { S3Client } from '../../../lambda/shared/aws/s3';
 
 export interface GlueStartJobRunInput {
   readonly JobName: string;
@@ -43,13 +43,19 @@ export async function simulateCurate(
 ): Promise<GlueJobRunResult> {
   const args = input.Arguments;
   const staging = parseS3Url(args['--staging_path']);
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: staging.bucket, Prefix: staging.prefix }));
   const rows: Record<string, unknown>[] = [];
-  for (const object of listed.Contents ?? []) {
-    const body = await s3.send(new GetObjectCommand({ Bucket: staging.bucket, Key: object.Key }));
-    const text = await body.Body!.transformToString();
-    for (const line of text.split('\n')) if (line.trim() !== '') rows.push(JSON.parse(line));
-  }
+  let token: string | undefined;
+  do {
+    const listed = await s3.listObjectsV2({ Bucket: staging.bucket, Prefix: staging.prefix, ContinuationToken: token });
+    for (const object of listed.Contents) {
+      const { Body } = await s3.getObject({ Bucket: staging.bucket, Key: object.Key! });
+      const chunks: Buffer[] = [];
+      for await (const chunk of Body) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      for (const line of text.split('\n')) if (line.trim() !== '') rows.push(JSON.parse(line));
+    }
+    token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+  } while (token);
   const latest = new Map<string, Record<string, unknown>>();
   for (const row of rows.sort((a, b) => Number(a._record) - Number(b._record))) {
     latest.set(JSON.stringify(dataset.primaryKey.map((column) => row[column])), row);
@@ -62,6 +68,6 @@ export async function simulateCurate(
   const csv = `${lines.join('\n')}\n`;
   const mart = parseS3Url(args['--mart_path']);
   const body = options.rewriteBatch ? options.rewriteBatch(csv) : csv;
-  await s3.send(new PutObjectCommand({ Bucket: mart.bucket, Key: `${mart.prefix}part-00000.csv`, Body: body }));
+  await s3.putObject({ Bucket: mart.bucket, Key: `${mart.prefix}part-00000.csv`, Body: body });
   return { Id: `jr_${args['--run_id']}`, JobRunState: 'SUCCEEDED', Arguments: args };
 }

@@ -1,8 +1,9 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import { exampleConfig } from '../../helpers/app';
+import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 import { proxyEvent } from '../mart-query/mart-fixture';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
@@ -11,26 +12,66 @@ process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().
 process.env.EXPORT_RETENTION_DAYS = '7';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'DataPlatformTest';
-process.env.AWS_REGION = 'eu-west-1';
+process.env.AWS_REGION = FAKE_REGION;
+// The handler's clients sign with the function role's credentials, from the environment as in Lambda.
+process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const sqs = mockClient(SQSClient);
 type HandlerModule = typeof import('../../../lambda/export-request/handler');
 let exportRequest: HandlerModule;
+let ddb: FakeAws;
+let sqs: FakeAws;
+/** How the fake SQS answers SendMessage, and the fake DynamoDB every call, in the current test. */
+let sendMessage: FakeAwsHandler;
+let dynamoDb: FakeAwsHandler;
+/** PutItem and UpdateItem answer {} (no ReturnValues), as DynamoDB does. */
+const written: FakeAwsHandler = () => ({ body: {} });
+
+/** SendMessage's answer as SQS gives it. */
+const queued: FakeAwsHandler = (call) => ({
+  body: {
+    MD5OfMessageBody: createHash('md5')
+      .update((call.json as { MessageBody: string }).MessageBody)
+      .digest('hex'),
+    MessageId: 'm-1',
+  },
+});
 
 beforeAll(async () => {
+  ddb = await startFakeAws('dynamodb', (call) => dynamoDb(call));
+  sqs = await startFakeAws('sqs', (call) => sendMessage(call));
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = ddb.endpoint;
+  process.env.AWS_ENDPOINT_URL_SQS = sqs.endpoint;
   exportRequest = await import('../../../lambda/export-request/handler');
 });
 beforeEach(() => {
-  ddb.reset();
-  sqs.reset();
-  ddb.on(PutCommand).resolves({});
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  ddb.calls.length = 0;
+  sqs.calls.length = 0;
+  sendMessage = queued;
+  dynamoDb = written;
 });
-afterAll(() => {
-  ddb.restore();
-  sqs.restore();
+afterAll(async () => {
+  await ddb.stop();
+  await sqs.stop();
 });
+
+type Json = Record<string, unknown>;
+const fromDynamoDb = (value: unknown) => (value ? unmarshall(value as Record<string, AttributeValue>) : value);
+/** The DynamoDB requests of one operation, with their attribute values read back into plain values. */
+function ddbCalls(operation: 'PutItem' | 'UpdateItem'): Json[] {
+  return ddb.calls
+    .filter((call) => call.target === `DynamoDB_20120810.${operation}`)
+    .map((call) => {
+      const { Item, Key, ExpressionAttributeValues, ...rest } = call.json as Json;
+      const plain: Json = { ...rest };
+      if (Item) plain.Item = fromDynamoDb(Item);
+      if (Key) plain.Key = fromDynamoDb(Key);
+      if (ExpressionAttributeValues) plain.ExpressionAttributeValues = fromDynamoDb(ExpressionAttributeValues);
+      return plain;
+    });
+}
+const sqsCalls = () => sqs.calls.filter((call) => call.target === 'AmazonSQS.SendMessage').map((call) => call.json);
 
 function post(body: string | null, contentType = 'application/json') {
   return exportRequest.handler(
@@ -64,7 +105,7 @@ describe('POST /v1/exports', () => {
       statusUrl: `/v1/exports/${body.id}`,
     });
 
-    const put = ddb.commandCalls(PutCommand)[0].args[0].input;
+    const put = ddbCalls('PutItem')[0];
     expect(put).toEqual({
       TableName: 'dp-dev-export-jobs',
       ConditionExpression: 'attribute_not_exists(id)',
@@ -84,7 +125,7 @@ describe('POST /v1/exports', () => {
     });
     const item = put.Item as { createdAt: string; expiresAt: number };
     expect(item.expiresAt - Math.floor(Date.parse(item.createdAt) / 1000)).toBe(7 * 86_400);
-    expect(sqs.commandCalls(SendMessageCommand)[0].args[0].input).toEqual({
+    expect(sqsCalls()[0]).toEqual({
       QueueUrl: process.env.EXPORT_QUEUE_URL,
       MessageBody: JSON.stringify({ id: body.id }),
     });
@@ -132,22 +173,42 @@ describe('POST /v1/exports', () => {
       message: expect.stringMatching(message),
       requestId: 'c0ffee00-0000-4000-8000-000000000001',
     });
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
-    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(ddbCalls('PutItem')).toHaveLength(0);
+    expect(sqsCalls()).toHaveLength(0);
   });
 
   test('answers 500 without internals when the queue is unavailable, and marks the job FAILED', async () => {
-    sqs.on(SendMessageCommand).rejects(new Error('KMS.DisabledException: arn:aws:kms:... is disabled'));
-    ddb.on(UpdateCommand).resolves({});
+    sendMessage = () => ({
+      status: 400,
+      headers: { 'x-amzn-query-error': 'KMS.DisabledException;Sender' },
+      body: {
+        __type: 'com.amazonaws.sqs#KmsDisabled',
+        message: 'KMS.DisabledException: arn:aws:kms:eu-west-1:222222222222:key/1234abcd is disabled',
+      },
+    });
     const response = await post(JSON.stringify({ table: 'clicks' }));
     expect(response.statusCode).toBe(500);
     expect(response.body).not.toMatch(/KMS|arn:/);
-    const id = (ddb.commandCalls(PutCommand)[0].args[0].input.Item as { id: string }).id;
-    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toEqual(
+    const id = (ddbCalls('PutItem')[0].Item as { id: string }).id;
+    expect(ddbCalls('UpdateItem')[0]).toEqual(
       expect.objectContaining({
         Key: { id },
         ExpressionAttributeValues: expect.objectContaining({ ':status': 'FAILED' }),
       }),
     );
+  });
+
+  test('answers 500 without queueing when DynamoDB refuses the job', async () => {
+    dynamoDb = () => ({
+      status: 400,
+      body: {
+        __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+        message: 'The conditional request failed',
+      },
+    });
+    const response = await post(JSON.stringify({ table: 'clicks' }));
+    expect(response.statusCode).toBe(500);
+    expect(ddbCalls('PutItem')).toHaveLength(1);
+    expect(sqsCalls()).toHaveLength(0);
   });
 });

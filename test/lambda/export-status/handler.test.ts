@@ -1,24 +1,41 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import type { ExportJob } from '../../../lambda/shared/api-export-jobs';
+/**
+ * GET /v1/exports/{id} through the function's own handler: its DynamoDB client talks to a fake endpoint that checks
+ * signatures and answers with the test's job item (AWS_ENDPOINT_URL_DYNAMODB); S3 keeps its public endpoint, where
+ * URLs are only presigned (no request leaves the process). The last test downloads through a presigned URL from s3rver.
+ */
+import { ExportJobs, type ExportJob } from '../../../lambda/shared/api-export-jobs';
+import { marshall } from '../../../lambda/shared/aws/dynamodb';
+import { FAKE_CREDENTIALS, type FakeAws, startFakeAws } from '../../helpers/fake-aws';
 import { proxyEvent } from '../mart-query/mart-fixture';
+import { startLocalS3 } from '../validate/local-s3';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
 process.env.ARTIFACTS_BUCKET = 'dp-dev-artifacts-222222222222-eu-west-1';
 process.env.URL_EXPIRY_SECONDS = '900';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.AWS_REGION = 'eu-west-1';
-// The presigner signs locally: any credentials will do, no request leaves the process.
-process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+// The function's role credentials, as Lambda sets them; the fake endpoint checks signatures made with them.
+process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
 
-const ddb = mockClient(DynamoDBDocumentClient);
 type HandlerModule = typeof import('../../../lambda/export-status/handler');
 let exportStatus: HandlerModule;
+let dynamodb: FakeAws;
+/** The item GetItem answers with. */
+let storedItem: ExportJob | undefined;
 beforeAll(async () => {
+  dynamodb = await startFakeAws('dynamodb', (call) => {
+    if (call.target !== 'DynamoDB_20120810.GetItem') throw new Error(`unexpected ${call.target}`);
+    return { body: storedItem ? { Item: marshall({ ...storedItem }) } : {} };
+  });
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.endpoint;
   exportStatus = await import('../../../lambda/export-status/handler');
 });
-afterAll(() => ddb.restore());
+afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  await dynamodb?.stop();
+});
 
 const ID = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e0001';
 const CALLER = 'cognito:6f1c2a4e-0000-4000-8000-00000000beef';
@@ -37,8 +54,8 @@ function job(overrides: Partial<ExportJob> = {}): ExportJob {
 }
 
 async function getStatus(id: string, item?: ExportJob) {
-  ddb.reset();
-  ddb.on(GetCommand).resolves({ Item: item });
+  dynamodb.calls.length = 0;
+  storedItem = item;
   const response = await exportStatus.handler(
     proxyEvent({ resource: '/v1/exports/{id}', path: `/v1/exports/${id}`, pathParameters: { id } }),
   );
@@ -56,11 +73,9 @@ describe('GET /v1/exports/{id}', () => {
       createdAt: '2026-11-22T14:00:00.000Z',
       updatedAt: '2026-11-22T14:00:05.000Z',
     });
-    expect(ddb.commandCalls(GetCommand)[0].args[0].input).toEqual({
-      TableName: 'dp-dev-export-jobs',
-      Key: { id: ID },
-      ConsistentRead: true,
-    });
+    expect(dynamodb.calls.map((call) => call.json)).toEqual([
+      { TableName: 'dp-dev-export-jobs', Key: { id: { S: ID } }, ConsistentRead: true },
+    ]);
   });
 
   test('gives a succeeded job a presigned GET of exports/<id>.csv valid 15 minutes', async () => {
@@ -96,6 +111,36 @@ describe('GET /v1/exports/{id}', () => {
     const { status, body } = await getStatus(id, job());
     expect(status).toBe(400);
     expect(body.message).toMatch(/is not a job id. Fix: use the "id" returned by POST \/v1\/exports/);
-    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    expect(dynamodb.calls).toHaveLength(0);
+  });
+
+  test('gives a download URL that fetches the CSV as an attachment', async () => {
+    const local = await startLocalS3(['artifacts']);
+    try {
+      await local.put('artifacts', `exports/${ID}.csv`, 'click_id\r\nclk-1\r\n');
+      const succeeded = job({ status: 'SUCCEEDED', objectKey: `exports/${ID}.csv`, rowCount: 1, bytes: 17 });
+      const onEvent = exportStatus.createHandler({
+        jobs: new ExportJobs(
+          {
+            get: async () => ({ Item: succeeded }),
+            put: async () => ({}),
+            update: async () => ({}),
+          },
+          'dp-dev-export-jobs',
+        ),
+        s3: local.s3,
+        bucket: 'artifacts',
+        urlExpirySeconds: 60,
+      });
+      const response = await onEvent(
+        proxyEvent({ resource: '/v1/exports/{id}', path: `/v1/exports/${ID}`, pathParameters: { id: ID } }),
+      );
+      const download = await fetch(JSON.parse(response.body).downloadUrl);
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-disposition')).toBe(`attachment; filename="clicks-${ID}.csv"`);
+      expect(await download.text()).toBe('click_id\r\nclk-1\r\n');
+    } finally {
+      await local.stop();
+    }
   });
 });

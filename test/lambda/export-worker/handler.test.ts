@@ -1,30 +1,21 @@
 /**
- * The export worker end to end: real PostgreSQL (migrated mart), a local S3-compatible server (s3rver, which handles
- * the SDK v3 multipart calls: create, upload part, complete) and DynamoDB mocked at the SDK boundary.
- * s3rver does not implement AbortMultipartUpload (405), so the abort-on-failure test mocks S3 instead.
+ * The export worker end to end: real PostgreSQL (migrated mart), a local S3-compatible server (s3rver behind a
+ * signature-checking front: multipart create, upload part, complete) and the job table in memory behind ExportJobs.
+ * s3rver does not implement AbortMultipartUpload (405), so the abort-on-failure test runs against a fake S3 endpoint
+ * (signatures checked) that answers like S3 and records the calls.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import {
-  AbortMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import S3rver from 's3rver';
-import { ExportJobs, type ExportJob } from '../../../lambda/shared/api-export-jobs';
+import { type ExportJob, ExportJobs } from '../../../lambda/shared/api-export-jobs';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
+import type { UpdateInput } from '../../../lambda/shared/aws/dynamodb';
+import { S3Client } from '../../../lambda/shared/aws/s3';
 import { TransientError } from '../../../lambda/shared/errors';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
+import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../helpers/fake-aws';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
+import { type LocalS3, startLocalS3 } from '../validate/local-s3';
 import { CLICK_COUNT, martTables, migrateAndSeed } from '../mart-query/mart-fixture';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
@@ -41,53 +32,52 @@ process.env.AWS_REGION = 'eu-west-1';
 
 const BUCKET = process.env.ARTIFACTS_BUCKET;
 const KMS_KEY_ARN = process.env.KMS_KEY_ARN;
-const ddb = mockClient(DynamoDBDocumentClient);
 
 type WorkerModule = typeof import('../../../lambda/export-worker/handler');
 let worker: WorkerModule;
 let db: TestDatabase;
-let s3server: S3rver;
+let local: LocalS3;
 let s3: S3Client;
+/** The job table of the current test (see jobStore). */
+let jobs: ExportJobs;
 
 beforeAll(async () => {
   worker = await import('../../../lambda/export-worker/handler');
   db = await startPostgres();
   await migrateAndSeed(db.executor);
-  s3server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory: mkdtempSync(path.join(tmpdir(), 's3rver-')),
-  });
-  const { port } = await s3server.run();
-  s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'eu-west-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  local = await startLocalS3([BUCKET]);
+  s3 = local.s3;
 });
 afterAll(async () => {
-  ddb.restore();
-  await s3server?.close();
+  await local?.stop();
   await db?.stop();
 });
 
-/** The job store: an in-memory table behind the mocked DynamoDB document client, updated as the worker updates it. */
+/**
+ * The job store: an in-memory table behind ExportJobs (the document client's get and update, with DynamoDB's
+ * condition), updated as the worker updates it.
+ */
 function jobStore(initial: ExportJob): { current: () => ExportJob; statuses: string[] } {
   let job = { ...initial };
   const statuses: string[] = [];
-  ddb.reset();
-  ddb.on(GetCommand).callsFake(async () => ({ Item: job }));
-  ddb.on(UpdateCommand).callsFake(async (input) => {
-    const values = input.ExpressionAttributeValues as Record<string, unknown>;
-    const names = input.ExpressionAttributeNames as Record<string, string>;
-    for (const [placeholder, field] of Object.entries(names))
-      job = { ...job, [field]: values[`:${placeholder.slice(1)}`] };
-    statuses.push(job.status);
-    return {};
-  });
+  jobs = new ExportJobs(
+    {
+      get: async () => ({ Item: job }),
+      put: async () => {
+        throw new Error('the worker never creates jobs');
+      },
+      update: async (input: UpdateInput) => {
+        expect(input).toMatchObject({ Key: { id: job.id }, ConditionExpression: 'attribute_exists(id)' });
+        const values = input.ExpressionAttributeValues as Record<string, unknown>;
+        const names = input.ExpressionAttributeNames as Record<string, string>;
+        for (const [placeholder, field] of Object.entries(names))
+          job = { ...job, [field]: values[`:${placeholder.slice(1)}`] };
+        statuses.push(job.status);
+        return {};
+      },
+    },
+    'dp-dev-export-jobs',
+  );
   return { current: () => job, statuses };
 }
 
@@ -128,10 +118,7 @@ function sqsEvent(body: string, receiveCount = 1): SQSEvent {
 
 function workerFor(executor: SqlExecutor = db.executor, pageRows = 1000, client: S3Client = s3) {
   return worker.createHandler({
-    jobs: new ExportJobs(
-      DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
-      'dp-dev-export-jobs',
-    ),
+    jobs,
     executor,
     tables: martTables,
     target: { s3: client, bucket: BUCKET, kmsKeyArn: KMS_KEY_ARN, partBytes: 5 * 1024 * 1024 },
@@ -139,8 +126,9 @@ function workerFor(executor: SqlExecutor = db.executor, pageRows = 1000, client:
   });
 }
 
+/** Read back with the AWS SDK: an independent reader of what the worker wrote. */
 async function readExport(id: string): Promise<{ text: string; contentType?: string }> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `exports/${id}.csv` }));
+  const object = await local.sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: `exports/${id}.csv` }));
   return { text: await object.Body!.transformToString(), contentType: object.ContentType };
 }
 
@@ -148,6 +136,7 @@ describe('export worker on PostgreSQL and a local S3', () => {
   test('writes the whole table as CSV to exports/<id>.csv, paging by key, and marks the job SUCCEEDED', async () => {
     const id = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e0001';
     const store = jobStore(exportJob(id));
+    local.requests.length = 0;
     // Pages of 4 rows: 25 rows take 7 queries, each continuing after the last key.
     const result = await workerFor(db.executor, 4)(sqsEvent(JSON.stringify({ id })));
     expect(store.current().error).toBeUndefined();
@@ -164,6 +153,14 @@ describe('export worker on PostgreSQL and a local S3', () => {
     expect(new Set(lines.slice(1, -1)).size).toBe(CLICK_COUNT);
     expect(lines.at(-1)).toBe('');
     expect(contentType).toBe('text/csv; charset=utf-8');
+    // Written SSE-KMS with the platform key, bucket key on.
+    const create = local.requests.find((request) => request.method === 'POST' && 'uploads' in request.query);
+    expect(create?.path).toBe(`/${BUCKET}/exports/${id}.csv`);
+    expect(create?.headers).toMatchObject({
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY_ARN,
+      'x-amz-server-side-encryption-bucket-key-enabled': 'true',
+    });
 
     expect(store.statuses).toEqual(['RUNNING', 'SUCCEEDED']);
     expect(store.current()).toEqual(
@@ -211,24 +208,10 @@ describe('export worker on PostgreSQL and a local S3', () => {
     );
     const id = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e0003';
     const store = jobStore(exportJob(id, { table: 'impressions' }));
-    const commands: string[] = [];
-    const counting = new S3Client(
-      await s3.config.endpoint!().then((endpoint) => ({
-        endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`,
-        region: 'eu-west-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      })),
-    );
-    counting.middlewareStack.add(
-      (next, context) => (args) => {
-        commands.push(context.commandName as string);
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    const counting = local.client();
+    const uploadPart = jest.spyOn(counting, 'uploadPart');
     await workerFor(db.executor, 5000, counting)(sqsEvent(JSON.stringify({ id })));
-    expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(2);
+    expect(uploadPart).toHaveBeenCalledTimes(2);
     const { text } = await readExport(id);
     expect(store.current().status).toBe('SUCCEEDED');
     expect(store.current().rowCount).toBe(60_002);
@@ -290,16 +273,23 @@ describe('export worker on PostgreSQL and a local S3', () => {
 });
 
 describe('export worker at the S3 API boundary', () => {
-  // Created in the test, not at collection time: mockClient patches every S3Client, the s3rver one included.
-  let restore: (() => void) | undefined;
-  afterEach(() => restore?.());
+  let fake: FakeAws;
+  beforeAll(async () => {
+    fake = await startFakeAws('s3', (call): FakeAwsAnswer => {
+      if (call.method === 'POST' && call.query.has('uploads')) {
+        return {
+          headers: { 'content-type': 'application/xml' },
+          body: `<InitiateMultipartUploadResult><Bucket>${BUCKET}</Bucket><Key>${call.path}</Key><UploadId>upload-1</UploadId></InitiateMultipartUploadResult>`,
+        };
+      }
+      if (call.method === 'PUT') return { headers: { etag: '"etag-1"' }, body: '' };
+      if (call.method === 'DELETE') return { status: 204, body: '' };
+      throw new Error(`unexpected ${call.method} ${call.path}`);
+    });
+  });
+  afterAll(() => fake?.stop());
 
   test('writes SSE-KMS with the platform key and aborts the upload when the export fails midway', async () => {
-    const s3mock = mockClient(S3Client);
-    restore = () => s3mock.restore();
-    s3mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
-    s3mock.on(UploadPartCommand).resolves({ ETag: '"etag-1"' });
-    s3mock.on(AbortMultipartUploadCommand).resolves({});
     let pages = 0;
     const failsOnSecondPage: SqlExecutor = {
       query: (sql, params) => db.executor.query(sql, params),
@@ -314,21 +304,20 @@ describe('export worker at the S3 API boundary', () => {
     const result = await workerFor(
       failsOnSecondPage,
       5,
-      new S3Client({ region: 'eu-west-1' }),
+      new S3Client({ endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS }),
     )(sqsEvent(JSON.stringify({ id })));
     expect(result.batchItemFailures).toHaveLength(1);
-    expect(s3mock.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toEqual(
-      expect.objectContaining({
-        Bucket: BUCKET,
-        Key: `exports/${id}.csv`,
-        ServerSideEncryption: 'aws:kms',
-        SSEKMSKeyId: KMS_KEY_ARN,
-      }),
-    );
-    expect(s3mock.commandCalls(AbortMultipartUploadCommand)[0].args[0].input).toEqual({
-      Bucket: BUCKET,
-      Key: `exports/${id}.csv`,
-      UploadId: 'upload-1',
+    const create = fake.calls.find((call) => call.method === 'POST' && call.query.has('uploads'));
+    expect(create?.path).toBe(`/${BUCKET}/exports/${id}.csv`);
+    expect(create?.headers).toMatchObject({
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY_ARN,
     });
+    const aborts = fake.calls.filter((call) => call.method === 'DELETE');
+    expect(aborts.map((call) => [call.path, call.query.get('uploadId')])).toEqual([
+      [`/${BUCKET}/exports/${id}.csv`, 'upload-1'],
+    ]);
+    // Nothing else was sent (the first page is smaller than a part).
+    expect(fake.calls.map((call) => call.method)).toEqual(['POST', 'DELETE']);
   });
 });

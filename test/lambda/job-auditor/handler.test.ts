@@ -1,5 +1,5 @@
-import { GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GlueClient } from '../../../lambda/shared/aws/glue';
+import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 import { type TestDatabase, startPostgres } from '../../helpers/postgres';
 import { applyMigrations } from '../../integration/helpers/migrations';
 
@@ -11,17 +11,40 @@ process.env.MART_DATABASE = 'mart';
 
 import { createHandler } from '../../../lambda/job-auditor/handler';
 
-const glueMock = mockClient(GlueClient);
 let db: TestDatabase;
+let glue: FakeAws;
+/** How the fake Glue answers GetJobRun in the current test. */
+let getJobRun: FakeAwsHandler;
 let jobAuditor: ReturnType<typeof createHandler>;
 
 beforeAll(async () => {
   db = await startPostgres();
   await applyMigrations(db.executor);
-  jobAuditor = createHandler({ executor: db.executor, glue: new GlueClient({ region: 'eu-west-1' }) });
+  glue = await startFakeAws('glue', (call) => {
+    if (call.target !== 'AWSGlue.GetJobRun') throw new Error(`unexpected call ${call.target}`);
+    return getJobRun(call);
+  });
+  jobAuditor = createHandler({
+    executor: db.executor,
+    glue: new GlueClient({
+      endpoint: glue.endpoint,
+      region: FAKE_REGION,
+      credentials: FAKE_CREDENTIALS,
+      retryBaseDelayMs: 1,
+    }),
+  });
 });
-afterAll(() => db.stop());
-beforeEach(() => glueMock.reset());
+afterAll(async () => {
+  await glue.stop();
+  await db.stop();
+});
+beforeEach(() => {
+  glue.calls.length = 0;
+  getJobRun = () => ({ status: 500, body: { message: 'no answer set' } });
+});
+
+/** Glue's JSON answers carry timestamps as epoch seconds. */
+const epochSeconds = (iso: string) => Date.parse(iso) / 1000;
 
 /** A "Glue Job State Change" event as EventBridge delivers it. */
 function stateChange(state: string, jobRunId: string, message = `Job run ${state.toLowerCase()}`) {
@@ -45,15 +68,24 @@ async function jobRun(jobRunId: string) {
 
 describe('job-auditor handler', () => {
   test('records a succeeded run, linked to its pipeline run through --run_id', async () => {
-    glueMock.on(GetJobRunCommand, { JobName: 'dp-dev-curate', RunId: 'jr_ok' }).resolves({
-      JobRun: {
-        Id: 'jr_ok',
-        JobRunState: 'SUCCEEDED',
-        Arguments: { '--run_id': 'exec-123', '--dataset': 'impressions' },
-        StartedOn: new Date('2026-11-22T10:10:00Z'),
-        CompletedOn: new Date('2026-11-22T10:14:59Z'),
-      },
-    });
+    getJobRun = (call) => {
+      const { JobName, RunId } = call.json as { JobName: string; RunId: string };
+      if (JobName !== 'dp-dev-curate' || RunId !== 'jr_ok') {
+        return { status: 400, body: { __type: 'EntityNotFoundException', message: `${JobName}/${RunId} not found` } };
+      }
+      return {
+        body: {
+          JobRun: {
+            Id: 'jr_ok',
+            JobName: 'dp-dev-curate',
+            JobRunState: 'SUCCEEDED',
+            Arguments: { '--run_id': 'exec-123', '--dataset': 'impressions' },
+            StartedOn: epochSeconds('2026-11-22T10:10:00Z'),
+            CompletedOn: epochSeconds('2026-11-22T10:14:59Z'),
+          },
+        },
+      };
+    };
     await expect(jobAuditor(stateChange('SUCCEEDED', 'jr_ok'))).resolves.toEqual({
       jobName: 'dp-dev-curate',
       jobRunId: 'jr_ok',
@@ -69,16 +101,21 @@ describe('job-auditor handler', () => {
     });
     expect(row.started_at.toISOString()).toBe('2026-11-22T10:10:00.000Z');
     expect(row.finished_at.toISOString()).toBe('2026-11-22T10:14:59.000Z');
+    expect(glue.calls.map((call) => call.json)).toEqual([
+      { JobName: 'dp-dev-curate', RunId: 'jr_ok', PredecessorsIncluded: false },
+    ]);
   });
 
   test.each(['FAILED', 'TIMEOUT', 'STOPPED'])('records a %s run with its error message', async (state) => {
     const id = `jr_${state.toLowerCase()}`;
-    glueMock.on(GetJobRunCommand).resolves({
-      JobRun: {
-        Id: id,
-        JobRunState: state as never,
-        Arguments: { '--run_id': `exec-${state}` },
-        ErrorMessage: `${state} because`,
+    getJobRun = () => ({
+      body: {
+        JobRun: {
+          Id: id,
+          JobRunState: state,
+          Arguments: { '--run_id': `exec-${state}` },
+          ErrorMessage: `${state} because`,
+        },
       },
     });
     await jobAuditor(stateChange(state, id));
@@ -86,7 +123,7 @@ describe('job-auditor handler', () => {
   });
 
   test('a duplicate delivery of the same event keeps one row', async () => {
-    glueMock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_dup', Arguments: { '--run_id': 'exec-dup' } } });
+    getJobRun = () => ({ body: { JobRun: { Id: 'jr_dup', Arguments: { '--run_id': 'exec-dup' } } } });
     await jobAuditor(stateChange('FAILED', 'jr_dup', 'first'));
     await jobAuditor(stateChange('FAILED', 'jr_dup', 'first'));
     const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM audit.job_runs WHERE job_run_id = 'jr_dup'");
@@ -95,13 +132,13 @@ describe('job-auditor handler', () => {
   });
 
   test('a run started outside the state machine (no --run_id) is recorded without a pipeline run', async () => {
-    glueMock.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_manual', Arguments: {} } });
+    getJobRun = () => ({ body: { JobRun: { Id: 'jr_manual', Arguments: {} } } });
     await jobAuditor(stateChange('SUCCEEDED', 'jr_manual'));
     expect(await jobRun('jr_manual')).toMatchObject({ pipeline_run_id: null, state: 'SUCCEEDED' });
   });
 
   test('fails (so Lambda retries, then dead-letters) when Glue cannot be asked about the run', async () => {
-    glueMock.on(GetJobRunCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    getJobRun = () => ({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
     await expect(jobAuditor(stateChange('FAILED', 'jr_throttled'))).rejects.toThrow('Rate exceeded');
     expect(await jobRun('jr_throttled')).toBeUndefined();
   });

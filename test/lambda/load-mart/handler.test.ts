@@ -1,25 +1,23 @@
-import { Readable } from 'node:stream';
-import {
-  BeginTransactionCommand,
-  CommitTransactionCommand,
-  DatabaseErrorException,
-  DatabaseResumingException,
-  ExecuteStatementCommand,
-  type ExecuteStatementCommandInput,
-  type ExecuteStatementCommandOutput,
-  RDSDataClient,
-  RollbackTransactionCommand,
+/**
+ * load-mart through the function's own handler: its RDS Data API client talks to a fake endpoint that checks
+ * signatures and answers like Aurora (AWS_ENDPOINT_URL_RDS_DATA), its S3 client lists the batch from s3rver
+ * (AWS_ENDPOINT_URL_S3, signatures checked too). The PostgreSQL part loads real part files from s3rver with COPY.
+ */
+import type {
+  ExecuteStatementCommandInput,
+  ExecuteStatementCommandOutput,
+  SqlParameter,
 } from '@aws-sdk/client-rds-data';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
-import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { InvalidInputError, TransientError } from '../../../lambda/shared/errors';
 import { copyStager, s3Source } from '../../../lambda/shared/mart-copy';
 import { MartLoadError } from '../../../lambda/shared/mart-loader';
 import { PgExecutor } from '../../../lambda/shared/sql-pg';
 import { exampleConfig } from '../../helpers/app';
+import { FAKE_CREDENTIALS, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../helpers/fake-aws';
 import { describeWithCopy, startPostgres, type TestDatabase } from '../../helpers/postgres';
+import { type LocalS3, startLocalS3 } from '../validate/local-s3';
 
 process.env.CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-data-mart';
 process.env.SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-abc';
@@ -29,18 +27,38 @@ process.env.AWS_REGION = 'eu-west-1';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'Test';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+// The function's role credentials, as Lambda sets them; both endpoints check signatures made with them.
+process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
+
+/** The Data API operations by request path (restJson1). */
+type Operation = 'Execute' | 'BeginTransaction' | 'CommitTransaction' | 'RollbackTransaction';
+/** Answers per operation (Execute: see auroraAnswers). */
+let answers: Partial<Record<Operation, (input: ExecuteStatementCommandInput) => FakeAwsAnswer>>;
+let rdsData: FakeAws;
+let local: LocalS3;
 
 type HandlerModule = typeof import('../../../lambda/load-mart/handler');
 let loadMart: HandlerModule;
 beforeAll(async () => {
+  [rdsData, local] = await Promise.all([
+    startFakeAws('rds-data', (call) => {
+      const answer = answers[call.path.slice(1) as Operation];
+      if (!answer) throw new Error(`unexpected call ${call.path}`);
+      return answer(call.json as ExecuteStatementCommandInput);
+    }),
+    startLocalS3([input.bucket, PG_BUCKET], { credentials: [FAKE_CREDENTIALS] }),
+  ]);
+  process.env.AWS_ENDPOINT_URL_RDS_DATA = rdsData.endpoint;
+  process.env.AWS_ENDPOINT_URL_S3 = local.endpoint;
+  for (const key of [...partKeys, `${input.prefix}_SUCCESS`]) await local.put(input.bucket, key, 'not read here');
   loadMart = await import('../../../lambda/load-mart/handler');
 });
-
-const rdsData = mockClient(RDSDataClient);
-const s3 = mockClient(S3Client);
-afterAll(() => {
-  rdsData.restore();
-  s3.restore();
+afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_RDS_DATA;
+  delete process.env.AWS_ENDPOINT_URL_S3;
+  await Promise.all([rdsData?.stop(), local?.stop()]);
 });
 
 const input = {
@@ -51,6 +69,8 @@ const input = {
   bucket: 'dp-dev-curated-222222222222-eu-west-1',
   prefix: '_mart/impressions/run_id=run-1/',
 };
+/** The PostgreSQL test's bucket: its batch has one real CSV part. */
+const PG_BUCKET = 'dp-dev-curated-pg';
 const partKeys = [
   '_mart/impressions/run_id=run-1/part-00000.csv.gz',
   '_mart/impressions/run_id=run-1/part-00001.csv.gz',
@@ -60,52 +80,65 @@ const COLUMNS =
     .datasets.find((d) => d.name === 'impressions')
     ?.columns.map((c) => c.name) ?? [];
 
+/** An error answer as the Data API sends it: the code in `x-amzn-errortype`, the message in the body. */
+const failure = (code: string, message: string): FakeAwsAnswer => ({
+  status: 400,
+  headers: { 'x-amzn-errortype': code },
+  body: { message },
+});
+
 /** Answers the loader's statements the way Aurora would, through the Data API's record format. */
-function auroraAnswers(importError?: Error) {
-  return (command: ExecuteStatementCommandInput): Partial<ExecuteStatementCommandOutput> => {
+function auroraAnswers(importError?: FakeAwsAnswer) {
+  return (command: ExecuteStatementCommandInput): FakeAwsAnswer => {
     const sql = command.sql ?? '';
-    const count = (label: string, value: number) => ({
-      columnMetadata: [{ name: label, label, typeName: 'int8' }],
-      records: [[{ stringValue: String(value) }]],
-    });
+    const result = (output: Partial<ExecuteStatementCommandOutput>): FakeAwsAnswer => ({ body: output });
+    const count = (label: string, value: number) =>
+      result({
+        columnMetadata: [{ name: label, label, typeName: 'int8' }],
+        records: [[{ stringValue: String(value) }]],
+      });
     if (sql.includes('FROM pg_attribute')) {
-      return {
+      return result({
         columnMetadata: [
           { name: 'name', label: 'name', typeName: 'name' },
           { name: 'primary_key', label: 'primary_key', typeName: 'bool' },
         ],
         records: COLUMNS.map((name) => [{ stringValue: name }, { booleanValue: name === 'impression_id' }]),
-      };
+      });
     }
     if (sql.includes('aws_s3.table_import_from_s3')) {
-      if (importError) throw importError;
-      return {
+      if (importError) return importError;
+      return result({
         records: [[{ stringValue: '2 rows imported' }]],
         columnMetadata: [{ name: 'r', label: 'r', typeName: 'text' }],
-      };
+      });
     }
     if (sql.includes('AS staged')) return count('staged', 3);
-    if (sql.includes('HAVING count(*) > 1')) return { records: [], columnMetadata: [] };
+    if (sql.includes('HAVING count(*) > 1')) return result({ records: [], columnMetadata: [] });
     if (sql.includes('AS updated')) return count('updated', 1);
     if (sql.includes('AS inserted')) return count('inserted', 2);
-    return {};
+    return result({ numberOfRecordsUpdated: 0 });
   };
 }
 
-describe('load-mart handler on Aurora (Data API and S3 at the SDK boundary)', () => {
+/** The ExecuteStatement requests the handler sent, in order. */
+const statements = (): ExecuteStatementCommandInput[] =>
+  rdsData.calls.filter((call) => call.path === '/Execute').map((call) => call.json as ExecuteStatementCommandInput);
+const callsTo = (operation: Operation) => rdsData.calls.filter((call) => call.path === `/${operation}`);
+
+describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', () => {
   beforeEach(() => {
-    rdsData.reset();
-    s3.reset();
-    rdsData.on(BeginTransactionCommand).resolves({ transactionId: 'tx-1' });
-    rdsData.on(CommitTransactionCommand).resolves({});
-    rdsData.on(RollbackTransactionCommand).resolves({});
-    s3.on(ListObjectsV2Command).resolves({
-      Contents: [...partKeys, '_mart/impressions/run_id=run-1/_SUCCESS'].map((Key) => ({ Key })),
-    });
+    rdsData.calls.length = 0;
+    local.requests.length = 0;
+    answers = {
+      BeginTransaction: () => ({ body: { transactionId: 'tx-1' } }),
+      CommitTransaction: () => ({ body: { transactionStatus: 'Transaction Committed' } }),
+      RollbackTransaction: () => ({ body: { transactionStatus: 'Rollback Complete' } }),
+    };
   });
 
   it('imports every part server-side with aws_s3 as mart_loader and returns the counts', async () => {
-    rdsData.on(ExecuteStatementCommand).callsFake(auroraAnswers());
+    answers.Execute = auroraAnswers();
     await expect(loadMart.handler(input)).resolves.toEqual({
       dataset: 'impressions',
       runId: 'run-1',
@@ -115,14 +148,12 @@ describe('load-mart handler on Aurora (Data API and S3 at the SDK boundary)', ()
       rowsUpdated: 1,
       rowsUnchanged: 0,
     });
-    expect(s3.commandCalls(ListObjectsV2Command)[0].args[0].input).toMatchObject({
-      Bucket: input.bucket,
-      Prefix: input.prefix,
-    });
-    const statements = rdsData.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input);
-    expect(statements.every((statement) => statement.transactionId === 'tx-1')).toBe(true);
-    expect(statements[0].sql).toBe('SET LOCAL ROLE "mart_loader"');
-    const imports = statements.filter((statement) => statement.sql?.includes('aws_s3.table_import_from_s3'));
+    const listing = local.requests.find((request) => request.query['list-type'] === '2');
+    expect(listing).toMatchObject({ method: 'GET', path: `/${input.bucket}`, query: { prefix: input.prefix } });
+    const sent = statements();
+    expect(sent.every((statement) => statement.transactionId === 'tx-1')).toBe(true);
+    expect(sent[0].sql).toBe('SET LOCAL ROLE "mart_loader"');
+    const imports = sent.filter((statement) => statement.sql?.includes('aws_s3.table_import_from_s3'));
     expect(imports.map((statement) => statement.parameters)).toEqual(
       partKeys.map((key) => [
         { name: 'table', value: { stringValue: 'pg_temp."staging_impressions"' } },
@@ -133,51 +164,41 @@ describe('load-mart handler on Aurora (Data API and S3 at the SDK boundary)', ()
         { name: 'region', value: { stringValue: 'eu-west-1' } },
       ]),
     );
-    const audit = statements.find((statement) => statement.sql?.includes('audit.pipeline_runs'));
+    const audit = sent.find((statement) => statement.sql?.includes('audit.pipeline_runs'));
     expect(audit?.parameters).toEqual(
-      expect.arrayContaining([
+      expect.arrayContaining<SqlParameter>([
         { name: 'status', value: { stringValue: 'LOADED' } },
         { name: 'rowsLoaded', value: { longValue: 3 } },
         { name: 'objectVersion', value: { stringValue: 'v1' } },
       ]),
     );
-    expect(rdsData.commandCalls(CommitTransactionCommand)).toHaveLength(1);
+    expect(callsTo('CommitTransaction')).toHaveLength(1);
   });
 
   it('fails with MartLoadError on a bad file: rolls back, then records FAILED in a second transaction', async () => {
-    rdsData.on(ExecuteStatementCommand).callsFake(
-      auroraAnswers(
-        new DatabaseErrorException({
-          message: 'ERROR: invalid input syntax for type integer: "eight"',
-          $metadata: {},
-        }),
-      ),
+    answers.Execute = auroraAnswers(
+      failure('DatabaseErrorException', 'ERROR: invalid input syntax for type integer: "eight"'),
     );
     const attempt = loadMart.handler(input);
     await expect(attempt).rejects.toBeInstanceOf(MartLoadError);
     await expect(attempt).rejects.toThrow(
       /mart."impressions" is unchanged: ERROR: invalid input syntax for type integer/,
     );
-    expect(rdsData.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
-    const audit = rdsData
-      .commandCalls(ExecuteStatementCommand)
-      .map((call) => call.args[0].input)
-      .filter((statement) => statement.sql?.includes('audit.pipeline_runs'));
+    expect(callsTo('RollbackTransaction')).toHaveLength(1);
+    const audit = statements().filter((statement) => statement.sql?.includes('audit.pipeline_runs'));
     expect(audit.at(-1)?.parameters).toEqual(
       expect.arrayContaining([
         { name: 'status', value: { stringValue: 'FAILED' } },
         { name: 'error', value: { stringValue: expect.stringContaining('invalid input syntax') } },
       ]),
     );
-    expect(rdsData.commandCalls(CommitTransactionCommand)).toHaveLength(1);
+    expect(callsTo('CommitTransaction')).toHaveLength(1);
   });
 
   it('fails with TransientError while the cluster resumes, without recording anything', async () => {
-    rdsData
-      .on(BeginTransactionCommand)
-      .rejects(new DatabaseResumingException({ message: 'The Aurora DB instance is resuming', $metadata: {} }));
+    answers.BeginTransaction = () => failure('DatabaseResumingException', 'The Aurora DB instance is resuming');
     await expect(loadMart.handler(input)).rejects.toBeInstanceOf(TransientError);
-    expect(rdsData.commandCalls(ExecuteStatementCommand)).toHaveLength(0);
+    expect(statements()).toHaveLength(0);
   });
 
   it.each([
@@ -201,7 +222,7 @@ describe('load-mart handler on Aurora (Data API and S3 at the SDK boundary)', ()
     const attempt = loadMart.handler(event);
     await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
     await expect(attempt).rejects.toThrow(message);
-    expect(rdsData.calls()).toHaveLength(0);
+    expect(rdsData.calls).toHaveLength(0);
   });
 });
 
@@ -217,13 +238,13 @@ describeWithCopy('load-mart handler on PostgreSQL (files from S3 through COPY)',
   afterAll(() => db?.stop());
 
   it('loads the listed parts into the mart table and is idempotent', async () => {
-    s3.reset();
     const csv = `${COLUMNS.join(',')}\nimp-00000000000000a1,2024-03-01T00:00:00Z,2024-03-01,1,2,banner,,,0.5,,\n`;
-    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${input.prefix}part-00000.csv` }] });
-    s3.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([csv]) }));
+    await local.put(PG_BUCKET, `${input.prefix}part-00000.csv`, csv);
+    await local.s3.putObject({ Bucket: PG_BUCKET, Key: `${input.prefix}_SUCCESS`, Body: '' });
+    const pgInput = { ...input, bucket: PG_BUCKET };
     const client = await db.pool.connect();
     try {
-      const s3Client = new S3Client({ region: 'eu-west-1' });
+      const s3Client = local.client();
       const onEvent = loadMart.createHandler({
         executor: new PgExecutor(client),
         s3: s3Client,
@@ -231,8 +252,8 @@ describeWithCopy('load-mart handler on PostgreSQL (files from S3 through COPY)',
         martTables: { impressions: 'impressions' },
         stagerFor: (event) => copyStager(client, s3Source(s3Client, event.bucket, event.prefix)),
       });
-      await expect(onEvent(input)).resolves.toMatchObject({ rowsStaged: 1, rowsInserted: 1, rowsUnchanged: 0 });
-      await expect(onEvent(input)).resolves.toMatchObject({ rowsStaged: 1, rowsInserted: 0, rowsUnchanged: 1 });
+      await expect(onEvent(pgInput)).resolves.toMatchObject({ rowsStaged: 1, rowsInserted: 1, rowsUnchanged: 0 });
+      await expect(onEvent(pgInput)).resolves.toMatchObject({ rowsStaged: 1, rowsInserted: 0, rowsUnchanged: 1 });
     } finally {
       client.release();
     }

@@ -1,14 +1,8 @@
-import {
-  DatabaseResumingException,
-  ExecuteStatementCommand,
-  BeginTransactionCommand,
-  RDSDataClient,
-} from '@aws-sdk/client-rds-data';
-import { mockClient } from 'aws-sdk-client-mock';
 import { encodeCursor } from '../../../lambda/shared/api-cursor';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { exampleConfig } from '../../helpers/app';
+import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 import { CLICK_COUNT, clickId, martTables, migrateAndSeed, proxyEvent, query } from './mart-fixture';
 
 process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().datasets));
@@ -17,20 +11,35 @@ process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:sec
 process.env.MART_DATABASE = 'mart';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'DataPlatformTest';
-process.env.AWS_REGION = 'eu-west-1';
+process.env.AWS_REGION = FAKE_REGION;
+// The module's Data API client signs with the function role's credentials, from the environment as in Lambda.
+process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
 
 type HandlerModule = typeof import('../../../lambda/mart-query/handler');
 let martQuery: HandlerModule;
 let db: TestDatabase;
 let handler: HandlerModule['handler'];
+/** The Data API the module's own handler calls; answers come from `dataApi` of the current test. */
+let rds: FakeAws;
+let dataApi: FakeAwsHandler = () => ({
+  status: 400,
+  body: { __type: 'BadRequestException', message: 'no answer set' },
+});
 
 beforeAll(async () => {
+  rds = await startFakeAws('rds-data', (call) => dataApi(call));
+  process.env.AWS_ENDPOINT_URL_RDS_DATA = rds.endpoint;
   martQuery = await import('../../../lambda/mart-query/handler');
   db = await startPostgres();
   await migrateAndSeed(db.executor);
   handler = martQuery.createHandler({ executor: db.executor, tables: martTables });
 });
-afterAll(() => db?.stop());
+afterAll(async () => {
+  await rds?.stop();
+  await db?.stop();
+});
 
 async function get(params: Record<string, string | string[]>, table = 'clicks') {
   const response = await handler(
@@ -198,19 +207,26 @@ describe('GET /v1/marts/{table} refuses bad requests with a JSON 4xx', () => {
 });
 
 describe('GET /v1/marts/{table} through the Data API', () => {
-  const rds = mockClient(RDSDataClient);
-  afterEach(() => rds.reset());
-  afterAll(() => rds.restore());
+  beforeEach(() => {
+    rds.calls.length = 0;
+  });
 
   test('answers 503 with Retry-After while Aurora resumes from auto-pause', async () => {
-    rds.on(BeginTransactionCommand).rejects(
-      new DatabaseResumingException({
-        message: 'The Aurora DB instance is resuming after being auto-paused.',
-        $metadata: {},
-      }),
-    );
-    rds.on(ExecuteStatementCommand).rejects(new Error('not reached'));
+    dataApi = (call) =>
+      call.path === '/BeginTransaction'
+        ? {
+            status: 400,
+            headers: { 'x-amzn-errortype': 'DatabaseResumingException' },
+            body: { message: 'The Aurora DB instance is resuming after being auto-paused.' },
+          }
+        : { status: 400, headers: { 'x-amzn-errortype': 'BadRequestException' }, body: { message: 'not reached' } };
     const response = await martQuery.handler(proxyEvent());
+    expect(rds.calls.map((call) => call.path)).toEqual(['/BeginTransaction']);
+    expect(rds.calls[0].json).toEqual({
+      resourceArn: process.env.MART_CLUSTER_ARN,
+      secretArn: process.env.MART_SECRET_ARN,
+      database: 'mart',
+    });
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['Retry-After']).toBe('30');
     expect(JSON.parse(response.body).message).toMatch(/starting up. Fix: retry after 30 seconds/);

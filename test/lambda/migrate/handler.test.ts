@@ -1,10 +1,9 @@
-import { DatabaseResumingException, ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { TransientError } from '../../../lambda/shared/errors';
 import { martDatasets } from '../../../lambda/shared/mart-ddl';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
+import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 
 process.env.CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
@@ -12,12 +11,26 @@ process.env.SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:r
 process.env.DATABASE_NAME = 'mart';
 process.env.POWERTOOLS_DEV = 'false';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+// The module's Data API client signs with the function role's credentials, from the environment as in Lambda.
+process.env.AWS_REGION = FAKE_REGION;
+process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
 
 type Handler = typeof import('../../../lambda/migrate/handler');
 let migrate: Handler;
+/** The Data API the module's own handler calls; answers come from `dataApi` of the current test. */
+let rdsData: FakeAws;
+let dataApi: FakeAwsHandler = () => ({
+  status: 400,
+  body: { __type: 'BadRequestException', message: 'no answer set' },
+});
 beforeAll(async () => {
+  rdsData = await startFakeAws('rds-data', (call) => dataApi(call));
+  process.env.AWS_ENDPOINT_URL_RDS_DATA = rdsData.endpoint;
   migrate = await import('../../../lambda/migrate/handler');
 });
+afterAll(() => rdsData.stop());
 
 const datasets = martDatasets(exampleConfig().datasets);
 
@@ -94,26 +107,51 @@ describe('migrate handler on PostgreSQL', () => {
 });
 
 describe('migrate handler at the Data API boundary', () => {
-  const rdsData = mockClient(RDSDataClient);
-  afterAll(() => rdsData.restore());
+  beforeEach(() => {
+    rdsData.calls.length = 0;
+  });
 
   it('does nothing on Delete', async () => {
-    rdsData.reset();
     await expect(migrate.handler(event('Delete'), context(900_000))).resolves.toEqual({
       PhysicalResourceId: 'data-mart-migrations',
     });
-    expect(rdsData.calls()).toHaveLength(0);
+    expect(rdsData.calls).toHaveLength(0);
   });
 
   it('fails with TransientError when the cluster is still resuming at the deadline', async () => {
-    rdsData.reset();
-    rdsData
-      .on(ExecuteStatementCommand)
-      .rejects(new DatabaseResumingException({ message: 'The Aurora DB instance is resuming', $metadata: {} }));
-    rdsData.onAnyCommand().rejects(new DatabaseResumingException({ message: 'resuming', $metadata: {} }));
+    // Every Data API operation answers as a paused cluster does.
+    dataApi = (call) => ({
+      status: 400,
+      headers: { 'x-amzn-errortype': 'DatabaseResumingException' },
+      body: {
+        message: call.path === '/Execute' ? 'The Aurora DB instance is resuming' : 'resuming',
+      },
+    });
     // 60 s of the remaining time are kept for the Provider framework, so no retry fits in 61 s.
     await expect(migrate.handler(event('Create'), context(61_000))).rejects.toBeInstanceOf(TransientError);
+    expect(rdsData.calls.length).toBeGreaterThan(0);
+    expect(rdsData.calls[0].json).toMatchObject({
+      resourceArn: process.env.CLUSTER_ARN,
+      secretArn: process.env.SECRET_ARN,
+      database: 'mart',
+    });
   });
+
+  it.each(['varchar', 'decimal(4,5)', 'decimal(123,2)'])(
+    'fails on a column of type %s (not in the config grammar) before touching the database',
+    async (type) => {
+      const [first, ...rest] = datasets;
+      const bad = [{ ...first, columns: [{ ...first.columns[0], type }, ...first.columns.slice(1)] }, ...rest];
+      const withBadType = {
+        ...event('Create'),
+        ResourceProperties: { ...event('Create').ResourceProperties, Datasets: JSON.stringify(bad) },
+      };
+      await expect(migrate.handler(withBadType as CloudFormationCustomResourceEvent, context(900_000))).rejects.toThrow(
+        /Invalid Datasets property: 0\.columns\.0\.type: must be one of string, integer, bigint/,
+      );
+      expect(rdsData.calls).toHaveLength(0);
+    },
+  );
 
   it('fails on a malformed event, saying which property is wrong', async () => {
     const bad = { ...event('Create'), ResourceProperties: { ServiceToken: 'x', Datasets: 'not json' } };

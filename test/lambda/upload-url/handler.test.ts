@@ -1,4 +1,5 @@
 import { proxyEvent } from '../mart-query/mart-fixture';
+import { startLocalS3 } from '../validate/local-s3';
 
 process.env.LANDING_BUCKET = 'dp-dev-landing-222222222222-eu-west-1';
 process.env.KMS_KEY_ARN = 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555';
@@ -60,6 +61,48 @@ describe('POST /v1/datasets/{dataset}/uploads', () => {
         'x-amz-server-side-encryption-aws-kms-key-id',
       ]),
     );
+  });
+
+  test('gives a URL that uploads the file with the returned headers, and only with them', async () => {
+    const local = await startLocalS3(['landing']);
+    try {
+      const onEvent = uploadUrl.createHandler({
+        s3: local.s3,
+        bucket: 'landing',
+        kmsKeyArn: process.env.KMS_KEY_ARN!,
+        datasets: ['clicks'],
+        expirySeconds: 60,
+      });
+      const response = await onEvent(
+        proxyEvent({
+          resource: '/v1/datasets/clicks/uploads',
+          path: '/v1/datasets/clicks/uploads',
+          httpMethod: 'POST',
+          pathParameters: null,
+          body: JSON.stringify({ contentType: 'text/csv' }),
+        }),
+      );
+      expect(response.statusCode).toBe(201);
+      const ticket = JSON.parse(response.body);
+      const csv = 'click_id,cost_usd\nclk-1,0.5\n';
+      const refused = await fetch(ticket.url, {
+        method: ticket.method,
+        headers: { ...ticket.headers, 'Content-Type': 'application/json' },
+        body: csv,
+      });
+      expect(refused.status).toBe(403);
+      const uploaded = await fetch(ticket.url, { method: ticket.method, headers: ticket.headers, body: csv });
+      expect(uploaded.status).toBe(200);
+      expect(await local.getText('landing', ticket.key)).toBe(csv);
+      const put = local.requests.find((request) => request.method === 'PUT');
+      expect(put?.headers).toMatchObject({
+        'content-type': 'text/csv',
+        'x-amz-server-side-encryption': 'aws:kms',
+        'x-amz-server-side-encryption-aws-kms-key-id': process.env.KMS_KEY_ARN,
+      });
+    } finally {
+      await local.stop();
+    }
   });
 
   test('names the key after the content type when not compressed', async () => {

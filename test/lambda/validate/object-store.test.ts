@@ -1,13 +1,8 @@
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  S3Client,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { S3Client } from '../../../lambda/shared/aws/s3';
+import { NotFoundError } from '../../../lambda/shared/errors';
 import { ObjectWriter, type PartSink, S3ObjectStore } from '../../../lambda/validate/object-store';
+import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsCall, startFakeAws } from '../../helpers/fake-aws';
+import { type LocalS3, startLocalS3 } from './local-s3';
 
 function recordingSink() {
   const calls: string[] = [];
@@ -88,41 +83,136 @@ describe('ObjectWriter', () => {
   });
 });
 
+/**
+ * S3 at the API boundary: a fake endpoint that checks signatures and answers like S3 (s3rver has no UploadPartCopy,
+ * and a 6 GiB object is no test fixture), recording what the store sends.
+ */
 describe('S3ObjectStore.copy', () => {
-  const s3 = mockClient(S3Client);
-  beforeEach(() => s3.reset());
+  let fake: FakeAws;
+  let size = 0;
+  beforeEach(async () => {
+    fake = await startFakeAws('s3', (call) => {
+      const xml = { 'content-type': 'application/xml' };
+      if (call.method === 'HEAD') return { headers: { 'content-length': String(size) }, body: '' };
+      if (call.method === 'PUT' && call.query.has('partNumber')) {
+        return {
+          headers: xml,
+          body: `<CopyPartResult><LastModified>2026-11-22T10:00:00.000Z</LastModified><ETag>&quot;e${call.query.get('partNumber')}&quot;</ETag></CopyPartResult>`,
+        };
+      }
+      if (call.method === 'PUT') {
+        return { headers: xml, body: '<CopyObjectResult><ETag>"c"</ETag></CopyObjectResult>' };
+      }
+      if (call.method === 'POST' && call.query.has('uploads')) {
+        return {
+          headers: xml,
+          body: '<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>',
+        };
+      }
+      if (call.method === 'POST') {
+        return {
+          headers: xml,
+          body: '<CompleteMultipartUploadResult><ETag>"m-7"</ETag></CompleteMultipartUploadResult>',
+        };
+      }
+      throw new Error(`unexpected ${call.method} ${call.path}`);
+    });
+  });
+  afterEach(() => fake.stop());
+
+  const store = () =>
+    new S3ObjectStore(new S3Client({ endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS }));
+  const copies = () => fake.calls.filter((call) => call.headers['x-amz-copy-source'] !== undefined);
 
   test('copies with CopyObject, the key URL-encoded except "/", "=" and ":"', async () => {
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
-    s3.on(CopyObjectCommand).resolves({});
-    await new S3ObjectStore(new S3Client({ region: 'eu-west-1' })).copy(
+    size = 1234;
+    await store().copy(
       { bucket: 'landing', key: 'impressions/ingest_date=2026-11-22/a b+c?.json', versionId: 'v 1' },
       { bucket: 'artifacts', key: 'quarantine/x' },
     );
-    expect(s3.commandCalls(CopyObjectCommand)[0].args[0].input).toEqual({
-      Bucket: 'artifacts',
-      Key: 'quarantine/x',
-      CopySource: 'landing/impressions/ingest_date=2026-11-22/a%20b%2Bc%3F.json?versionId=v%201',
-    });
+    expect(fake.calls.map((call) => `${call.method} ${call.path}`)).toEqual([
+      'HEAD /landing/impressions/ingest_date%3D2026-11-22/a%20b%2Bc%3F.json',
+      'PUT /artifacts/quarantine/x',
+    ]);
+    expect(fake.calls[0].query.get('versionId')).toBe('v 1');
+    expect(copies()[0].headers['x-amz-copy-source']).toBe(
+      'landing/impressions/ingest_date=2026-11-22/a%20b%2Bc%3F.json?versionId=v%201',
+    );
   });
 
   test('copies objects above 5 GiB in 1 GiB UploadPartCopy ranges', async () => {
-    const size = 6 * 1024 ** 3 + 10;
-    s3.on(HeadObjectCommand).resolves({ ContentLength: size });
-    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
-    s3.on(UploadPartCopyCommand).callsFake((input) => ({ CopyPartResult: { ETag: `"e${input.PartNumber}"` } }));
-    s3.on(CompleteMultipartUploadCommand).resolves({});
-    await new S3ObjectStore(new S3Client({ region: 'eu-west-1' })).copy(
-      { bucket: 'landing', key: 'big.ndjson' },
-      { bucket: 'artifacts', key: 'quarantine/big.ndjson' },
-    );
-    const ranges = s3.commandCalls(UploadPartCopyCommand).map((call) => call.args[0].input.CopySourceRange);
+    size = 6 * 1024 ** 3 + 10;
+    await store().copy({ bucket: 'landing', key: 'big.ndjson' }, { bucket: 'artifacts', key: 'quarantine/big.ndjson' });
+    const ranges = copies().map((call) => call.headers['x-amz-copy-source-range']);
     expect(ranges).toHaveLength(7);
     expect(ranges[0]).toBe(`bytes=0-${1024 ** 3 - 1}`);
     expect(ranges[6]).toBe(`bytes=${6 * 1024 ** 3}-${size - 1}`);
-    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.MultipartUpload?.Parts?.[6]).toEqual({
-      PartNumber: 7,
-      ETag: '"e7"',
+    expect(copies().every((call: FakeAwsCall) => call.query.get('uploadId') === 'u1')).toBe(true);
+    const complete = fake.calls.at(-1)!;
+    expect([complete.method, complete.query.get('uploadId')]).toEqual(['POST', 'u1']);
+    const parts = [...complete.body.matchAll(/<PartNumber>(\d+)<\/PartNumber><ETag>([^<]*)<\/ETag>/g)].map(
+      ([, partNumber, etag]) => ({ PartNumber: Number(partNumber), ETag: etag.replace(/&quot;/g, '"') }),
+    );
+    expect(parts).toHaveLength(7);
+    expect(parts[6]).toEqual({ PartNumber: 7, ETag: '"e7"' });
+  });
+});
+
+describe('S3ObjectStore on s3rver', () => {
+  let local: LocalS3;
+  beforeAll(async () => {
+    local = await startLocalS3(['landing', 'artifacts']);
+  });
+  afterAll(() => local?.stop());
+
+  async function readAll(stream: AsyncIterable<Uint8Array>): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  test('reads an object, and fails a missing one with NotFoundError', async () => {
+    const store = new S3ObjectStore(local.s3);
+    const key = 'impressions/ingest_date=2026-11-22/a b é.ndjson';
+    await local.put('landing', key, '{"a":1}\n');
+    expect(await readAll(await store.read({ bucket: 'landing', key }))).toBe('{"a":1}\n');
+    await expect(store.read({ bucket: 'landing', key: 'impressions/gone.ndjson' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+  });
+
+  test('writes small outputs with one PutObject and large ones in parts', async () => {
+    const store = new S3ObjectStore(local.s3);
+    const small = store.createWriter('artifacts', 'out/small.ndjson', 'application/x-ndjson');
+    small.write('{"x":1}\n');
+    expect(await small.complete()).toEqual({ parts: 1, bytes: 8 });
+    expect(await local.getText('artifacts', 'out/small.ndjson')).toBe('{"x":1}\n');
+
+    const uploadPart = jest.spyOn(local.s3, 'uploadPart');
+    const large = store.createWriter('artifacts', 'out/large=1.ndjson', 'application/x-ndjson', {
+      partSize: 64 * 1024,
     });
+    let expected = '';
+    for (let i = 0; i < 5000; i++) {
+      const line = `{"i":${i},"text":"é ${'x'.repeat(40)}"}\n`;
+      large.write(line);
+      expected += line;
+      if (large.needsDrain) await large.drain();
+    }
+    const summary = await large.complete();
+    expect(uploadPart.mock.calls.length).toBeGreaterThanOrEqual(3);
+    uploadPart.mockRestore();
+    expect(summary).toEqual({ parts: expect.any(Number), bytes: Buffer.byteLength(expected) });
+    expect(await local.getText('artifacts', 'out/large=1.ndjson')).toBe(expected);
+    const head = await local.s3.headObject({ Bucket: 'artifacts', Key: 'out/large=1.ndjson' });
+    expect(head.ContentType).toBe('application/x-ndjson');
+  });
+
+  test('copies an object whose key holds spaces, "=", ":" and Unicode', async () => {
+    const store = new S3ObjectStore(local.s3);
+    const key = 'clicks/ingest_date=2026-11-22/run:1 é.csv';
+    await local.put('landing', key, 'a,b\n');
+    await store.copy({ bucket: 'landing', key }, { bucket: 'artifacts', key: 'quarantine/run:1 é.csv' });
+    expect(await local.getText('artifacts', 'quarantine/run:1 é.csv')).toBe('a,b\n');
   });
 });

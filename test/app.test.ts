@@ -87,6 +87,8 @@ describe('the whole app, as `cdk synth` builds it', () => {
       expect(code).toContain('exports');
       // Minified: esbuild's CommonJS prelude on one line (string literals further on may still hold newlines).
       expect(code.slice(0, 400)).not.toContain('\n');
+      // AWS is called through lambda/shared/aws: loading an SDK v3 client would add 55-90 ms to every cold start.
+      expect(code).not.toMatch(/require\("@aws-sdk\//);
     }
   });
 });

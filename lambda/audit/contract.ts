@@ -10,31 +10,32 @@
  *
  * The Orchestration stack builds its states from these names; change them only together with it.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../shared/zod-locale';
 
 export const AUDIT_ACTIONS = ['claim', 'finish', 'fail'] as const;
 
 /** The object a run processes and the execution that processes it (built by the state machine's first state). */
 export const runSchema = z.object({
-  dataset: z.string().min(1),
-  bucket: z.string().min(3),
-  key: z.string().min(1),
+  dataset: z.string().check(z.minLength(1)),
+  bucket: z.string().check(z.minLength(3)),
+  key: z.string().check(z.minLength(1)),
   /** Unversioned buckets have no version id; the audit row then stores 'null', as S3 does. */
-  versionId: z.string().min(1).nullish(),
-  size: z.number().int().nonnegative().nullish(),
+  versionId: z.nullish(z.string().check(z.minLength(1))),
+  size: z.nullish(z.int().check(z.nonnegative())),
   /** The execution name: unique per state machine, so it names the run everywhere (staging, mart batch, audit). */
-  runId: z.string().min(1).max(128),
-  executionArn: z.string().min(1).optional(),
+  runId: z.string().check(z.minLength(1), z.maxLength(128)),
+  executionArn: z.optional(z.string().check(z.minLength(1))),
 });
 export type Run = z.infer<typeof runSchema>;
 
 /** The validate step's output (lambda/validate/contract.ts), as far as the audit row needs it. */
 export const validationSummarySchema = z.looseObject({
-  rowsTotal: z.number().int().nonnegative(),
-  rowsValid: z.number().int().nonnegative(),
-  rowsRejected: z.number().int().nonnegative(),
-  quarantineKey: z.string().nullish(),
-  reason: z.string().nullish(),
+  rowsTotal: z.int().check(z.nonnegative()),
+  rowsValid: z.int().check(z.nonnegative()),
+  rowsRejected: z.int().check(z.nonnegative()),
+  quarantineKey: z.nullish(z.string()),
+  reason: z.nullish(z.string()),
 });
 
 export const FINISH_STATUSES = ['SUCCEEDED', 'NO_VALID_ROWS', 'UNREADABLE'] as const;
@@ -49,17 +50,17 @@ export const auditInputSchema = z.discriminatedUnion(
       status: z.enum(FINISH_STATUSES),
       validation: validationSummarySchema,
       /** The curate step's result (SUCCEEDED only). */
-      curate: z.looseObject({ jobRunId: z.string().min(1) }).optional(),
+      curate: z.optional(z.looseObject({ jobRunId: z.string().check(z.minLength(1)) })),
       /** The mart load step's result (SUCCEEDED, datasets loaded into the mart). */
-      load: z.looseObject({ rowsLoaded: z.number().int().nonnegative().optional() }).optional(),
+      load: z.optional(z.looseObject({ rowsLoaded: z.optional(z.int().check(z.nonnegative())) })),
     }),
     z.object({
       action: z.literal('fail'),
       run: runSchema,
       /** Step Functions' `Error` (e.g. `States.TaskFailed`, `TransientError`). */
-      error: z.string().min(1),
+      error: z.string().check(z.minLength(1)),
       /** Step Functions' `Cause`: often a JSON document; stored as text, truncated. */
-      cause: z.string().nullish(),
+      cause: z.nullish(z.string()),
     }),
   ],
   {

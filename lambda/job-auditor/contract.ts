@@ -2,7 +2,8 @@
  * What the job-auditor Lambda receives: the EventBridge "Glue Job State Change" event of the curate job, for the final
  * states only (the Orchestration stack's rule filters them).
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../shared/zod-locale';
 
 export const FINAL_JOB_STATES = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] as const;
 
@@ -12,11 +13,11 @@ export const glueJobStateChangeSchema = z.object({
   /** When the state changed (ISO 8601). */
   time: z.iso.datetime({ offset: true }),
   detail: z.object({
-    jobName: z.string().min(1),
-    jobRunId: z.string().min(1),
+    jobName: z.string().check(z.minLength(1)),
+    jobRunId: z.string().check(z.minLength(1)),
     state: z.enum(FINAL_JOB_STATES),
-    severity: z.string().optional(),
-    message: z.string().optional(),
+    severity: z.optional(z.string()),
+    message: z.optional(z.string()),
   }),
 });
 export type GlueJobStateChange = z.infer<typeof glueJobStateChangeSchema>;

@@ -8,7 +8,7 @@
  * batch: mart unchanged, audit row FAILED), TransientError (cluster resuming: retry with backoff).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
@@ -19,6 +19,7 @@ import { loadBatch, type MartLoadResult, type Stager } from '../shared/mart-load
 import { s3ImportStager } from '../shared/mart-s3-import';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
+import '../shared/zod-locale';
 
 /** Environment variable names (set by the DataMart stack). */
 export const LOAD_MART_ENV = {
@@ -30,14 +31,14 @@ export const LOAD_MART_ENV = {
 } as const;
 
 export const loadMartInputSchema = z.object({
-  dataset: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-  runId: z.string().min(1).max(256),
-  objectKey: z.string().min(1),
-  objectVersion: z.string().min(1).nullish(),
-  bucket: z.string().min(3).max(63),
-  prefix: z.string().regex(/^_mart\/[a-z][a-z0-9_]*\/run_id=[^/]+\/$/, {
-    error: 'must be "_mart/<dataset>/run_id=<runId>/"',
-  }),
+  dataset: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/)),
+  runId: z.string().check(z.minLength(1), z.maxLength(256)),
+  objectKey: z.string().check(z.minLength(1)),
+  objectVersion: z.nullish(z.string().check(z.minLength(1))),
+  bucket: z.string().check(z.minLength(3), z.maxLength(63)),
+  prefix: z
+    .string()
+    .check(z.regex(/^_mart\/[a-z][a-z0-9_]*\/run_id=[^/]+\/$/, { error: 'must be "_mart/<dataset>/run_id=<runId>/"' })),
 });
 export type LoadMartInput = z.infer<typeof loadMartInputSchema>;
 

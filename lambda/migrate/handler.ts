@@ -7,7 +7,7 @@
  * such deploy re-runs this) and `Datasets` (JSON of the mart-enabled datasets, from which the mart tables are made).
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { COLUMN_TYPE } from '../../config/column-type';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError, TransientError } from '../shared/errors';
@@ -16,6 +16,7 @@ import type { MartDataset } from '../shared/mart-ddl';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
+import '../shared/zod-locale';
 import { applyMigrations, type MigrationReport, martMigrations, versionedMigrations } from './migrations';
 import { SQL_FILES } from './sql-files.generated';
 
@@ -25,21 +26,23 @@ export const PHYSICAL_RESOURCE_ID = 'data-mart-migrations';
  * A column type of the config grammar (the rule of config/schema.ts columnSchema.type, without loading the config
  * schema: that costs ~20 ms of cold start, and the datasets were validated at synth already).
  */
-const columnType = z.string().refine(
-  (type) => {
-    const match = COLUMN_TYPE.exec(type);
-    return match !== null && (match[2] === undefined || Number(match[3]) <= Number(match[2]));
-  },
-  { error: 'must be one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp' },
+const columnType = z.string().check(
+  z.refine(
+    (type) => {
+      const match = COLUMN_TYPE.exec(type);
+      return match !== null && (match[2] === undefined || Number(match[3]) <= Number(match[2]));
+    },
+    { error: 'must be one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp' },
+  ),
 );
 
 const martDatasetSchema = z.object({
   name: z.string(),
-  columns: z.array(z.object({ name: z.string(), type: columnType, nullable: z.boolean() })).min(1),
-  primaryKey: z.array(z.string()).min(1),
+  columns: z.array(z.object({ name: z.string(), type: columnType, nullable: z.boolean() })).check(z.minLength(1)),
+  primaryKey: z.array(z.string()).check(z.minLength(1)),
   mart: z.object({
     enabled: z.boolean(),
-    table: z.string().optional(),
+    table: z.optional(z.string()),
     indexes: z.array(z.array(z.string())),
   }),
 });
@@ -47,15 +50,19 @@ const martDatasetSchema = z.object({
 const eventSchema = z.object({
   RequestType: z.enum(['Create', 'Update', 'Delete']),
   ResourceProperties: z.object({
-    MigrationSetHash: z.string().min(1),
-    Datasets: z.string().transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-        return z.NEVER;
-      }
-    }),
+    MigrationSetHash: z.string().check(z.minLength(1)),
+    Datasets: z.pipe(
+      z.string(),
+      // zod/mini hands a transform the parse payload (no ctx.addIssue): the issue is pushed as classic zod's would be.
+      z.transform((text: string, payload) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          payload.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
   }),
 });
 

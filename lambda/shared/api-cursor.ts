@@ -3,10 +3,11 @@
  * A cursor is not trusted: it is size-limited, parsed with a schema, must belong to the same table and filters, and its
  * key values are checked against the key columns' types before they are sent as parameters.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from './errors';
 import { checkColumnValue, type MartTable } from './api-marts';
 import type { KeysetPosition } from './api-mart-query';
+import './zod-locale';
 
 const CURSOR_VERSION = 1;
 /** Long enough for any composite key of reasonable values, short enough to refuse junk before parsing it. */
@@ -14,11 +15,9 @@ export const MAX_CURSOR_LENGTH = 2048;
 
 const cursorSchema = z.strictObject({
   v: z.literal(CURSOR_VERSION),
-  q: z.string().max(64),
-  k: z
-    .array(z.union([z.string().max(256), z.number().finite()]))
-    .min(1)
-    .max(16),
+  q: z.string().check(z.maxLength(64)),
+  /** Key values: strings or finite numbers (z.number() rejects NaN and Infinity). */
+  k: z.array(z.union([z.string().check(z.maxLength(256)), z.number()])).check(z.minLength(1), z.maxLength(16)),
 });
 
 export function encodeCursor(fingerprint: string, position: KeysetPosition): string {

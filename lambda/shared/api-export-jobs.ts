@@ -2,9 +2,10 @@
  * Export jobs: the request schema of `POST /v1/exports`, the DynamoDB item that tracks a job, and the SQS message that
  * hands it to the worker. Shared by export-request, export-worker and export-status.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DynamoDbDocumentClient } from './aws/dynamodb';
 import { FILTER_OPERATORS } from './api-mart-query';
+import './zod-locale';
 
 /** Deliveries of one job message before it goes to the dead-letter queue (the stack's maxReceiveCount). */
 export const EXPORT_MAX_RECEIVE_COUNT = 3;
@@ -13,21 +14,27 @@ export const MAX_EXPORT_FILTERS = 20;
 
 export const exportRequestSchema = z.strictObject({
   /** Mart table (from the whitelist). */
-  table: z.string().min(1).max(64),
-  /** Filters on the table's filterable columns; values as strings, numbers or booleans. */
-  filters: z
-    .array(
-      z.strictObject({
-        column: z.string().min(1).max(64),
-        operator: z.enum(Object.keys(FILTER_OPERATORS) as [keyof typeof FILTER_OPERATORS]).default('eq'),
-        value: z.union([z.string(), z.number().finite(), z.boolean()]).transform((value) => String(value)),
-      }),
-    )
-    .max(MAX_EXPORT_FILTERS)
-    .default([]),
-  format: z
-    .literal('csv', { error: 'must be "csv" (the only export format). Fix: set "format": "csv" or leave it out' })
-    .default('csv'),
+  table: z.string().check(z.minLength(1), z.maxLength(64)),
+  /** Filters on the table's filterable columns; values as strings, finite numbers or booleans. */
+  filters: z._default(
+    z
+      .array(
+        z.strictObject({
+          column: z.string().check(z.minLength(1), z.maxLength(64)),
+          operator: z._default(z.enum(Object.keys(FILTER_OPERATORS) as [keyof typeof FILTER_OPERATORS]), 'eq'),
+          value: z.pipe(
+            z.union([z.string(), z.number(), z.boolean()]),
+            z.transform((value) => String(value)),
+          ),
+        }),
+      )
+      .check(z.maxLength(MAX_EXPORT_FILTERS)),
+    [],
+  ),
+  format: z._default(
+    z.literal('csv', { error: 'must be "csv" (the only export format). Fix: set "format": "csv" or leave it out' }),
+    'csv',
+  ),
 });
 export type ExportRequest = z.infer<typeof exportRequestSchema>;
 

@@ -3,7 +3,7 @@
  * mapping of domain errors to status codes, and who the caller is.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { InvalidInputError, NotFoundError, TransientError } from './errors';
 
 /** Seconds a caller should wait before retrying when the data mart is resuming from auto-pause. */
@@ -46,7 +46,7 @@ export function responseForError(error: unknown, requestId: string): APIGatewayP
 }
 
 /** Parses a JSON body with a zod schema; every problem becomes an InvalidInputError naming the field and value. */
-export function parseJsonBody<T extends z.ZodType>(
+export function parseJsonBody<T extends z.ZodMiniType>(
   event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
   schema: T,
 ): z.output<T> {
@@ -68,7 +68,7 @@ export function parseJsonBody<T extends z.ZodType>(
 }
 
 /** "field "x" has value 5: must be ..." for each problem, joined. */
-export function describeZodError(error: z.ZodError, raw: unknown): string {
+export function describeZodError(error: z.core.$ZodError, raw: unknown): string {
   return error.issues
     .map((issue) => {
       const keyPath = issue.path.map(String).join('.') || '(body)';

@@ -3,26 +3,27 @@
  * handed to the functions as JSON (env var MART_TABLES). SQL identifiers only ever come from here, never from a
  * request; every identifier is checked again when the whitelist is parsed and is always double-quoted.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DatasetConfig } from '../../config/schema';
 import { InvalidInputError } from './errors';
+import './zod-locale';
 
 export const MART_SCHEMA = 'mart';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
-const identifier = z.string().regex(IDENTIFIER);
+const identifier = z.string().check(z.regex(IDENTIFIER));
 const columnType = z
   .string()
-  .regex(/^(string|integer|bigint|double|boolean|date|timestamp|decimal\(\d{1,2},\d{1,2}\))$/);
+  .check(z.regex(/^(string|integer|bigint|double|boolean|date|timestamp|decimal\(\d{1,2},\d{1,2}\))$/));
 
 export const martTableSchema = z.strictObject({
   /** Table name in schema `mart`. */
   table: identifier,
   dataset: identifier,
   /** Columns in dataset-config order, with their config type. */
-  columns: z.array(z.strictObject({ name: identifier, type: columnType })).min(1),
+  columns: z.array(z.strictObject({ name: identifier, type: columnType })).check(z.minLength(1)),
   /** Keyset pagination order (the primary key). */
-  primaryKey: z.array(identifier).min(1),
+  primaryKey: z.array(identifier).check(z.minLength(1)),
   /** Columns a request may filter on. */
   filterable: z.array(identifier),
 });

@@ -3,13 +3,14 @@
  * and the headers to send. For files above the API's 10 MB payload limit.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { API_ENV } from '../shared/api-env';
 import { json, parseJsonBody, responseForError } from '../shared/api-http';
 import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { DomainError } from '../shared/errors';
 import { logger } from '../shared/logger';
+import '../shared/zod-locale';
 import { type PresignDependencies, presignUpload, uploadRequestSchema } from './presign';
 
 export function createHandler(deps: PresignDependencies) {

@@ -4,9 +4,10 @@
  * one object, with that type, encrypted with the platform key, until it expires.
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { S3Client } from '../shared/aws/s3';
 import { NotFoundError } from '../shared/errors';
+import '../shared/zod-locale';
 
 export const UPLOAD_CONTENT_TYPES = {
   'application/json': 'json',
@@ -19,7 +20,7 @@ export const uploadRequestSchema = z.strictObject({
     error: `must be one of ${Object.keys(UPLOAD_CONTENT_TYPES).join(', ')}. Fix: send the file's content type`,
   }),
   /** The file is gzip-compressed: the key ends in .gz (the validate step decompresses it). @default false */
-  gzip: z.boolean().default(false),
+  gzip: z._default(z.boolean(), false),
 });
 export type UploadRequest = z.infer<typeof uploadRequestSchema>;
 

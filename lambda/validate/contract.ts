@@ -8,7 +8,8 @@
  *   `<dataset>/`, malformed fields). Never worth retrying.
  * - anything else (S3 throttling, network, permissions): infrastructure failure, worth a Retry in the state machine.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../shared/zod-locale';
 
 /** Environment variables of the function (all required, read at cold start). */
 export const VALIDATE_ENV = {
@@ -18,19 +19,21 @@ export const VALIDATE_ENV = {
 
 export const validateInputSchema = z.object({
   /** Landing bucket of the object. */
-  bucket: z.string().min(3),
+  bucket: z.string().check(z.minLength(3)),
   /** Object key, `<dataset>/ingest_date=YYYY-MM-DD/<id>.<ext>`; the first segment must equal `dataset`. */
-  key: z.string().min(1),
+  key: z.string().check(z.minLength(1)),
   /** Object version (landing is versioned): the exact bytes that triggered the run are read. */
-  versionId: z.string().min(1).optional(),
+  versionId: z.optional(z.string().check(z.minLength(1))),
   /** Dataset name as configured in config/datasets/<dataset>.json. */
-  dataset: z.string().min(1),
+  dataset: z.string().check(z.minLength(1)),
   /** Run id chosen by the state machine (e.g. the execution name): names the staging folder. */
-  runId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, {
-    error: 'must be 1 to 128 letters, digits, "_", ".", ":" or "-". Fix: pass the execution name as runId',
-  }),
+  runId: z.string().check(
+    z.regex(/^[A-Za-z0-9_.:-]{1,128}$/, {
+      error: 'must be 1 to 128 letters, digits, "_", ".", ":" or "-". Fix: pass the execution name as runId',
+    }),
+  ),
   /** Object size from the S3 event, for logging only. */
-  size: z.number().int().nonnegative().optional(),
+  size: z.optional(z.int().check(z.nonnegative())),
 });
 export type ValidateInput = z.infer<typeof validateInputSchema>;
 
@@ -48,17 +51,17 @@ export const validateOutputSchema = z.object({
   dataset: z.string(),
   runId: z.string(),
   /** From the key's `ingest_date=` segment; the UTC date of the run when the key has none. */
-  ingestDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  rowsTotal: z.number().int().nonnegative(),
-  rowsValid: z.number().int().nonnegative(),
-  rowsRejected: z.number().int().nonnegative(),
+  ingestDate: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
+  rowsTotal: z.int().check(z.nonnegative()),
+  rowsValid: z.int().check(z.nonnegative()),
+  rowsRejected: z.int().check(z.nonnegative()),
   stagingBucket: z.string(),
   /** `staging/<dataset>/run_id=<runId>/`: the curate job's `--staging_path` is `s3://<stagingBucket>/<stagingPrefix>`. */
   stagingPrefix: z.string(),
   /** Rejected-rows file (VALID / NO_VALID_ROWS with rejections) or the quarantined whole file (UNREADABLE). */
-  quarantineKey: z.string().optional(),
+  quarantineKey: z.optional(z.string()),
   /** Why the file is UNREADABLE, or a summary of the first rejection reasons. */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
 });
 export type ValidateOutput = z.infer<typeof validateOutputSchema>;
 

@@ -30,7 +30,10 @@ export interface PartSink {
   putWhole(body: Buffer): Promise<void>;
   /** Starts a multipart object. */
   begin(): Promise<void>;
-  /** Writes part `partNumber` (1-based, in order of calls but possibly concurrently). */
+  /**
+   * Writes part `partNumber` (1-based, in order of calls but possibly concurrently). Once the returned promise
+   * resolves, the writer fills `body`'s memory with a later part: a sink that keeps the bytes must copy them.
+   */
   uploadPart(partNumber: number, body: Buffer): Promise<void>;
   complete(): Promise<void>;
   abort(): Promise<void>;
@@ -69,6 +72,8 @@ export class ObjectWriter {
   private readonly inFlight: Promise<void>[] = [];
   private bytes = 0;
   private failed: unknown;
+  /** Part buffers whose upload has finished, filled again rather than allocating fresh ones (page faults, GCs). */
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly sink: PartSink,
@@ -89,7 +94,9 @@ export class ObjectWriter {
    * appended (the slice shares the record's characters, nothing is copied until the batch is joined).
    */
   writeWithTail(text: string, dropChars: number, tail: string): void {
-    this.batch.push(dropChars === 0 ? text : text.slice(0, text.length - dropChars), tail);
+    // Two single-element pushes: V8 inlines those, a push of two elements is a builtin call.
+    this.batch.push(dropChars === 0 ? text : text.slice(0, text.length - dropChars));
+    this.batch.push(tail);
     this.batchChars += text.length + tail.length;
     if (this.batchChars >= BATCH_CHARS) this.flushBatch();
   }
@@ -111,7 +118,8 @@ export class ObjectWriter {
         this.part = grown;
       } else if (bytes > room) {
         if (this.used > 0) this.ready.push(this.part.subarray(0, this.used));
-        this.part = Buffer.allocUnsafe(Math.max(this.partSize, bytes));
+        this.part =
+          (bytes <= this.partSize ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(this.partSize, bytes));
         this.used = 0;
       }
     }
@@ -161,6 +169,7 @@ export class ObjectWriter {
     this.used = 0;
     this.ready.length = 0;
     await Promise.all(this.inFlight.splice(0));
+    this.spare.length = 0;
     if (this.began) await this.sink.abort().catch(() => undefined);
   }
 
@@ -168,10 +177,20 @@ export class ObjectWriter {
     const partNumber = ++this.partNumber;
     this.bytes += body.length;
     this.inFlight.push(
-      this.sink.uploadPart(partNumber, body).catch((error: unknown) => {
-        this.failed ??= error;
-      }),
+      this.sink.uploadPart(partNumber, body).then(
+        () => this.recycle(body),
+        (error: unknown) => {
+          this.failed ??= error;
+        },
+      ),
     );
+  }
+
+  /** Keeps the memory of an uploaded part for a later one, when it is a whole part buffer of this writer. */
+  private recycle(body: Buffer): void {
+    if (body.byteOffset === 0 && body.buffer.byteLength === this.partSize && this.spare.length < this.maxInFlight) {
+      this.spare.push(Buffer.from(body.buffer, 0, this.partSize));
+    }
   }
 
   private takePart(): Buffer {

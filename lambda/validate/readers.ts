@@ -234,6 +234,12 @@ type ParsedRecord =
   | undefined;
 
 /**
+ * The fast lane for a record without quotes: its line (no line end), which the handler may take as it is. Returns
+ * whether it did; if not, the record is split into fields and goes to the {@link CsvRecordHandler}.
+ */
+export type CsvLineHandler = (raw: string, line: number) => boolean;
+
+/**
  * RFC 4180 CSV: comma separated, fields optionally double-quoted, `""` inside quotes is a quote, quoted fields may
  * hold commas and newlines, CRLF or LF line ends; blank lines are skipped. An unquoted empty field is NULL, a quoted
  * one an empty string. A UTF-8 BOM is removed by the decoder before text reaches the reader.
@@ -242,7 +248,10 @@ export class CsvReader implements RecordReader {
   private rest = '';
   private line = 1;
 
-  constructor(private readonly onRecord: CsvRecordHandler) {}
+  constructor(
+    private readonly onRecord: CsvRecordHandler,
+    private readonly onUnquotedLine?: CsvLineHandler,
+  ) {}
 
   push(text: string): void {
     this.consume(this.rest === '' ? text : this.rest + text, false);
@@ -267,7 +276,9 @@ export class CsvReader implements RecordReader {
         const stop = lineEnd > start && buffer.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
         if (stop > start) {
           const raw = buffer.slice(start, stop);
-          this.onRecord({ fields: splitUnquoted(raw) }, this.line, raw);
+          if (this.onUnquotedLine === undefined || !this.onUnquotedLine(raw, this.line)) {
+            this.onRecord({ fields: splitUnquoted(raw) }, this.line, raw);
+          }
         }
         this.line++;
         start = lineEnd + 1;

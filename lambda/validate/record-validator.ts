@@ -9,47 +9,77 @@
  *   object text with typed values, so staging is NDJSON whatever the input format.
  *
  * Problems are returned as text (`column "bid_price_usd": "abc" is not a decimal(12,6)`); the caller prefixes the line.
+ *
+ * Each check has a fast test (valid or not, nothing worded) and a description of the problem. The hot paths are
+ * generated per dataset (per CSV header) as straight-line code over the columns: a record passing the fast tests is
+ * done; any other goes through the complete, interpreted check, which words its problems (see the code generation
+ * below). The fast paths only ever accept what the complete check accepts, with the same output (the tests compare
+ * them on random records).
  */
-import { COLUMN_TYPE, type ColumnConfig, type DatasetConfig } from '../../config/schema';
+import { COLUMN_TYPE } from '../../config/column-type';
+import type { ColumnConfig, DatasetConfig } from '../../config/schema';
 
 /** A field as the CSV reader yields it: `null` for an unquoted empty field (SQL NULL), else the text. */
 export type CsvField = string | null;
 
-interface ColumnRule {
+/** The type-specific checks of a column, compiled once from its config. */
+interface TypeChecks {
+  /** Whether a JSON value that is neither null nor undefined is valid: runs on every value, allocates nothing. */
+  readonly validJson: (value: unknown) => boolean;
+  /** Why a JSON value that failed {@link validJson} is invalid. */
+  readonly describeJson: (value: unknown) => string;
+  /** Whether a non-empty text value (CSV) is valid. */
+  readonly validText: (text: string) => boolean;
+  /** Why a text value that failed {@link validText} is invalid. */
+  readonly describeText: (text: string) => string;
+  /** The JSON text of a text value that passed {@link validText}. */
+  readonly textToJson: (text: string) => string;
+  /**
+   * Whether a text value is valid and its JSON is the text as written (between quotes when `quoted`): such fields are
+   * staged without conversion by the compiled CSV path. Implies {@link validText}, in one scan where it can.
+   */
+  readonly validAsWritten: (text: string) => boolean;
+  readonly quoted: boolean;
+  /** Whether a JSON value is valid exactly when it is a string and a valid text (string, date, timestamp columns). */
+  readonly stringValued: boolean;
+}
+
+interface ColumnRule extends TypeChecks {
   readonly name: string;
   readonly nullable: boolean;
   readonly isString: boolean;
-  /** Checks a JSON value that is neither null nor undefined; returns the problem, if any. */
-  readonly checkJson: (value: unknown) => string | undefined;
-  /** Checks a non-empty text value (CSV); returns the problem, if any. */
-  readonly checkText: (text: string) => string | undefined;
-  /** The JSON text of a text value that passed {@link checkText}. */
-  readonly textToJson: (text: string) => string;
 }
 
-/** The type-specific part of a rule. */
-type TypeChecks = Omit<ColumnRule, 'name' | 'nullable' | 'isString'>;
+/** The problem of a JSON value that is neither null nor undefined, if any. */
+function checkJson(rule: ColumnRule, value: unknown): string | undefined {
+  return rule.validJson(value) ? undefined : rule.describeJson(value);
+}
+
+/** The problem of a non-empty text value, if any. */
+function checkText(rule: ColumnRule, text: string): string | undefined {
+  return rule.validText(text) ? undefined : rule.describeText(text);
+}
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-const INTEGER_TEXT = /^[+-]?\d+$/;
 const CANONICAL_INTEGER = /^-?(0|[1-9]\d*)$/;
 /** Text that is already a JSON number as written (no "+", no leading zeros, digits around the point). */
 const CANONICAL_JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 const DOUBLE_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const BOOLEAN_TEXT: Readonly<Record<string, 'true' | 'false'>> = {
-  true: 'true',
-  false: 'false',
-  TRUE: 'true',
-  FALSE: 'false',
-  True: 'true',
-  False: 'false',
-  '1': 'true',
-  '0': 'false',
-};
+/** A Map rather than an object literal, so that "constructor" or "toString" are not booleans. */
+const BOOLEAN_TEXT: ReadonlyMap<string, 'true' | 'false'> = new Map([
+  ['true', 'true'],
+  ['false', 'false'],
+  ['TRUE', 'true'],
+  ['FALSE', 'false'],
+  ['True', 'true'],
+  ['False', 'false'],
+  ['1', 'true'],
+  ['0', 'false'],
+]);
 
 /** Whether a string needs JSON escaping (quote, backslash, control characters); most field values do not. */
 function needsJsonEscape(text: string): boolean {
@@ -73,23 +103,13 @@ export function showValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** Days of each month in a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function isValidDate(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
-  const days = [
-    31,
-    year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28,
-    31,
-    30,
-    31,
-    30,
-    31,
-    31,
-    30,
-    31,
-    30,
-    31,
-  ];
-  return day <= days[month - 1];
+  if (day <= MONTH_DAYS[month - 1]) return true;
+  return month === 2 && day === 29 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 
 // Dates, timestamps and decimals are checked by hand rather than with regular expressions: they are in nearly every
@@ -97,24 +117,27 @@ function isValidDate(year: number, month: number, day: number): boolean {
 
 const ZERO = 48;
 
-/** The value of `count` ASCII digits at `at`, or -1 when they are not all digits. */
-function digitsAt(text: string, at: number, count: number): number {
-  let value = 0;
-  for (let i = at; i < at + count; i++) {
-    const digit = text.charCodeAt(i) - ZERO;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
+/** The value of the two ASCII digits at `at`, or -1 when they are not both digits (or the text ends). */
+function twoDigitsAt(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - ZERO;
+  const ones = text.charCodeAt(at + 1) - ZERO;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
 }
 
 /** YYYY-MM-DD at `at`, a real calendar day. */
 function isDateAt(text: string, at: number): boolean {
   if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45) return false;
-  const year = digitsAt(text, at, 4);
-  const month = digitsAt(text, at + 5, 2);
-  const day = digitsAt(text, at + 8, 2);
-  return year >= 0 && month >= 0 && day >= 0 && isValidDate(year, month, day);
+  const century = twoDigitsAt(text, at);
+  const yearOfCentury = twoDigitsAt(text, at + 2);
+  const month = twoDigitsAt(text, at + 5);
+  const day = twoDigitsAt(text, at + 8);
+  return (
+    century >= 0 &&
+    yearOfCentury >= 0 &&
+    month >= 0 &&
+    day >= 0 &&
+    isValidDate(century * 100 + yearOfCentury, month, day)
+  );
 }
 
 function checkDateText(text: string): boolean {
@@ -127,17 +150,17 @@ function checkTimestampText(text: string): boolean {
   if (length < 16 || !isDateAt(text, 0)) return false;
   const separator = text.charCodeAt(10);
   if (separator !== 84 && separator !== 32) return false; // 'T' or ' '
-  const hour = digitsAt(text, 11, 2);
-  const minute = digitsAt(text, 14, 2);
+  const hour = twoDigitsAt(text, 11);
+  const minute = twoDigitsAt(text, 14);
   if (hour < 0 || hour > 23 || text.charCodeAt(13) !== 58 || minute < 0 || minute > 59) return false;
   let i = 16;
   if (i < length && text.charCodeAt(i) === 58) {
-    const second = digitsAt(text, i + 1, 2);
+    const second = twoDigitsAt(text, i + 1);
     if (second < 0 || second > 59) return false;
     i += 3;
     if (i < length && text.charCodeAt(i) === 46) {
       const start = ++i;
-      while (i < length && text.charCodeAt(i) >= ZERO && text.charCodeAt(i) <= ZERO + 9) i++;
+      while (i < length && isDigit(text.charCodeAt(i))) i++;
       if (i === start || i - start > 9) return false;
     }
   }
@@ -145,9 +168,9 @@ function checkTimestampText(text: string): boolean {
   const zone = text.charCodeAt(i);
   if (zone === 90) return i + 1 === length; // 'Z'
   if (zone !== 43 && zone !== 45) return false; // '+' or '-'
-  const offsetHours = digitsAt(text, i + 1, 2);
+  const offsetHours = twoDigitsAt(text, i + 1);
   const colon = text.charCodeAt(i + 3) === 58 ? 1 : 0;
-  const offsetMinutes = digitsAt(text, i + 3 + colon, 2);
+  const offsetMinutes = twoDigitsAt(text, i + 3 + colon);
   return offsetHours >= 0 && offsetHours <= 18 && offsetMinutes >= 0 && offsetMinutes <= 59 && i + 5 + colon === length;
 }
 
@@ -191,67 +214,237 @@ function numberToPlainText(value: number): string {
   return value.toFixed(20).replace(/\.?0+$/, '');
 }
 
-function stringRule(column: ColumnConfig): TypeChecks {
-  const allowed = column.enum ? new Set(column.enum) : undefined;
-  const pattern = column.pattern !== undefined ? new RegExp(column.pattern) : undefined;
-  const checkText = (text: string): string | undefined => {
-    if (allowed !== undefined && !allowed.has(text)) {
-      return `${showValue(text)} is not one of ${column.enum!.join(', ')}`;
+// Integer, double and decimal text is scanned by hand too: CSV holds it in nearly every record.
+
+function isDigit(code: number): boolean {
+  return code >= ZERO && code <= ZERO + 9;
+}
+
+/** `[+-]?\d+`. */
+function isIntegerText(text: string): boolean {
+  const sign = text.charCodeAt(0);
+  let i = sign === 43 || sign === 45 ? 1 : 0;
+  if (i >= text.length) return false;
+  for (; i < text.length; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Where the integer part of a JSON number (`-?(0|[1-9]\d*)`) at the start of `text` ends, or -1 if there is none. */
+function jsonIntegerEnd(text: string): number {
+  let i = text.charCodeAt(0) === 45 ? 1 : 0;
+  const first = text.charCodeAt(i);
+  if (first === ZERO) return i + 1;
+  if (!(first > ZERO && first <= ZERO + 9)) return -1;
+  for (i++; i < text.length && isDigit(text.charCodeAt(i)); i++);
+  return i;
+}
+
+/** `-?(0|[1-9]\d*)(\.\d+)?`: a JSON number without exponent, written as JSON writes it. */
+function isPlainNumber(text: string): boolean {
+  let i = jsonIntegerEnd(text);
+  if (i < 0) return false;
+  if (i < text.length && text.charCodeAt(i) === 46) {
+    const start = ++i;
+    for (; i < text.length && isDigit(text.charCodeAt(i)); i++);
+    if (i === start) return false;
+  }
+  return i === text.length;
+}
+
+/**
+ * Whether `text` is a plain number whose fraction does not end with a zero (the decimal's textToJson leaves it as it
+ * is) and that fits the digits of a decimal(precision, scale): the common CSV decimal, checked in one scan.
+ */
+function isPlainDecimalWithin(text: string, maxIntegerDigits: number, scale: number): boolean {
+  const end = jsonIntegerEnd(text);
+  if (end < 0) return false;
+  const sign = text.charCodeAt(0) === 45 ? 1 : 0;
+  // A lone "0" has no significant integer digit.
+  const integerDigits = end - sign === 1 && text.charCodeAt(sign) === ZERO ? 0 : end - sign;
+  if (integerDigits > maxIntegerDigits) return false;
+  if (end === text.length) return true;
+  if (text.charCodeAt(end) !== 46) return false;
+  let i = end + 1;
+  for (; i < text.length && isDigit(text.charCodeAt(i)); i++);
+  const fractionDigits = i - end - 1;
+  return i === text.length && fractionDigits > 0 && fractionDigits <= scale && text.charCodeAt(i - 1) !== ZERO;
+}
+
+/** Plain numbers up to this length are finite doubles (the largest double has 309 integer digits). */
+const FINITE_PLAIN_NUMBER_CHARS = 300;
+
+/** Characters with a meaning in a regular expression outside a class: anything else stands for itself. */
+const REGEXP_SYNTAX = '^$\\.*+?()[]{}|/';
+
+/**
+ * The characters allowed at each position of a simple pattern (anchored, fixed length, ASCII: literals, `\d`,
+ * classes like `[0-9a-f]`, `{n}` repeats), such as `^imp-[0-9a-f]{16}$`; `undefined` for any other pattern.
+ */
+function fixedPatternClasses(source: string): Uint8Array[] | undefined {
+  if (!source.startsWith('^') || !source.endsWith('$') || source.endsWith('\\$')) return undefined;
+  const body = source.slice(1, -1);
+  const positions: Uint8Array[] = [];
+  let i = 0;
+  while (i < body.length) {
+    const allowed = new Uint8Array(128);
+    const char = body[i];
+    if (char === '[') {
+      const close = body.indexOf(']', i + 1);
+      const items = close < 0 ? '' : body.slice(i + 1, close);
+      // Negated classes, escapes and nested brackets are left to RegExp.
+      if (items === '' || items.startsWith('^') || items.includes('\\') || items.includes('[')) return undefined;
+      for (let j = 0; j < items.length; j++) {
+        const from = items.charCodeAt(j);
+        const to = items[j + 1] === '-' && j + 2 < items.length ? items.charCodeAt(j + 2) : from;
+        if (to >= 128 || to < from) return undefined;
+        allowed.fill(1, from, to + 1);
+        if (to !== from) j += 2;
+      }
+      i = close + 1;
+    } else if (char === '\\') {
+      const escaped = body[i + 1] ?? '';
+      if (escaped === 'd') allowed.fill(1, ZERO, ZERO + 10);
+      else if (escaped !== '' && (REGEXP_SYNTAX.includes(escaped) || escaped === '-'))
+        allowed[escaped.charCodeAt(0)] = 1;
+      else return undefined;
+      i += 2;
+    } else if (!REGEXP_SYNTAX.includes(char) && char.charCodeAt(0) < 128) {
+      allowed[char.charCodeAt(0)] = 1;
+      i++;
+    } else {
+      return undefined;
     }
-    if (pattern !== undefined && !pattern.test(text)) return `${showValue(text)} does not match ${column.pattern}`;
-    return undefined;
+    let repeat = 1;
+    const quantifier = /^\{(\d{1,3})\}/.exec(body.slice(i));
+    if (quantifier !== null) {
+      repeat = Number(quantifier[1]);
+      i += quantifier[0].length;
+    } else if ('{*+?'.includes(body[i] ?? 'x')) {
+      return undefined;
+    }
+    for (let n = 0; n < repeat; n++) positions.push(allowed);
+  }
+  return positions;
+}
+
+/**
+ * The test of a pattern: for simple patterns (ids, codes), a scan over a table of the characters allowed at each
+ * position, about twice as fast as RegExp#test on such short values (no call into the regexp engine); RegExp otherwise.
+ */
+export function compilePattern(source: string): (text: string) => boolean {
+  const classes = fixedPatternClasses(source);
+  if (classes === undefined) {
+    const pattern = new RegExp(source);
+    return (text) => pattern.test(text);
+  }
+  const length = classes.length;
+  const table = new Uint8Array(length * 128);
+  for (const [position, allowed] of classes.entries()) table.set(allowed, position * 128);
+  return (text) => {
+    if (text.length !== length) return false;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 128 || table[i * 128 + code] === 0) return false;
+    }
+    return true;
   };
+}
+
+/** Membership in an enum: a short list is searched with `===`, cheaper than hashing each value for a Set. */
+function enumTest(values: readonly string[]): (text: string) => boolean {
+  if (values.length > 8) {
+    const set = new Set(values);
+    return (text) => set.has(text);
+  }
+  return (text) => {
+    for (let i = 0; i < values.length; i++) if (text === values[i]) return true;
+    return false;
+  };
+}
+
+function stringRule(column: ColumnConfig): TypeChecks {
+  const allowed = column.enum ? enumTest(column.enum) : undefined;
+  const matches = column.pattern !== undefined ? compilePattern(column.pattern) : undefined;
+  // One closure per case: the test run on every value holds no branch on what the column has.
+  const validText: (text: string) => boolean =
+    allowed !== undefined && matches !== undefined
+      ? (text) => allowed(text) && matches(text)
+      : (allowed ?? matches ?? (() => true));
+  const describeText = (text: string) =>
+    allowed !== undefined && !allowed(text)
+      ? `${showValue(text)} is not one of ${column.enum!.join(', ')}`
+      : `${showValue(text)} does not match ${column.pattern}`;
   return {
-    checkJson: (value) => (typeof value === 'string' ? checkText(value) : `${showValue(value)} is not a string`),
-    checkText,
+    validJson: (value) => typeof value === 'string' && validText(value),
+    stringValued: true,
+    describeJson: (value) => (typeof value === 'string' ? describeText(value) : `${showValue(value)} is not a string`),
+    validText,
+    describeText,
     textToJson: (text) => (needsJsonEscape(text) ? JSON.stringify(text) : `"${text}"`),
+    validAsWritten: (text) => validText(text) && !needsJsonEscape(text),
+    quoted: true,
   };
 }
 
 function integerRule(type: 'integer' | 'bigint'): TypeChecks {
-  const checkText = (text: string): string | undefined => {
-    if (!INTEGER_TEXT.test(text)) return `${showValue(text)} is not ${type === 'integer' ? 'an integer' : 'a bigint'}`;
-    if (type === 'integer') {
-      const value = Number(text);
-      return value < INT32_MIN || value > INT32_MAX ? `${showValue(text)} is out of range for integer` : undefined;
-    }
-    // Only long texts can overflow 64 bits; BigInt is costly, so it is kept for those.
-    if (text.length >= 19) {
-      const value = BigInt(text);
-      if (value < INT64_MIN || value > INT64_MAX) return `${showValue(text)} is out of range for bigint`;
-    }
-    return undefined;
-  };
+  const notType = (value: unknown) => `${showValue(value)} is not ${type === 'integer' ? 'an integer' : 'a bigint'}`;
+  const validText =
+    type === 'integer'
+      ? (text: string) => {
+          if (!isIntegerText(text)) return false;
+          const value = Number(text);
+          return value >= INT32_MIN && value <= INT32_MAX;
+        }
+      : (text: string) => {
+          if (!isIntegerText(text)) return false;
+          // Only long texts can overflow 64 bits; BigInt is costly, so it is kept for those.
+          if (text.length < 19) return true;
+          const value = BigInt(text);
+          return value >= INT64_MIN && value <= INT64_MAX;
+        };
+  const describeText = (text: string) =>
+    isIntegerText(text) ? `${showValue(text)} is out of range for ${type}` : notType(text);
   return {
-    checkJson: (value) => {
-      if (typeof value === 'string') return checkText(value);
-      if (typeof value !== 'number' || !Number.isInteger(value)) {
-        return `${showValue(value)} is not ${type === 'integer' ? 'an integer' : 'a bigint'}`;
-      }
-      if (type === 'integer' && (value < INT32_MIN || value > INT32_MAX)) {
-        return `${showValue(value)} is out of range for integer`;
-      }
-      if (type === 'bigint' && !Number.isSafeInteger(value)) {
-        return `${showValue(value)} cannot be represented exactly as a JSON number. Fix: send bigints above 2^53 as strings`;
-      }
-      return undefined;
+    validJson:
+      type === 'integer'
+        ? (value) =>
+            typeof value === 'number'
+              ? Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX
+              : typeof value === 'string' && validText(value)
+        : (value) =>
+            typeof value === 'number' ? Number.isSafeInteger(value) : typeof value === 'string' && validText(value),
+    describeJson: (value) => {
+      if (typeof value === 'string') return describeText(value);
+      if (typeof value !== 'number' || !Number.isInteger(value)) return notType(value);
+      if (type === 'integer') return `${showValue(value)} is out of range for integer`;
+      return `${showValue(value)} cannot be represented exactly as a JSON number. Fix: send bigints above 2^53 as strings`;
     },
-    checkText,
+    validText,
+    describeText,
     textToJson: (text) => (CANONICAL_INTEGER.test(text) ? text : BigInt(text).toString()),
+    // Up to 9 characters (8 digits and a sign) fit in an integer, 18 in a bigint: validText is left the long ones.
+    validAsWritten: (text) =>
+      jsonIntegerEnd(text) === text.length && (text.length < (type === 'integer' ? 10 : 19) || validText(text)),
+    quoted: false,
+    stringValued: false,
   };
 }
 
 function doubleRule(): TypeChecks {
-  const checkText = (text: string): string | undefined =>
-    DOUBLE_TEXT.test(text) && Number.isFinite(Number(text)) ? undefined : `${showValue(text)} is not a double`;
+  const validText = (text: string) =>
+    (text.length <= FINITE_PLAIN_NUMBER_CHARS && isPlainNumber(text)) ||
+    (DOUBLE_TEXT.test(text) && Number.isFinite(Number(text)));
+  const describe = (value: unknown) => `${showValue(value)} is not a double`;
   return {
-    checkJson: (value) => {
-      if (typeof value === 'number') return undefined; // JSON numbers are always finite
-      if (typeof value === 'string') return checkText(value);
-      return `${showValue(value)} is not a double`;
-    },
-    checkText,
+    // JSON numbers are always finite.
+    validJson: (value) => typeof value === 'number' || (typeof value === 'string' && validText(value)),
+    describeJson: describe,
+    validText,
+    describeText: describe,
     textToJson: (text) => (CANONICAL_JSON_NUMBER.test(text) ? text : String(Number(text))),
+    validAsWritten: (text) => text.length <= FINITE_PLAIN_NUMBER_CHARS && isPlainNumber(text),
+    quoted: false,
+    stringValued: false,
   };
 }
 
@@ -260,34 +453,39 @@ function decimalRule(type: string, precision: number, scale: number): TypeChecks
   const scaleFactor = 10 ** scale;
   const integerLimit = 10 ** maxIntegerDigits;
   const exactAsDouble = precision <= 15;
-  const checkText = (text: string): string | undefined => {
+  const validText = (text: string) => {
+    const shape = decimalShape(text);
+    return shape !== undefined && shape.integerDigits <= maxIntegerDigits && shape.fractionDigits <= scale;
+  };
+  const describeText = (text: string) => {
     const shape = decimalShape(text);
     if (shape === undefined) return `${showValue(text)} is not a ${type}`;
     if (shape.integerDigits > maxIntegerDigits) {
       return `${showValue(text)} has more than ${maxIntegerDigits} digits before the decimal point for ${type}`;
     }
-    if (shape.fractionDigits > scale) return `${showValue(text)} has more than ${scale} decimal places for ${type}`;
-    return undefined;
+    return `${showValue(text)} has more than ${scale} decimal places for ${type}`;
   };
   return {
-    checkJson: (value) => {
-      if (typeof value === 'string') return checkText(value);
-      if (typeof value === 'number') {
-        // Fast path without number-to-text conversion: fits when value * 10^scale is a whole number (within the
-        // rounding of a double, ~2 ulp) below the integer-digit limit. Exact for precision <= 15 (a double's digits).
-        const scaled = value * scaleFactor;
-        if (
-          exactAsDouble &&
+    validJson: (value) => {
+      if (typeof value === 'string') return validText(value);
+      if (typeof value !== 'number') return false;
+      // Fast path without number-to-text conversion: fits when value * 10^scale is a whole number (within the
+      // rounding of a double, ~2 ulp) below the integer-digit limit. Exact for precision <= 15 (a double's digits).
+      const scaled = value * scaleFactor;
+      return (
+        (exactAsDouble &&
           Math.abs(value) < integerLimit &&
-          Math.abs(scaled - Math.round(scaled)) <= Math.abs(scaled) * 4e-16
-        ) {
-          return undefined;
-        }
-        return checkText(numberToPlainText(value));
-      }
+          Math.abs(scaled - Math.round(scaled)) <= Math.abs(scaled) * 4e-16) ||
+        validText(numberToPlainText(value))
+      );
+    },
+    describeJson: (value) => {
+      if (typeof value === 'string') return describeText(value);
+      if (typeof value === 'number') return describeText(numberToPlainText(value));
       return `${showValue(value)} is not a ${type}`;
     },
-    checkText,
+    validText,
+    describeText,
     // Only called on checked text: drop a "+", leading zeros and trailing fraction zeros, so it is a JSON number.
     textToJson: (text) => {
       const negative = text.charCodeAt(0) === 45;
@@ -303,30 +501,57 @@ function decimalRule(type: string, precision: number, scale: number): TypeChecks
       fraction = fraction.slice(0, end);
       return `${negative ? '-' : ''}${integer}${fraction === '' ? '' : `.${fraction}`}`;
     },
+    // What textToJson leaves as it is.
+    validAsWritten: (text) => isPlainDecimalWithin(text, maxIntegerDigits, scale),
+    quoted: false,
+    stringValued: false,
+  };
+}
+
+/**
+ * checkDateText remembering the last valid date: a file holds few distinct days, so most values cost one comparison
+ * (JSON.parse interns short strings such as dates, which makes that comparison one of references).
+ */
+function rememberingDateCheck(): (text: string) => boolean {
+  let lastValid: string | undefined;
+  return (text) => {
+    if (text === lastValid) return true;
+    if (!checkDateText(text)) return false;
+    lastValid = text;
+    return true;
   };
 }
 
 function textFormatRule(kind: 'date' | 'timestamp'): TypeChecks {
-  const valid = kind === 'date' ? checkDateText : checkTimestampText;
+  const validText = kind === 'date' ? rememberingDateCheck() : checkTimestampText;
   const problem = (value: unknown) =>
     kind === 'date'
       ? `${showValue(value)} is not a date (YYYY-MM-DD)`
       : `${showValue(value)} is not a timestamp (ISO 8601, e.g. 2026-01-31T12:00:00Z)`;
-  const checkText = (text: string): string | undefined => (valid(text) ? undefined : problem(text));
   return {
-    checkJson: (value) => (typeof value === 'string' ? checkText(value) : problem(value)),
-    checkText,
+    validJson: (value) => typeof value === 'string' && validText(value),
+    stringValued: true,
+    describeJson: problem,
+    validText,
+    describeText: problem,
     // Validated dates and timestamps hold no character JSON would escape.
     textToJson: (text) => `"${text}"`,
+    validAsWritten: validText,
+    quoted: true,
   };
 }
 
 function booleanRule(): TypeChecks {
   const problem = (value: unknown) => `${showValue(value)} is not a boolean (true or false)`;
   return {
-    checkJson: (value) => (typeof value === 'boolean' ? undefined : problem(value)),
-    checkText: (text) => (BOOLEAN_TEXT[text] !== undefined ? undefined : problem(text)),
-    textToJson: (text) => BOOLEAN_TEXT[text],
+    validJson: (value) => typeof value === 'boolean',
+    describeJson: problem,
+    validText: (text) => BOOLEAN_TEXT.has(text),
+    describeText: problem,
+    textToJson: (text) => BOOLEAN_TEXT.get(text)!,
+    validAsWritten: (text) => text === 'true' || text === 'false',
+    quoted: false,
+    stringValued: false,
   };
 }
 
@@ -364,16 +589,138 @@ export interface CsvRecordMapper {
    * Nothing is written for a record with problems.
    */
   writeJson(fields: readonly CsvField[], write: (piece: string) => void): string[] | undefined;
+  /**
+   * The fast lane for a record without quotes, given as its line: the same text as `toJson` when the record is valid
+   * and every field is staged as written (the common case); otherwise `undefined`, and the caller splits the record
+   * and takes `writeJson`, which words the problems or converts the fields.
+   */
+  lineToJson(line: string): string | undefined;
+}
+
+// Per-dataset code generation. The checks are the same closures as everywhere else; generating the loop over the
+// columns as straight-line code gives each column its own call site (one target each, which V8 inlines) and literal
+// property names (one inline cache each), where a loop over the rules makes every call site megamorphic. No config
+// text is interpolated into the source as code: column names and constant output pieces enter it only as
+// JSON.stringify'd string literals, everything else (checks, sets, patterns) as arguments of the generated factory.
+
+/** `new Function` with the factory's arguments, typed. */
+function compile<T>(parameters: readonly string[], body: string, args: readonly unknown[]): T {
+  return new Function(...parameters, body)(...args) as T;
+}
+
+/**
+ * Compiles the test of a parsed record: `true` exactly when {@link RecordValidator.describeProblems} finds nothing
+ * (same lookups, same checks), without wording anything.
+ */
+function compileObjectTest(rules: readonly ColumnRule[]): (record: Record<string, unknown>) => boolean {
+  const lines = ['let value;'];
+  rules.forEach((rule, index) => {
+    // For string-valued columns the text test is called directly (one call less, and a target per call site).
+    const invalid = rule.stringValued
+      ? `(typeof value !== 'string' || !valid${index}(value))`
+      : `!valid${index}(value)`;
+    lines.push(
+      `value = record[${JSON.stringify(rule.name)}];`,
+      rule.nullable
+        ? `if (value !== undefined && value !== null && ${invalid}) return false;`
+        : `if (value === undefined || value === null || ${invalid}) return false;`,
+    );
+  });
+  // No unknown column. Keys come in config order in the common record, where they match by identity (JSON.parse
+  // and the config both intern property names); the set is only asked about keys out of place.
+  lines.push(
+    'let index = 0;',
+    'for (const key in record) {',
+    '  if (key !== names[index] && !known.has(key)) return false;',
+    '  index++;',
+    '}',
+    'return true;',
+  );
+  return compile(
+    ['names', 'known', ...rules.map((_, index) => `valid${index}`)],
+    `return function isValidRecord(record) {\n${lines.join('\n')}\n};`,
+    [
+      rules.map((rule) => rule.name),
+      new Set(rules.map((rule) => rule.name)),
+      ...rules.map((rule) => (rule.stringValued ? rule.validText : rule.validJson)),
+    ],
+  );
+}
+
+/**
+ * Compiles {@link CsvRecordMapper.lineToJson} for one header: splits the line at its commas, checks each field and
+ * concatenates constant pieces with the fields, in dataset order. Gives up (`undefined`) on a wrong field count, a
+ * problem, or a field whose JSON is not the field as written.
+ */
+function compileLineToJson(
+  rules: readonly ColumnRule[],
+  positions: readonly number[],
+  fieldCount: number,
+): (line: string) => string | undefined {
+  const lines = ['let start = 0;', 'let end;'];
+  for (let field = 0; field < fieldCount - 1; field++) {
+    lines.push(
+      "end = line.indexOf(',', start);",
+      'if (end < 0) return undefined;',
+      `const field${field} = line.slice(start, end);`,
+      'start = end + 1;',
+    );
+  }
+  lines.push(
+    "if (line.indexOf(',', start) >= 0) return undefined;",
+    `const field${fieldCount - 1} = line.slice(start);`,
+  );
+  // The output: a constant piece per column, with the field appended when it is not NULL (an unquoted empty field).
+  // The closing quote of a quoted field is put at the start of the next constant piece, so that a record is a
+  // concatenation of fewer strings (less to join into the part).
+  const pieces: string[] = [];
+  /** The variable of the previous column's field when that column is quoted (its closing quote is pending). */
+  let pendingQuote: string | undefined;
+  rules.forEach((rule, index) => {
+    const key = `${index === 0 ? '{' : ','}${JSON.stringify(rule.name)}:`;
+    const lead = (quoteFirst: boolean) => (quoteFirst ? `"${key}` : key);
+    // One constant piece or the other, depending on whether the previous field left a quote to close.
+    const constant = (piece: (quoteFirst: boolean) => string) =>
+      pendingQuote === undefined
+        ? JSON.stringify(piece(false))
+        : `(${pendingQuote} === '' ? ${JSON.stringify(piece(false))} : ${JSON.stringify(piece(true))})`;
+    if (positions[index] < 0) {
+      // Absent from the header: always NULL (only nullable columns may be absent, the header was checked).
+      pieces.push(constant((quoteFirst) => `${lead(quoteFirst)}null`));
+      pendingQuote = undefined;
+      return;
+    }
+    const field = `field${positions[index]}`;
+    lines.push(
+      rule.nullable
+        ? `if (${field} !== '' && !validAsWritten${index}(${field})) return undefined;`
+        : `if (${field} === '' || !validAsWritten${index}(${field})) return undefined;`,
+    );
+    const open = rule.quoted ? '"' : '';
+    pieces.push(
+      `(${field} === '' ? ${constant((quoteFirst) => `${lead(quoteFirst)}null`)} : ${constant((quoteFirst) => lead(quoteFirst) + open)} + ${field})`,
+    );
+    pendingQuote = rule.quoted ? field : undefined;
+  });
+  if (pendingQuote !== undefined) pieces.push(`(${pendingQuote} === '' ? '' : '"')`);
+  lines.push(`return ${pieces.join(' + ')};`);
+  return compile(
+    rules.map((_, index) => `validAsWritten${index}`),
+    `return function lineToJson(line) {\n${lines.join('\n')}\n};`,
+    rules.map((rule) => rule.validAsWritten),
+  );
 }
 
 export class RecordValidator {
   private readonly rules: readonly ColumnRule[];
   /** Column name -> index in `rules`. */
   private readonly positions: ReadonlyMap<string, number>;
+  private readonly isValidRecord: (record: Record<string, unknown>) => boolean;
 
   constructor(private readonly dataset: DatasetConfig) {
     this.rules = dataset.columns.map(compileRule);
     this.positions = new Map(dataset.columns.map((column, index) => [column.name, index]));
+    this.isValidRecord = compileObjectTest(this.rules);
   }
 
   /** Problems of one parsed JSON record, or `undefined` when it is valid. */
@@ -382,25 +729,8 @@ export class RecordValidator {
       return [`${showValue(record)} is not a JSON object`];
     }
     const values = record as Record<string, unknown>;
-    // Fast path for the common record: walk its own keys (V8 caches them per object shape) and expect them in config
-    // order, where a key matches by identity (JSON.parse and the config both intern property names). Anything unusual
-    // (a problem, an unknown or missing column) is handed to the complete check, which words the problems in order.
-    let index = 0;
-    for (const key in values) {
-      let rule = this.rules[index];
-      if (rule === undefined || rule.name !== key) {
-        const position = this.positions.get(key);
-        if (position === undefined) return this.describeProblems(values);
-        rule = this.rules[position];
-      }
-      index++;
-      const value = values[key];
-      if (value === null ? !rule.nullable : rule.checkJson(value) !== undefined) return this.describeProblems(values);
-    }
-    // Columns absent from the record are fine only when they are all nullable.
-    return index === this.rules.length || this.rules.every((rule) => rule.nullable || rule.name in values)
-      ? undefined
-      : this.describeProblems(values);
+    // The compiled test passes nearly every record; the others are checked again, slowly, to word their problems.
+    return this.isValidRecord(values) ? undefined : this.describeProblems(values);
   }
 
   /** Every problem of a record, unknown columns first, then the columns in config order. */
@@ -420,7 +750,7 @@ export class RecordValidator {
         }
         continue;
       }
-      const problem = rule.checkJson(value);
+      const problem = checkJson(rule, value);
       if (problem !== undefined) problems = withProblem(problems, `column "${rule.name}": ${problem}`);
     }
     return problems;
@@ -462,7 +792,7 @@ export class RecordValidator {
           if (!rule.nullable) problems = withProblem(problems, `column "${rule.name}" is required but is empty`);
           continue;
         }
-        const problem = rule.checkText(text);
+        const problem = checkText(rule, text);
         if (problem !== undefined) problems = withProblem(problems, `column "${rule.name}": ${problem}`);
       }
       return problems;
@@ -488,6 +818,7 @@ export class RecordValidator {
         if (problems === undefined) emit(fields, write);
         return problems;
       },
+      lineToJson: compileLineToJson(rules, positions, fieldCount),
     };
   }
 

@@ -17,6 +17,7 @@ import {
 import { type DecodeInfo, decodeText } from './decode';
 import type { ObjectStore, ObjectWriterOptions } from './object-store';
 import {
+  type CsvLineHandler,
   CsvReader,
   type CsvRecordHandler,
   JsonDocumentReader,
@@ -31,8 +32,8 @@ export type FileFormat = 'ndjson' | 'json' | 'csv';
 /** How many rejection reasons are repeated in the output (the full list is in the rejected-rows file). */
 const REASONS_IN_OUTPUT = 3;
 const MAX_REASON_CHARS = 2000;
-/** An object without members (`{}`, `{ }`): metadata is appended without a leading comma. */
-const EMPTY_OBJECT = /^\{\s*\}/;
+/** An object without members (`{}`, ` { }`): metadata is appended without a leading comma. */
+const EMPTY_OBJECT = /^\s*\{\s*\}/;
 
 export interface ValidateFileOptions {
   readonly store: ObjectStore;
@@ -101,6 +102,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
   const rejected = store.createWriter(artifactsBucket, rejectedKey, 'application/x-ndjson', options.writerOptions);
   const validator = new RecordValidator(dataset);
   const metadataTail = `"${STAGED_METADATA.ingestDate}":"${ingestDate}","${STAGED_METADATA.record}":`;
+  const commaTail = `,${metadataTail}`;
   let rowsTotal = 0;
   let rowsValid = 0;
   let rowsRejected = 0;
@@ -134,13 +136,26 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
     // Staged rows must be one per line (Spark splits on CR too): re-serialize the rare records holding line breaks.
     const spansLines = (format !== 'ndjson' && raw.indexOf('\n') >= 0) || (sawCarriageReturn && raw.indexOf('\r') >= 0);
     const text = spansLines ? JSON.stringify(value) : raw;
-    const close = text.lastIndexOf('}');
-    const empty = close === 1 || EMPTY_OBJECT.test(text);
-    staged.writeWithTail(text, text.length - close, `${empty ? '' : ','}${metadataTail}${rowsTotal}}\n`);
+    // The closing brace, by hand: it is nearly always the last character (lastIndexOf is a runtime call).
+    let close = text.length - 1;
+    while (close > 0 && text.charCodeAt(close) !== 125) close--;
+    // An object with members nearly always starts `{"`; only the others are tested for being empty.
+    const empty = text.charCodeAt(1) !== 34 && EMPTY_OBJECT.test(text);
+    staged.writeWithTail(text, text.length - close, `${empty ? metadataTail : commaTail}${rowsTotal}}\n`);
   };
 
   let mapper: CsvRecordMapper | undefined;
   const writeStaged = (piece: string) => staged.write(piece);
+  // Most CSV records are taken whole, as their line, by the mapper compiled for the header.
+  const onCsvLine: CsvLineHandler = (raw) => {
+    if (mapper === undefined) return false;
+    const json = mapper.lineToJson(raw);
+    if (json === undefined) return false;
+    rowsTotal++;
+    rowsValid++;
+    staged.writeWithTail(json, 0, `${commaTail}${rowsTotal}}\n`);
+    return true;
+  };
   const onCsvRecord: CsvRecordHandler = (record, line, raw) => {
     if (mapper === undefined) {
       if ('problem' in record) throw new UnreadableFileError(`the CSV header (line ${line}) ${record.problem}`);
@@ -162,12 +177,12 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
       return;
     }
     rowsValid++;
-    staged.write(`,${metadataTail}${rowsTotal}}\n`);
+    staged.write(`${commaTail}${rowsTotal}}\n`);
   };
 
   const reader: RecordReader =
     format === 'csv'
-      ? new CsvReader(onCsvRecord)
+      ? new CsvReader(onCsvRecord, onCsvLine)
       : format === 'json'
         ? new JsonDocumentReader(onJsonRecord)
         : new NdjsonReader(onJsonRecord);

@@ -126,6 +126,37 @@ describe('CsvReader', () => {
   });
 });
 
+describe('CsvReader fast lane', () => {
+  test('hands lines without quotes to the line handler, and splits those it declines or that hold quotes', () => {
+    const text = 'id,note\r\n1,taken\r\n2,declined\n3,"quoted, taken? no"\n\n4,taken';
+    for (const size of [1, 2, 3, 5, 7, text.length]) {
+      const lines: [string, number][] = [];
+      const records: CsvOut[] = [];
+      feedInChunks(
+        () =>
+          new CsvReader(
+            (record, line, raw) => records.push(['fields' in record ? record.fields : record.problem, line, raw]),
+            (raw, line) => {
+              if (raw.includes('taken')) lines.push([raw, line]);
+              return raw.includes('taken');
+            },
+          ),
+        text,
+        size,
+      );
+      expect(lines).toEqual([
+        ['1,taken', 2],
+        ['4,taken', 6],
+      ]);
+      expect(records).toEqual([
+        [['id', 'note'], 1, 'id,note'],
+        [['2', 'declined'], 3, '2,declined'],
+        [['3', 'quoted, taken? no'], 4, '3,"quoted, taken? no"'],
+      ]);
+    }
+  });
+});
+
 async function decodeAll(chunks: Buffer[]): Promise<{ text: string; info: DecodeInfo }> {
   const info: DecodeInfo = { gzip: false, bytesIn: 0, bytesOut: 0 };
   let text = '';

@@ -1,6 +1,6 @@
 import { type DatasetConfig, datasetSchema } from '../../../config/schema';
 import { DATASETS } from '../../../lambda/validate/datasets';
-import { type CsvRecordMapper, RecordValidator } from '../../../lambda/validate/record-validator';
+import { type CsvRecordMapper, compilePattern, RecordValidator } from '../../../lambda/validate/record-validator';
 
 const impressions = DATASETS.get('impressions')!;
 
@@ -254,4 +254,194 @@ describe('hand-written type scanners', () => {
       expect(problems({ day })).toEqual([`column "day": ${JSON.stringify(day)} is not a date (YYYY-MM-DD)`]);
     },
   );
+});
+
+/** A deterministic pseudo-random source (mulberry32), so failures replay. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)];
+
+describe('compilePattern', () => {
+  test.each([
+    '^imp-[0-9a-f]{16}$',
+    '^[A-Z]{2}$',
+    '^\\d{3}-\\d{2}$',
+    '^[a-]x[-b]$',
+    '^a\\.b\\-c$',
+    '^[+--]$',
+    '^$',
+    '^a{0}b$',
+    '^x{1}y{2}$',
+    // Not simple: left to RegExp.
+    '^a{2,3}$',
+    '^a+$',
+    'abc',
+    '^a|b$',
+    '^[^a]$',
+    '^\\w$',
+    '^a.b$',
+    '^[a\\]]$',
+    '^é{2}$',
+    '^a\\$',
+  ])('matches exactly what RegExp matches: %p', (source) => {
+    const regexp = new RegExp(source);
+    const matches = compilePattern(source);
+    const next = random(source.length);
+    const samples = ['imp-0123456789abcdef', 'imp-0123456789abcdeF', 'DE', 'De', '123-45', 'a.b-c', 'b', 'xyy', ''];
+    for (let n = 0; n < 5000; n++) {
+      let text = '';
+      for (let length = Math.floor(next() * 6); length > 0; length--) text += pick(next, [...'abxyz019AZ-+.$^[]\\é ']);
+      samples.push(text);
+    }
+    expect(samples.filter((text) => matches(text) !== regexp.test(text))).toEqual([]);
+  });
+});
+
+describe('compiled checks agree with the complete check', () => {
+  const dataset = datasetSchema.parse({
+    name: 'mixed',
+    ownerTeam: 'tests',
+    format: 'csv',
+    columns: [
+      { name: 'id', type: 'string', nullable: false, pattern: '^[a-c]{2}$' },
+      { name: 'kind', type: 'string', enum: ['x', 'y'] },
+      { name: 'small', type: 'integer', nullable: false },
+      { name: 'big', type: 'bigint' },
+      { name: 'ratio', type: 'double' },
+      { name: 'amount', type: 'decimal(5,2)' },
+      { name: 'flag', type: 'boolean' },
+      { name: 'day', type: 'date' },
+      { name: 'at', type: 'timestamp' },
+      { name: 'note', type: 'string' },
+    ],
+    primaryKey: ['id'],
+  });
+  const validator = new RecordValidator(dataset);
+  const values: Record<string, unknown[]> = {
+    id: ['ab', 'cc', 'ad', 'abc', 7],
+    kind: ['x', 'y', 'z', ''],
+    small: [0, -5, 2147483647, 2147483648, 1.5, '12', '+7', '0x1'],
+    big: [2 ** 53 - 1, 2 ** 53, '9223372036854775807', '9223372036854775808', '-12', 'x'],
+    ratio: [0.5, -1e300, '1e3', 'NaN', '.5', true],
+    amount: [1.25, 999.99, 1000, 0.001, '+001.50', '1.234', '-0', 'x'],
+    flag: [true, false, 'true', 1],
+    day: ['2024-02-29', '2023-02-29', '2024-2-01', 5],
+    at: ['2026-01-31T12:00:00Z', '2026-01-31 12:00', '2026-01-31T24:00:00Z', '2026-01-31T12:00:00.Z'],
+    note: ['', 'with "quotes"', 'tab\there', 'é'],
+  };
+  const names = Object.keys(values);
+  const describe = (record: Record<string, unknown>) => validator['describeProblems'](record);
+
+  test('on random records: valid exactly when no problem is found', () => {
+    const next = random(7);
+    const mismatches: Record<string, unknown>[] = [];
+    let valid = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const record: Record<string, unknown> = {};
+      // Columns in config order or shuffled, some missing, null or undefined, sometimes an unknown one.
+      const order = next() < 0.8 ? names : [...names].sort(() => next() - 0.5);
+      for (const name of order) {
+        const roll = next();
+        if (roll < 0.03) continue;
+        record[name] =
+          roll < 0.06 ? null : roll < 0.07 ? undefined : roll < 0.75 ? values[name][0] : pick(next, values[name]);
+      }
+      if (next() < 0.02) record[pick(next, ['extra', 'constructor', 'toString'])] = 1;
+      const problems = validator.checkObject(record);
+      if (JSON.stringify(problems) !== JSON.stringify(describe(record))) mismatches.push(record);
+      if (problems === undefined) valid++;
+    }
+    expect(mismatches).toEqual([]);
+    expect(valid).toBeGreaterThan(1000);
+  });
+
+  test('on random CSV lines: the fast lane gives the text of the general path, or leaves the line to it', () => {
+    const text: Record<string, string[]> = {
+      id: ['ab', 'cc', 'ad', 'a\\b'],
+      kind: ['x', 'y', 'z'],
+      small: ['0', '-5', '+7', '007', '-0', '999999999', '-99999999', '2147483647', '-2147483648', '2147483648', '1.5'],
+      big: ['12', '-12', '0', '00', '999999999999999999', '-999999999999999999', '9223372036854775807', '+1'],
+      ratio: ['0.5', '-3', '1e3', '1.50', '0.0', '05', '.5', '5.', '-0', 'NaN', '1'.repeat(400)],
+      amount: [
+        '1.25',
+        '1.20',
+        '0.5',
+        '0',
+        '0.0',
+        '-0',
+        '-0.50',
+        '.5',
+        '5.',
+        '000.10',
+        '999.99',
+        '1000',
+        '1.234',
+        '-1.5',
+      ],
+      flag: ['true', 'false', 'TRUE', '1', '0', 'yes', 'constructor'],
+      day: ['2024-02-29', '2023-02-29'],
+      at: ['2026-01-31T12:00:00Z', '2026-01-31 12:00', 'noon'],
+      note: ['plain', 'tab\there', 'back\\slash', 'é'],
+    };
+    const next = random(11);
+    for (const header of [names, [...names].reverse(), ['note', 'id', 'small', 'flag']]) {
+      const mapper = validator.forCsvHeader(header) as CsvRecordMapper;
+      const mismatches: string[] = [];
+      let fast = 0;
+      for (let n = 0; n < 5000; n++) {
+        const fields = header.map((name) =>
+          next() < 0.1 ? '' : next() < 0.6 ? text[name][0] : pick(next, text[name]),
+        );
+        if (next() < 0.02) fields.push('extra');
+        if (next() < 0.02) fields.pop();
+        const line = fields.join(',');
+        const general = mapper.toJson(line.split(',').map((field) => (field === '' ? null : field)));
+        const json = mapper.lineToJson(line);
+        if (json !== undefined) {
+          fast++;
+          if (!('json' in general) || general.json !== json) mismatches.push(line);
+        }
+      }
+      expect(mismatches).toEqual([]);
+      expect(fast).toBeGreaterThan(200);
+      // A valid record written as JSON writes it is always taken by the fast lane.
+      const plain = header.map((name) => text[name][0]).join(',');
+      expect(mapper.lineToJson(plain)).toBe((mapper.toJson(plain.split(',')) as { json: string }).json);
+    }
+  });
+
+  test('leaves converted, invalid or miscounted CSV lines to the general path', () => {
+    const mapper = validator.forCsvHeader(['id', 'small', 'amount', 'flag', 'note']) as CsvRecordMapper;
+    expect(mapper.lineToJson('ab,1,1.5,true,')).toBe(
+      '{"id":"ab","kind":null,"small":1,"big":null,"ratio":null,"amount":1.5,"flag":true,"day":null,"at":null,"note":null',
+    );
+    for (const line of [
+      'ab,+1,1.5,true,',
+      'ab,1,1.50,true,',
+      'ab,1,1.5,TRUE,',
+      'ab,1,1.5,true,a\\b',
+      'ab,1,1.5,true',
+      'ab,1,1.5,true,,',
+    ]) {
+      expect([line, mapper.lineToJson(line)]).toEqual([line, undefined]);
+    }
+    expect(mapper.lineToJson(',1,1.5,true,')).toBeUndefined();
+    expect(mapper.lineToJson('zz,1,1.5,true,')).toBeUndefined();
+  });
+
+  test('takes only true, false and their variants as CSV booleans, not names of object members', () => {
+    const mapper = validator.forCsvHeader(['id', 'small', 'flag']) as CsvRecordMapper;
+    expect(mapper.toJson(['ab', '1', 'True'])).toMatchObject({ json: expect.stringContaining('"flag":true') });
+    expect(mapper.toJson(['ab', '1', 'constructor'])).toEqual({
+      problems: ['column "flag": "constructor" is not a boolean (true or false)'],
+    });
+  });
 });

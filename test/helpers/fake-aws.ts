@@ -149,3 +149,8 @@ export async function startFakeAws(service: string, handler: FakeAwsHandler): Pr
       }),
   };
 }
+
+/** Options for a lambda/shared/aws client that reach `fake` with the credentials it checks; retries wait ~1 ms. */
+export function clientOptions(fake: FakeAws) {
+  return { endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS, retryBaseDelayMs: 1 };
+}

@@ -1,6 +1,6 @@
 import { type ExportJob, ExportJobs } from '../../../lambda/shared/api-export-jobs';
 import { DynamoDbDocumentClient } from '../../../lambda/shared/aws/dynamodb';
-import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
+import { clientOptions, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 
 const job: ExportJob = {
   id: '0b7f3c3e-8d1f-4c57-9a4e-2f9d8e1c6a01',
@@ -18,12 +18,7 @@ let jobs: ExportJobs;
 
 beforeAll(async () => {
   fake = await startFakeAws('dynamodb', (call) => answer(call));
-  const client = new DynamoDbDocumentClient({
-    endpoint: fake.endpoint,
-    region: FAKE_REGION,
-    credentials: FAKE_CREDENTIALS,
-    retryBaseDelayMs: 1,
-  });
+  const client = new DynamoDbDocumentClient(clientOptions(fake));
   jobs = new ExportJobs(client, 'dp-dev-export-jobs');
 });
 afterAll(() => fake.stop());

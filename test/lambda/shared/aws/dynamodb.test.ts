@@ -8,13 +8,7 @@ import {
   unmarshall,
   unmarshallValue,
 } from '../../../../lambda/shared/aws/dynamodb';
-import {
-  FAKE_CREDENTIALS,
-  FAKE_REGION,
-  type FakeAws,
-  type FakeAwsHandler,
-  startFakeAws,
-} from '../../../helpers/fake-aws';
+import { type FakeAws, type FakeAwsHandler, clientOptions, startFakeAws } from '../../../helpers/fake-aws';
 
 let fake: FakeAws;
 let answer: FakeAwsHandler;
@@ -28,12 +22,7 @@ beforeEach(() => {
   answer = () => ({ body: {} });
 });
 
-const options = () => ({
-  endpoint: fake.endpoint,
-  region: FAKE_REGION,
-  credentials: FAKE_CREDENTIALS,
-  retryBaseDelayMs: 1,
-});
+const options = () => clientOptions(fake);
 const client = () => new DynamoDbDocumentClient(options());
 /** The AWS SDK's document client, configured as the functions configured it: the reference for the wire format. */
 function sdkClient() {

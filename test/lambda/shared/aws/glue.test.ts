@@ -1,12 +1,6 @@
 import { GetJobRunCommand, GlueClient as SdkGlueClient } from '@aws-sdk/client-glue';
 import { dateFromJson, GlueClient } from '../../../../lambda/shared/aws/glue';
-import {
-  FAKE_CREDENTIALS,
-  FAKE_REGION,
-  type FakeAws,
-  type FakeAwsHandler,
-  startFakeAws,
-} from '../../../helpers/fake-aws';
+import { type FakeAws, type FakeAwsHandler, clientOptions, startFakeAws } from '../../../helpers/fake-aws';
 
 let fake: FakeAws;
 let answer: FakeAwsHandler;
@@ -19,12 +13,7 @@ beforeEach(() => {
   fake.calls.length = 0;
 });
 
-const options = () => ({
-  endpoint: fake.endpoint,
-  region: FAKE_REGION,
-  credentials: FAKE_CREDENTIALS,
-  retryBaseDelayMs: 1,
-});
+const options = () => clientOptions(fake);
 
 /** GetJobRun's answer as Glue gives it: timestamps are epoch seconds with a fraction. */
 const jobRunAnswer = {

@@ -5,6 +5,7 @@ import {
   FAKE_REGION,
   type FakeAws,
   type FakeAwsHandler,
+  clientOptions,
   startFakeAws,
 } from '../../../helpers/fake-aws';
 
@@ -26,13 +27,7 @@ beforeEach(() => {
   answer = () => ({ body: {} });
 });
 
-const client = () =>
-  new RdsDataClient({
-    endpoint: fake.endpoint,
-    region: FAKE_REGION,
-    credentials: FAKE_CREDENTIALS,
-    retryBaseDelayMs: 1,
-  });
+const client = () => new RdsDataClient(clientOptions(fake));
 
 describe('RdsDataClient.executeStatement', () => {
   it('POSTs the statement to /Execute as JSON, blobs as base64', async () => {

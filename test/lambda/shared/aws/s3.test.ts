@@ -15,13 +15,7 @@ import {
   xmlElements,
   xmlValue,
 } from '../../../../lambda/shared/aws/s3';
-import {
-  FAKE_CREDENTIALS,
-  FAKE_REGION,
-  type FakeAws,
-  type FakeAwsAnswer,
-  startFakeAws,
-} from '../../../helpers/fake-aws';
+import { clientOptions, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../../helpers/fake-aws';
 import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from '../../validate/local-s3';
 
 const BUCKET = 'test-bucket';
@@ -167,8 +161,7 @@ describe('S3Client against a signature-checking fake endpoint', () => {
   });
   afterEach(() => fake.stop());
 
-  const client = () =>
-    new S3Client({ endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS, retryBaseDelayMs: 1 });
+  const client = () => new S3Client(clientOptions(fake));
 
   it('parses a ListObjectsV2 page: objects, truncation and the continuation token', async () => {
     answers.push(() => xmlAnswer(LIST_PAGE));

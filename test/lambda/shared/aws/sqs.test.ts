@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SqsClient } from '../../../../lambda/shared/aws/sqs';
-import {
-  FAKE_CREDENTIALS,
-  FAKE_REGION,
-  type FakeAws,
-  type FakeAwsHandler,
-  startFakeAws,
-} from '../../../helpers/fake-aws';
+import { type FakeAws, type FakeAwsHandler, clientOptions, startFakeAws } from '../../../helpers/fake-aws';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/222222222222/dp-dev-export-jobs';
 
@@ -32,12 +26,7 @@ beforeEach(() => {
   answer = sent;
 });
 
-const options = () => ({
-  endpoint: fake.endpoint,
-  region: FAKE_REGION,
-  credentials: FAKE_CREDENTIALS,
-  retryBaseDelayMs: 1,
-});
+const options = () => clientOptions(fake);
 
 describe('SqsClient.sendMessage', () => {
   it('sends awsJson1.0 AmazonSQS.SendMessage and returns the message id', async () => {

@@ -1,6 +1,6 @@
 /**
- * npm run bench:lambdas: for every `lambda/<name>/handler.ts`, bundles it the way PlatformFunction does (esbuild,
- * minified, node22, CommonJS, `@aws-sdk/*` and `pg-native` external) and prints the bundle size and the median time to
+ * npm run bench:lambdas: for every `lambda/<name>/handler.ts`, bundles it exactly as PlatformFunction does
+ * (functionBundleOptions: esbuild, minified, node22, CommonJS) and prints the bundle size and the median time to
  * `require` it in a fresh Node process over 20 runs. Targets: bundle under 200 KB, median load under 50 ms.
  *
  * Required environment variables are given dummy values so module-load checks pass: known names get realistic values
@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { loadConfig } from '../config/load';
 import { martTablesFromDatasets } from '../lambda/shared/api-marts';
+import { functionBundleOptions } from '../lib/constructs/platform-function';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const RUNS = 20;
@@ -62,19 +63,7 @@ function handlers(): string[] {
 
 function bundle(name: string, outDir: string): string {
   const outfile = path.join(outDir, name, 'index.js');
-  buildSync({
-    entryPoints: [path.join(REPO_ROOT, 'lambda', name, 'handler.ts')],
-    outfile,
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    target: 'node22',
-    platform: 'node',
-    format: 'cjs',
-    external: ['@aws-sdk/*', 'pg-native'],
-    logLevel: 'error',
-  });
+  buildSync(functionBundleOptions(name, outfile));
   return outfile;
 }
 

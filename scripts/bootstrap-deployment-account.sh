@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bootstraps the deployment (tooling) account that hosts the pipelines: `cdk bootstrap` with a scoped
-# CloudFormation execution policy instead of AdministratorAccess. Account and region come from the validated
-# config/platform.json; see --help.
+# CloudFormation execution policy instead of the default full-administrator one. Account and region come from the
+# validated config/platform.json; see --help.
 set -euo pipefail
 
 # shellcheck source=lib/common.sh
@@ -17,7 +17,7 @@ npx cdk deploy of the pipeline stacks; run it again after changing the policy or
 
 It shows the caller identity and every command, asks y/n, refuses credentials of another account, then:
   1. creates or updates the customer-managed policy <prefix>-cdk-cfn-execution from
-     scripts/policies/cloudformation-execution-policy.json (never AdministratorAccess), unless --policy-arn is given
+     scripts/policies/cloudformation-execution-policy.json (never a full-administrator policy), unless --policy-arn is given
   2. runs npx cdk bootstrap aws://<account>/<region> --cloudformation-execution-policies <that policy>
 
 $COMMON_OPTIONS_HELP

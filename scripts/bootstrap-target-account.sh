@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bootstraps the account of one environment (dev, test, prod, ...) so the deployment account's pipelines may
 # deploy into it: `cdk bootstrap` trusting the deployment account, with a scoped CloudFormation execution policy
-# instead of AdministratorAccess. Account and region come from the validated config; see --help.
+# instead of the default full-administrator one. Account and region come from the validated config; see --help.
 set -euo pipefail
 
 # shellcheck source=lib/common.sh
@@ -17,7 +17,7 @@ environment's account, after bootstrap-deployment-account.sh; it is idempotent.
 
 It shows the caller identity and every command, asks y/n, refuses credentials of another account, then:
   1. creates or updates the customer-managed policy <prefix>-cdk-cfn-execution from
-     scripts/policies/cloudformation-execution-policy.json (never AdministratorAccess), unless --policy-arn is given
+     scripts/policies/cloudformation-execution-policy.json (never a full-administrator policy), unless --policy-arn is given
   2. runs npx cdk bootstrap aws://<account>/<region> --trust <deployment account>
      --trust-for-lookup <deployment account> --cloudformation-execution-policies <that policy>
 

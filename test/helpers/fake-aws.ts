@@ -154,3 +154,14 @@ export async function startFakeAws(service: string, handler: FakeAwsHandler): Pr
 export function clientOptions(fake: FakeAws) {
   return { endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS, retryBaseDelayMs: 1 };
 }
+
+/**
+ * What Lambda gives a function: its region and its role's credentials (here the ones the fakes check), so that the
+ * clients a handler module creates at load time sign as they would in Lambda. Call before importing the module.
+ */
+export function setLambdaRoleEnvironment(): void {
+  process.env.AWS_REGION = FAKE_REGION;
+  process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+  process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
+}

@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import { exampleConfig } from '../../helpers/app';
-import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
+import { type FakeAws, type FakeAwsHandler, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { proxyEvent } from '../mart-query/mart-fixture';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
@@ -12,11 +12,7 @@ process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().
 process.env.EXPORT_RETENTION_DAYS = '7';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'DataPlatformTest';
-process.env.AWS_REGION = FAKE_REGION;
-// The handler's clients sign with the function role's credentials, from the environment as in Lambda.
-process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
-process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
-process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
+setLambdaRoleEnvironment();
 
 type HandlerModule = typeof import('../../../lambda/export-request/handler');
 let exportRequest: HandlerModule;

@@ -5,7 +5,7 @@
  */
 import { ExportJobs, type ExportJob } from '../../../lambda/shared/api-export-jobs';
 import { marshall } from '../../../lambda/shared/aws/dynamodb';
-import { FAKE_CREDENTIALS, type FakeAws, startFakeAws } from '../../helpers/fake-aws';
+import { type FakeAws, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { proxyEvent } from '../mart-query/mart-fixture';
 import { startLocalS3 } from '../validate/local-s3';
 
@@ -13,11 +13,7 @@ process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
 process.env.ARTIFACTS_BUCKET = 'dp-dev-artifacts-222222222222-eu-west-1';
 process.env.URL_EXPIRY_SECONDS = '900';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-process.env.AWS_REGION = 'eu-west-1';
-// The function's role credentials, as Lambda sets them; the fake endpoint checks signatures made with them.
-process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
-process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
-process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
+setLambdaRoleEnvironment();
 
 type HandlerModule = typeof import('../../../lambda/export-status/handler');
 let exportStatus: HandlerModule;

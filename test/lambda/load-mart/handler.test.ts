@@ -15,7 +15,13 @@ import { copyStager, s3Source } from '../../../lambda/shared/mart-copy';
 import { MartLoadError } from '../../../lambda/shared/mart-loader';
 import { PgExecutor } from '../../../lambda/shared/sql-pg';
 import { exampleConfig } from '../../helpers/app';
-import { FAKE_CREDENTIALS, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../helpers/fake-aws';
+import {
+  FAKE_CREDENTIALS,
+  type FakeAws,
+  type FakeAwsAnswer,
+  startFakeAws,
+  setLambdaRoleEnvironment,
+} from '../../helpers/fake-aws';
 import { describeWithCopy, startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../validate/local-s3';
 
@@ -23,14 +29,10 @@ process.env.CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-dat
 process.env.SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-abc';
 process.env.DATABASE_NAME = 'mart';
 process.env.MART_TABLES = JSON.stringify({ impressions: 'impressions', clicks: 'clicks' });
-process.env.AWS_REGION = 'eu-west-1';
+setLambdaRoleEnvironment();
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'Test';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-// The function's role credentials, as Lambda sets them; both endpoints check signatures made with them.
-process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
-process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
-process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
 
 /** The Data API operations by request path (restJson1). */
 type Operation = 'Execute' | 'BeginTransaction' | 'CommitTransaction' | 'RollbackTransaction';

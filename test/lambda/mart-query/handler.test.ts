@@ -2,7 +2,7 @@ import { encodeCursor } from '../../../lambda/shared/api-cursor';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { exampleConfig } from '../../helpers/app';
-import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
+import { type FakeAws, type FakeAwsHandler, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { CLICK_COUNT, clickId, martTables, migrateAndSeed, proxyEvent, query } from './mart-fixture';
 
 process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().datasets));
@@ -11,11 +11,7 @@ process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:sec
 process.env.MART_DATABASE = 'mart';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'DataPlatformTest';
-process.env.AWS_REGION = FAKE_REGION;
-// The module's Data API client signs with the function role's credentials, from the environment as in Lambda.
-process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
-process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
-process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
+setLambdaRoleEnvironment();
 
 type HandlerModule = typeof import('../../../lambda/mart-query/handler');
 let martQuery: HandlerModule;

@@ -3,7 +3,7 @@ import { TransientError } from '../../../lambda/shared/errors';
 import { martDatasets } from '../../../lambda/shared/mart-ddl';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
-import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
+import { type FakeAws, type FakeAwsHandler, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 
 process.env.CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
@@ -11,11 +11,7 @@ process.env.SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:r
 process.env.DATABASE_NAME = 'mart';
 process.env.POWERTOOLS_DEV = 'false';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-// The module's Data API client signs with the function role's credentials, from the environment as in Lambda.
-process.env.AWS_REGION = FAKE_REGION;
-process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
-process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
-process.env.AWS_SESSION_TOKEN = FAKE_CREDENTIALS.sessionToken;
+setLambdaRoleEnvironment();
 
 type Handler = typeof import('../../../lambda/migrate/handler');
 let migrate: Handler;

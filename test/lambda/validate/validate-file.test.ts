@@ -84,6 +84,12 @@ async function run(store: MemoryStore, key: string, body: string | Buffer, partS
 
 const staged = (store: MemoryStore) =>
   store.objects.get('artifacts/staging/notes/run_id=r1/part-00000.ndjson')?.toString();
+/** The staged rows, each line parsed (a line that is not valid JSON fails the test). */
+const stagedRows = (store: MemoryStore): unknown[] =>
+  staged(store)!
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 
 describe('validateFile', () => {
   test('splits the staged rows into parts whose concatenation is exactly the rows, multi-byte text included', async () => {
@@ -94,10 +100,7 @@ describe('validateFile', () => {
     const result = await run(store, 'notes/ingest_date=2026-11-22/a.ndjson', `${lines.join('\n')}\n`, 64 * 1024);
     expect(result.output).toMatchObject({ status: 'VALID', rowsValid: 3000 });
     expect(result.stagedParts).toBeGreaterThan(2);
-    const rows = staged(store)!
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const rows = stagedRows(store) as Record<string, unknown>[];
     expect(rows).toHaveLength(3000);
     expect(rows[2999]).toEqual({
       id: 'n2999',
@@ -111,12 +114,7 @@ describe('validateFile', () => {
     const store = new MemoryStore();
     const result = await run(store, 'notes/day.json', '[{}, { }, {"id": "a",\r\n "text": "b"}]');
     expect(result.output).toMatchObject({ status: 'VALID', rowsValid: 3, ingestDate: '2026-01-02' });
-    expect(
-      staged(store)!
-        .trimEnd()
-        .split('\n')
-        .map((line) => JSON.parse(line)),
-    ).toEqual([
+    expect(stagedRows(store)).toEqual([
       { _ingest_date: '2026-01-02', _record: 1 },
       { _ingest_date: '2026-01-02', _record: 2 },
       { id: 'a', text: 'b', _ingest_date: '2026-01-02', _record: 3 },
@@ -127,12 +125,7 @@ describe('validateFile', () => {
     const store = new MemoryStore();
     const result = await run(store, 'notes/a.ndjson', ' {}\n{ }\t\n\t{"id":"a"} \n{"id":"b","text":"c"}\n');
     expect(result.output).toMatchObject({ status: 'VALID', rowsValid: 4 });
-    expect(
-      staged(store)!
-        .trimEnd()
-        .split('\n')
-        .map((line) => JSON.parse(line)),
-    ).toEqual([
+    expect(stagedRows(store)).toEqual([
       { _ingest_date: '2026-01-02', _record: 1 },
       { _ingest_date: '2026-01-02', _record: 2 },
       { id: 'a', _ingest_date: '2026-01-02', _record: 3 },

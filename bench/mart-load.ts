@@ -73,9 +73,7 @@ async function loadOnce(url: string, directory: string, runId: string): Promise<
       {
         dataset: 'impressions',
         table: 'impressions',
-        runId,
-        objectKey: 'impressions/ingest_date=2024-03-01/bench.ndjson',
-        objectVersion: 'bench',
+        batchId: runId,
         bucket: 'local',
         prefix: directory,
       },

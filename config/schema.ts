@@ -323,6 +323,33 @@ export const environmentSchema = z
         landingCrawler: z.boolean().default(false),
         /** Athena per-query scan limit. @default 10 GiB */
         athenaScanLimitBytes: positiveInt('at least 10485760 (10 MB)').min(10_485_760).default(10_737_418_240),
+        /**
+         * Stage A: most landed objects validated at once (SQS event source maximum concurrency). Bounds the Data API
+         * sessions a burst of files opens. @default 10
+         */
+        validateConcurrency: positiveInt('2 to 1000').min(2).max(1000).default(10),
+        /**
+         * Stage B: when the staged runs of a dataset become one batch (one curate job run, one mart load). A batch
+         * starts when the dataset's waiting runs reach `maxBytes` of staged data or the oldest has waited
+         * `maxWaitMinutes`, whichever comes first; one batch per dataset at a time.
+         */
+        batch: z
+          .strictObject({
+            /** Staged bytes that start a batch at once (and the most one batch takes). @default 536870912 (512 MiB) */
+            maxBytes: positiveInt('at least 1048576 (1 MiB)').min(1_048_576).default(536_870_912),
+            /** Longest a staged run waits for its batch. @default 15 */
+            maxWaitMinutes: positiveInt('1 to 1440').min(1).max(1440).default(15),
+            /**
+             * How often a waiting batch loop looks at the staged runs again (it only runs while runs wait, so an idle
+             * platform polls nothing). @default 60
+             */
+            pollSeconds: positiveInt('10 to 900').min(10).max(900).default(60),
+            /** Attempts of a failed batch (same runs each time) before it is abandoned and its runs marked FAILED. @default 3 */
+            maxAttempts: positiveInt('1 to 10').min(1).max(10).default(3),
+            /** Wait before the second attempt of a failed batch; doubles for each later one. @default 5 */
+            retryDelayMinutes: positiveInt('1 to 1440').min(1).max(1440).default(5),
+          })
+          .prefault({}),
       })
       .prefault({}),
     api: z

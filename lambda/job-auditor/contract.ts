@@ -22,5 +22,5 @@ export const glueJobStateChangeSchema = z.object({
 });
 export type GlueJobStateChange = z.infer<typeof glueJobStateChangeSchema>;
 
-/** The job argument that names the pipeline run (set by the state machine's curate step). */
-export const RUN_ID_ARGUMENT = '--run_id';
+/** The job argument that names the stage B batch (set by the stage B state machine's curate step). */
+export const BATCH_ID_ARGUMENT = '--batch_id';

@@ -1,17 +1,16 @@
 /**
  * Records every final state of the curate Glue job (SUCCEEDED, FAILED, TIMEOUT, STOPPED) in audit.job_runs, linked to
- * the pipeline run through the job run's `--run_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
+ * the stage B batch through the job run's `--batch_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
-import { AUDIT_ENV } from '../audit/contract';
-import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
+import { martTargetFromEnvironment } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { GlueClient } from '../shared/aws/glue';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
-import { type GlueJobStateChange, glueJobStateChangeSchema, RUN_ID_ARGUMENT } from './contract';
+import { type GlueJobStateChange, glueJobStateChangeSchema, BATCH_ID_ARGUMENT } from './contract';
 import { recordJobRun } from './job-runs';
 
 export interface JobAuditorDependencies {
@@ -23,7 +22,7 @@ export interface JobAuditorResult {
   readonly jobName: string;
   readonly jobRunId: string;
   readonly state: string;
-  readonly pipelineRunId: string | null;
+  readonly batchId: string | null;
 }
 
 export function parseJobStateChange(event: unknown): GlueJobStateChange {
@@ -47,29 +46,25 @@ export function createHandler(deps: JobAuditorDependencies) {
         RunId: jobRunId,
         PredecessorsIncluded: false,
       });
-      const pipelineRunId = jobRun?.Arguments?.[RUN_ID_ARGUMENT] ?? null;
+      const batchId = jobRun?.Arguments?.[BATCH_ID_ARGUMENT] ?? null;
       await recordJobRun(deps.executor, {
         jobName,
         jobRunId,
         state,
-        pipelineRunId,
+        batchId,
         startedAt: jobRun?.StartedOn ?? null,
         finishedAt: jobRun?.CompletedOn ?? new Date(change.time),
         error: state === 'SUCCEEDED' ? null : (jobRun?.ErrorMessage ?? message ?? null),
       });
-      logger.info('job run recorded', { jobName, jobRunId, state, pipelineRunId });
+      logger.info('job run recorded', { jobName, jobRunId, state, batchId });
       metrics.addMetric(`GlueJobRuns${state[0]}${state.slice(1).toLowerCase()}`, 'Count', 1);
-      return { jobName, jobRunId, state, pipelineRunId };
+      return { jobName, jobRunId, state, batchId };
     } finally {
       metrics.publishStoredMetrics();
     }
   };
 }
 
-const executor = new DataApiExecutor(new RdsDataClient(), {
-  resourceArn: requireEnv(AUDIT_ENV.martClusterArn),
-  secretArn: requireEnv(AUDIT_ENV.martSecretArn),
-  database: requireEnv(AUDIT_ENV.martDatabase),
-});
+const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment());
 
 export const handler = createHandler({ executor, glue: new GlueClient() });

@@ -2,13 +2,14 @@
  * load-mart: the state machine's "load data mart" task. Parse the input -> list the batch's part files -> load them
  * into the dataset's mart table through the Data API (Aurora imports the files from S3 itself) -> counts.
  *
- * Input:  { dataset, runId, objectKey, objectVersion?, bucket, prefix }   (prefix: `_mart/<dataset>/run_id=<runId>/`)
- * Output: { dataset, runId, table, rowsStaged, rowsInserted, rowsUpdated, rowsUnchanged }
+ * Input:  { dataset, batchId, bucket, prefix }   (prefix: `_mart/<dataset>/batch_id=<batchId>/`)
+ * Output: { dataset, batchId, table, rowsStaged, rowsInserted, rowsUpdated, rowsUnchanged }
  * Errors (matched by name in the state machine): InvalidInputError (bad input, do not retry), MartLoadError (bad
  * batch: mart unchanged, audit row FAILED), TransientError (cluster resuming: retry with backoff).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
+import { martBatchPrefix } from '../batch/contract';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
@@ -32,19 +33,19 @@ export const LOAD_MART_ENV = {
 
 export const loadMartInputSchema = z.object({
   dataset: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/)),
-  runId: z.string().check(z.minLength(1), z.maxLength(256)),
-  objectKey: z.string().check(z.minLength(1)),
-  objectVersion: z.nullish(z.string().check(z.minLength(1))),
+  batchId: z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/)),
   bucket: z.string().check(z.minLength(3), z.maxLength(63)),
   prefix: z
     .string()
-    .check(z.regex(/^_mart\/[a-z][a-z0-9_]*\/run_id=[^/]+\/$/, { error: 'must be "_mart/<dataset>/run_id=<runId>/"' })),
+    .check(
+      z.regex(/^_mart\/[a-z][a-z0-9_]*\/batch_id=[^/]+\/$/, { error: 'must be "_mart/<dataset>/batch_id=<batchId>/"' }),
+    ),
 });
 export type LoadMartInput = z.infer<typeof loadMartInputSchema>;
 
 export interface LoadMartOutput extends MartLoadResult {
   readonly dataset: string;
-  readonly runId: string;
+  readonly batchId: string;
   readonly table: string;
 }
 
@@ -69,7 +70,7 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
       throw new InvalidInputError(
-        `Invalid load-mart input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { dataset, runId, objectKey, objectVersion?, bucket, prefix: "_mart/<dataset>/run_id=<runId>/" }`,
+        `Invalid load-mart input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { dataset, batchId, bucket, prefix: "_mart/<dataset>/batch_id=<batchId>/" }`,
       );
     }
     const input = parsed.data;
@@ -79,20 +80,17 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
         `Dataset ${JSON.stringify(input.dataset)} has no mart table (mart-enabled: ${Object.keys(dependencies.martTables).join(', ') || 'none'}). Fix: set "mart": { "enabled": true } in config/datasets/${input.dataset}.json and deploy, or skip the load step for it`,
       );
     }
-    if (!input.prefix.startsWith(`_mart/${input.dataset}/`)) {
+    const expected = martBatchPrefix(input.dataset, input.batchId);
+    if (input.prefix !== expected) {
       throw new InvalidInputError(
-        `Prefix ${JSON.stringify(input.prefix)} is not under _mart/${input.dataset}/. Fix: pass the batch prefix the curate job wrote for this dataset`,
+        `Prefix ${JSON.stringify(input.prefix)} is not the batch's folder ${expected}. Fix: pass the prefix the curate job wrote for this batch`,
       );
     }
-    logger.appendKeys({ dataset: input.dataset, runId: input.runId });
+    logger.appendKeys({ dataset: input.dataset, batchId: input.batchId });
 
     const keys = await listPartKeys(dependencies.s3, input.bucket, input.prefix);
     logger.info('Loading batch', { bucket: input.bucket, prefix: input.prefix, parts: keys.length, table });
-    const result = await loadBatch(
-      dependencies.executor,
-      { ...input, table, objectVersion: input.objectVersion ?? null },
-      stagerFor(input, keys),
-    );
+    const result = await loadBatch(dependencies.executor, { ...input, table }, stagerFor(input, keys));
 
     metrics.addDimension('dataset', input.dataset);
     metrics.addMetric('MartRowsInserted', MetricUnit.Count, result.rowsInserted);
@@ -100,7 +98,7 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
     metrics.addMetric('MartRowsUnchanged', MetricUnit.Count, result.rowsUnchanged);
     metrics.publishStoredMetrics();
     logger.info('Loaded batch', { ...result });
-    return { dataset: input.dataset, runId: input.runId, table, ...result };
+    return { dataset: input.dataset, batchId: input.batchId, table, ...result };
   };
 }
 

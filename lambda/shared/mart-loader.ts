@@ -1,16 +1,17 @@
 /**
- * Loads one curated batch (`_mart/<dataset>/run_id=<runId>/part-*.csv[.gz]`, header row, columns in config order)
+ * Loads one curated batch (`_mart/<dataset>/batch_id=<batchId>/part-*.csv[.gz]`, header row, columns in config order)
  * into its mart table, all or nothing:
  *
  *   BEGIN; SET LOCAL ROLE mart_loader
  *   CREATE TEMP TABLE staging (LIKE mart.<table>) ON COMMIT DROP  -- NOT NULL and types checked on the way in
  *   fill it: Aurora imports server-side from S3 (aws_s3.table_import_from_s3), elsewhere COPY FROM STDIN (mart-copy.ts)
  *   merge: update the rows whose values differ, insert the new keys (mergeSql)
- *   upsert the audit.pipeline_runs row (LOADED, counts); COMMIT
+ *   record the rows loaded on the audit.batches row; COMMIT
  *
  * Idempotent: a second load of the same batch inserts and updates nothing. A bad row (wrong type, NULL key, header
  * not matching the table, duplicate key in the batch) rolls everything back, leaving the mart unchanged; the failure
- * is then recorded in its own transaction (audit row FAILED with the reason) and a {@link MartLoadError} is thrown.
+ * is then recorded in its own transaction (the batch row's error) and a {@link MartLoadError} is thrown; the batch's
+ * status is stage B's to set (it retries the batch whole).
  * A cluster that is resuming gives a TransientError (nothing recorded: retry).
  */
 import { DomainError, InvalidInputError, TransientError } from './errors';
@@ -21,11 +22,8 @@ export interface MartLoadRequest {
   readonly dataset: string;
   /** Mart table (unqualified, in schema `mart`). */
   readonly table: string;
-  readonly runId: string;
-  /** Landing object the batch comes from (audit). */
-  readonly objectKey: string;
-  /** S3 version of that object; null/undefined for an unversioned object. */
-  readonly objectVersion?: string | null;
+  /** The stage B batch (audit.batches) the files belong to. */
+  readonly batchId: string;
   /** Bucket and prefix of the batch files (for messages and the server-side import). */
   readonly bucket: string;
   readonly prefix: string;
@@ -122,19 +120,19 @@ export async function loadBatch(
         rowsUpdated: updated,
         rowsUnchanged: staged - inserted - updated,
       };
-      await recordRun(tx, request, { status: 'LOADED', rowsLoaded: staged, error: null });
+      await recordBatch(tx, request, { rowsLoaded: staged, error: null });
       return result;
     });
   } catch (error) {
     if (error instanceof TransientError) throw error;
     const reason = describeError(error);
     const failure = new MartLoadError(
-      `Batch s3://${request.bucket}/${request.prefix} of dataset ${request.dataset} (run ${request.runId}) was not loaded; ${qualified(request.table)} is unchanged: ${reason}. Fix: correct the data (or the table) and run the load again`,
+      `Batch s3://${request.bucket}/${request.prefix} of dataset ${request.dataset} (batch ${request.batchId}) was not loaded; ${qualified(request.table)} is unchanged: ${reason}. Fix: correct the data (or the table) and run the load again`,
     );
     try {
       await executor.transaction(async (tx) => {
         await asRole(tx);
-        await recordRun(tx, request, { status: 'FAILED', rowsLoaded: null, error: reason });
+        await recordBatch(tx, request, { rowsLoaded: null, error: reason });
       });
     } catch (auditError) {
       failure.message += ` (the audit row could not be written either: ${describeError(auditError)})`;
@@ -220,24 +218,19 @@ export function mergeSql(table: string, staging: string, columns: readonly strin
   };
 }
 
-async function recordRun(
+async function recordBatch(
   tx: SqlExecutor,
   request: MartLoadRequest,
-  outcome: { status: 'LOADED' | 'FAILED'; rowsLoaded: number | null; error: string | null },
+  outcome: { rowsLoaded: number | null; error: string | null },
 ): Promise<void> {
+  // No row (a load outside stage B, e.g. a test or a manual replay of files) is not an error: nothing to record on.
   await tx.query(
-    `INSERT INTO audit.pipeline_runs AS run
-       (run_id, dataset, object_key, object_version, status, rows_loaded, error, finished_at)
-     VALUES (:runId, :dataset, :objectKey, :objectVersion, :status, :rowsLoaded, :error, now())
-     ON CONFLICT (dataset, object_key, object_version) DO UPDATE
-       SET run_id = EXCLUDED.run_id, status = EXCLUDED.status, rows_loaded = EXCLUDED.rows_loaded,
-           error = EXCLUDED.error, finished_at = now(), updated_at = now()`,
+    `UPDATE audit.batches
+        SET rows_loaded = COALESCE(:rowsLoaded, rows_loaded), error = COALESCE(:error, error), updated_at = now()
+      WHERE batch_id = :batchId AND dataset = :dataset`,
     {
-      runId: request.runId,
+      batchId: request.batchId,
       dataset: request.dataset,
-      objectKey: request.objectKey,
-      objectVersion: request.objectVersion ?? null,
-      status: outcome.status,
       rowsLoaded: outcome.rowsLoaded,
       error: outcome.error === null ? null : outcome.error.slice(0, 4000),
     },

@@ -15,6 +15,10 @@ import '../shared/zod-locale';
 export const VALIDATE_ENV = {
   /** Bucket that receives `staging/...` and `quarantine/...` (the artifacts bucket). */
   artifactsBucket: 'ARTIFACTS_BUCKET',
+  /** ARN of the stage B state machine, started when a run is staged and no live loop holds its dataset. */
+  batchStateMachineArn: 'BATCH_STATE_MACHINE_ARN',
+  /** Seconds a newly started stage B loop has to take its dataset's lease (BatchSettings.startLeaseSeconds). */
+  startLeaseSeconds: 'BATCH_START_LEASE_SECONDS',
 } as const;
 
 export const validateInputSchema = z.object({
@@ -55,6 +59,8 @@ export const validateOutputSchema = z.object({
   rowsTotal: z.int().check(z.nonnegative()),
   rowsValid: z.int().check(z.nonnegative()),
   rowsRejected: z.int().check(z.nonnegative()),
+  /** Bytes of the staged rows object (0 when none was written): what the batch size counts. */
+  stagedBytes: z.int().check(z.nonnegative()),
   stagingBucket: z.string(),
   /** `staging/<dataset>/run_id=<runId>/`: the curate job's `--staging_path` is `s3://<stagingBucket>/<stagingPrefix>`. */
   stagingPrefix: z.string(),

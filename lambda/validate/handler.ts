@@ -1,77 +1,91 @@
 /**
- * validate: called by the state machine for each landed object. Parse the event -> stream and check the file ->
- * report counts and locations. See contract.ts for the input, the output and what is thrown.
+ * validate: stage A of the data path. An SQS queue receives EventBridge's "Object Created" events of landing; each
+ * message is one landed object: claim -> validate -> STAGED (or quarantined) -> its dataset's stage B loop is running
+ * (stage-object.ts). Partial batch failures: a message that fails is reported and comes back after its visibility
+ * timeout; after the queue's last receive it is dead-lettered (and alarmed), never dropped.
  */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '../shared/aws/s3';
+import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
-import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
-import { VALIDATE_ENV, type ValidateOutput, validateInputSchema } from './contract';
+import { martTargetFromEnvironment } from '../shared/mart-connection';
+import { DataApiExecutor } from '../shared/sql-data-api';
+import { VALIDATE_ENV } from './contract';
 import { DATASETS } from './datasets';
-import { type ObjectStore, S3ObjectStore } from './object-store';
-import { validateFile } from './validate-file';
+import { S3ObjectStore } from './object-store';
+import { type StageObjectDependencies, type StageObjectOutcome, stageObject } from './stage-object';
+import { createValidator } from './validate-object';
 
-export interface ValidateDependencies {
-  readonly store: ObjectStore;
-  readonly artifactsBucket: string;
-}
+/** One count per outcome (EMF, dimension service): what the operations dashboard plots. */
+export const OUTCOME_METRICS: Readonly<Record<StageObjectOutcome, string>> = {
+  STAGED: 'ObjectsStaged',
+  NO_VALID_ROWS: 'ObjectsWithoutValidRows',
+  UNREADABLE: 'ObjectsUnreadable',
+  UNKNOWN_DATASET: 'ObjectsOfUnknownDatasets',
+  ALREADY_STAGED: 'ObjectsAlreadyStaged',
+  ALREADY_PROCESSED: 'ObjectsAlreadyProcessed',
+};
 
-/** Builds the handler around its dependencies (tests and local state machine runs pass their own S3 client). */
-export function createHandler(dependencies: ValidateDependencies): (event: unknown) => Promise<ValidateOutput> {
-  return async (event) => {
-    const parsed = validateInputSchema.safeParse(event);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-      throw new InvalidInputError(
-        `Invalid validate input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { bucket, key, dataset, runId, versionId? } (lambda/validate/contract.ts)`,
-      );
+/** Time kept after a file's deadline to write its quarantine objects and audit row. */
+export const DEADLINE_MARGIN_MS = 60_000;
+
+export function createHandler(deps: StageObjectDependencies) {
+  return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      const deadline = context
+        ? new Date(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)
+        : undefined;
+      try {
+        const result = await stageObject(deps, JSON.parse(record.body) as unknown, deadline);
+        logger.info('object staged', {
+          outcome: result.outcome,
+          dataset: result.dataset,
+          runId: result.runId,
+          startedLoop: result.startedLoop,
+        });
+        metrics.addMetric(OUTCOME_METRICS[result.outcome], MetricUnit.Count, 1);
+      } catch (error) {
+        logger.error('object not staged; the message will be retried', {
+          messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+          error: (error as Error).message,
+          errorName: (error as Error).name,
+        });
+        metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
+        failures.push({ itemIdentifier: record.messageId });
+      } finally {
+        metrics.publishStoredMetrics();
+        logger.resetKeys();
+      }
     }
-    const input = parsed.data;
-    const dataset = DATASETS.get(input.dataset);
-    if (dataset === undefined) {
-      throw new InvalidInputError(
-        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...DATASETS.keys()].join(', ')}, or add config/datasets/${input.dataset}.json and redeploy`,
-      );
-    }
-    const firstSegment = input.key.split('/')[0];
-    if (firstSegment !== input.dataset) {
-      throw new InvalidInputError(
-        `Key ${JSON.stringify(input.key)} is not under the dataset's prefix "${input.dataset}/" (first segment ${JSON.stringify(firstSegment)}). Fix: land files at <dataset>/ingest_date=YYYY-MM-DD/<id>.<ext>`,
-      );
-    }
-    logger.appendKeys({ dataset: input.dataset, runId: input.runId });
-    logger.info('Validating', { bucket: input.bucket, key: input.key, versionId: input.versionId, size: input.size });
-
-    const result = await validateFile({
-      store: dependencies.store,
-      input,
-      dataset,
-      artifactsBucket: dependencies.artifactsBucket,
-    });
-
-    const { output } = result;
-    metrics.addDimension('dataset', output.dataset);
-    metrics.addMetric('RowsValid', MetricUnit.Count, output.rowsValid);
-    metrics.addMetric('RowsRejected', MetricUnit.Count, output.rowsRejected);
-    metrics.addMetric(output.status === 'UNREADABLE' ? 'FilesUnreadable' : 'FilesRead', MetricUnit.Count, 1);
-    metrics.addMetric('BytesRead', MetricUnit.Bytes, result.decode.bytesOut);
-    metrics.publishStoredMetrics();
-    logger.info('Validated', {
-      ...output,
-      format: result.format,
-      gzip: result.decode.gzip,
-      stagedParts: result.stagedParts,
-    });
-    return output;
+    return { batchItemFailures: failures };
   };
 }
 
-const artifactsBucket = requireEnv(VALIDATE_ENV.artifactsBucket);
+const sfn = new SfnClient();
+const stateMachineArn = requireEnv(VALIDATE_ENV.batchStateMachineArn);
 
-// Active tracing on the function records each invocation in X-Ray. Per-call S3 subsegments would need the X-Ray SDK
-// (Powertools Tracer), which doubles the bundle (~110 KB) and its load time: not worth it for one S3 client.
 export const handler = createHandler({
-  store: new S3ObjectStore(new S3Client()),
-  artifactsBucket,
+  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
+  validate: createValidator({
+    store: new S3ObjectStore(new S3Client()),
+    artifactsBucket: requireEnv(VALIDATE_ENV.artifactsBucket),
+  }),
+  datasets: DATASETS,
+  startLeaseSeconds: Number(requireEnv(VALIDATE_ENV.startLeaseSeconds)),
+  loops: {
+    async start(name, input) {
+      try {
+        await sfn.startExecution({ stateMachineArn, name, input });
+        return 'started';
+      } catch (error) {
+        if ((error as Error).name === 'ExecutionAlreadyExists') return 'exists';
+        throw error;
+      }
+    },
+  },
 });

@@ -43,6 +43,8 @@ export interface ValidateFileOptions {
   readonly artifactsBucket: string;
   /** Clock for the ingest date of keys without `ingest_date=`. @default - the system clock */
   readonly now?: () => Date;
+  /** When the file must be done (the invocation's time left, minus a margin). @default - no time budget */
+  readonly deadline?: Date;
   /** Part size and concurrency of the outputs. @default - see ObjectWriter */
   readonly writerOptions?: ObjectWriterOptions;
 }
@@ -216,6 +218,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
         rowsTotal: 0,
         rowsValid: 0,
         rowsRejected: 0,
+        stagedBytes: 0,
         quarantineKey,
         reason: error.message,
       },
@@ -226,7 +229,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
   }
 
   const [stagedSummary, rejectedSummary] = await Promise.all([staged.complete(), rejected.complete()]);
-  const counts = { rowsTotal, rowsValid, rowsRejected };
+  const counts = { rowsTotal, rowsValid, rowsRejected, stagedBytes: stagedSummary?.bytes ?? 0 };
   const rejections =
     rejectedSummary === undefined
       ? {}

@@ -11,12 +11,14 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
-import { AUDIT_ENV } from '../../lambda/audit/contract';
+import { BATCH_ENV, type BatchSettings } from '../../lambda/batch/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
+import { MART_ENV } from '../../lambda/shared/mart-connection';
 import { REGENERATE_COMMAND } from '../../lambda/validate/bundle-datasets';
 import { VALIDATE_ENV } from '../../lambda/validate/contract';
 import { staleBundledDatasets } from '../../lambda/validate/datasets';
-import { DatasetFlow } from '../constructs/dataset-flow';
+import { BatchStage } from '../constructs/batch-stage';
+import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { StorageStack, Zone } from './storage-stack';
 
@@ -31,7 +33,7 @@ export interface OrchestrationStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  /** One flow (rule + state machine) per dataset. */
+  /** Every configured dataset (the functions carry their definitions; no resource is per dataset). */
   readonly datasets: readonly DatasetConfig[];
   /** Zone buckets (by their synth-time names) and the platform key. */
   readonly storage: Pick<StorageStack, 'key' | 'bucketNames'>;
@@ -39,24 +41,35 @@ export interface OrchestrationStackProps extends StackProps {
   readonly curateJobName: string;
   /** Audit rows and mart loads go through the Data API to this cluster. */
   readonly dataMart: DataMartTarget;
-  /**
-   * The data mart loader (lambda/load-mart), invoked by the flows of datasets with `mart.enabled`.
-   * @default - no load step: curated data only
-   */
-  readonly loadMartFunction?: lambda.IFunction;
+  /** The data mart loader (lambda/load-mart), stage B's load step for datasets with `mart.enabled`. */
+  readonly loadMartFunction: lambda.IFunction;
 }
 
+/** Lease margin beyond the steps a lease covers (function start, retries of a resuming Aurora). */
+const LEASE_MARGIN_SECONDS = 600;
+/** Time a new stage B loop has to take its lease; also its lease between two steps. */
+const START_LEASE_SECONDS = 300;
+/** The mart load task's timeout (BatchStage LoadMart). */
+const LOAD_TIMEOUT_SECONDS = 16 * 60;
+/** Loop turns per execution before it continues in a fresh one (~10 history events a turn, of 25,000 allowed). */
+const MAX_ITERATIONS = 200;
+
 /**
- * From landing to the mart: one {@link DatasetFlow} per dataset, the Lambdas they share (validate, audit), the alert
- * topic, the job-auditor that records every curate job run, and the dead-letter queue of every asynchronous delivery.
+ * From landing to the mart, in two stages whose resources do not grow with the datasets: stage A per object
+ * ({@link ObjectStage}: rule -> queue -> validate, which stages the run) and stage B per dataset and batch
+ * ({@link BatchStage}: one curate job run and one mart load per batch). Also the alert topic, the job-auditor that
+ * records every curate job run, and the dead-letter queue of every asynchronous delivery.
  */
 export class OrchestrationStack extends Stack {
   readonly alertTopic: sns.Topic;
   readonly deadLetterQueue: sqs.Queue;
-  readonly flows: Readonly<Record<string, DatasetFlow>>;
+  readonly objectStage: ObjectStage;
+  readonly batchStage: BatchStage;
   readonly validateFunction: PlatformFunction;
-  readonly auditFunction: PlatformFunction;
+  readonly batchFunction: PlatformFunction;
   readonly jobAuditorFunction: PlatformFunction;
+  /** What stage B runs on (from `etl.batch`), as the batch function receives it. */
+  readonly batchSettings: BatchSettings;
 
   private readonly props: OrchestrationStackProps;
   private readonly functions: PlatformFunction[] = [];
@@ -86,25 +99,77 @@ export class OrchestrationStack extends Stack {
     this.deadLetterQueue = this.createDeadLetterQueue(removalPolicy);
 
     const martEnv = {
-      [AUDIT_ENV.martClusterArn]: props.dataMart.clusterArn,
-      [AUDIT_ENV.martSecretArn]: props.dataMart.secret.secretArn,
-      [AUDIT_ENV.martDatabase]: props.dataMart.databaseName,
+      [MART_ENV.clusterArn]: props.dataMart.clusterArn,
+      [MART_ENV.secretArn]: props.dataMart.secret.secretArn,
+      [MART_ENV.database]: props.dataMart.databaseName,
     };
+    const { batch } = environment.etl;
+    this.batchSettings = {
+      maxBytes: batch.maxBytes,
+      maxWaitSeconds: batch.maxWaitMinutes * 60,
+      pollSeconds: batch.pollSeconds,
+      maxAttempts: batch.maxAttempts,
+      retryDelaySeconds: batch.retryDelayMinutes * 60,
+      batchLeaseSeconds: environment.etl.glueTimeoutMinutes * 60 + LOAD_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS,
+      startLeaseSeconds: START_LEASE_SECONDS,
+      maxIterations: MAX_ITERATIONS,
+    };
+
+    this.batchFunction = this.function('BatchFunction', 'batch', removalPolicy, {
+      description: 'Stage B: decides, records and fails the batches of each dataset (audit.batches), writes manifests.',
+      environment: {
+        ...martEnv,
+        [BATCH_ENV.artifactsBucket]: storage.bucketNames.artifacts,
+        [BATCH_ENV.curatedBucket]: storage.bucketNames.curated,
+        [BATCH_ENV.settings]: JSON.stringify(this.batchSettings),
+      },
+      timeout: Duration.seconds(90),
+    });
+    this.grantDataApi(this.batchFunction);
+    this.grantManifests(this.batchFunction);
+
+    this.batchStage = new BatchStage(this, 'BatchStage', {
+      prefix,
+      batchFunction: this.batchFunction.function,
+      loadMartFunction: props.loadMartFunction,
+      curateJobName: props.curateJobName,
+      curateJobTimeout: Duration.minutes(environment.etl.glueTimeoutMinutes),
+      alertTopic: this.alertTopic,
+      key: storage.key,
+      logRetentionDays: environment.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+    });
+    // Publishing to the encrypted topic needs the key as well as sns:Publish.
+    storage.key.grant(this.batchStage.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.alertOnStoppedLoops();
+
     this.validateFunction = this.function('ValidateFunction', 'validate', removalPolicy, {
-      description: 'Validates one landed object against its dataset: valid rows to staging, the rest to quarantine.',
-      environment: { [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts },
+      description:
+        'Stage A: claims, validates and stages one landed object (valid rows to staging, the rest to quarantine).',
+      environment: {
+        ...martEnv,
+        [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts,
+        [VALIDATE_ENV.batchStateMachineArn]: this.batchStage.stateMachine.stateMachineArn,
+        [VALIDATE_ENV.startLeaseSeconds]: String(this.batchSettings.startLeaseSeconds),
+      },
       // Streams objects of any size: memory bounds the buffers, time the largest file.
       memorySize: 1024,
       timeout: Duration.minutes(15),
     });
     this.grantValidate(this.validateFunction);
+    this.grantDataApi(this.validateFunction);
+    this.batchStage.stateMachine.grantStartExecution(this.validateFunction.function);
 
-    this.auditFunction = this.function('AuditFunction', 'audit', removalPolicy, {
-      description: 'Claims, finishes and fails pipeline runs in audit.pipeline_runs.',
-      environment: martEnv,
-      timeout: Duration.seconds(60),
+    this.objectStage = new ObjectStage(this, 'ObjectStage', {
+      prefix,
+      landingBucketName: storage.bucketNames.landing,
+      stageFunction: this.validateFunction.function,
+      queueKey: this.deadLetterQueue.encryptionMasterKey!,
+      eventDeadLetterQueue: this.deadLetterQueue,
+      alertTopic: this.alertTopic,
+      maxConcurrency: environment.etl.validateConcurrency,
+      removalPolicy,
     });
-    this.grantDataApi(this.auditFunction);
 
     this.jobAuditorFunction = this.function('JobAuditorFunction', 'job-auditor', removalPolicy, {
       description: 'Records every final state of the curate Glue job in audit.job_runs.',
@@ -120,32 +185,6 @@ export class OrchestrationStack extends Stack {
       }),
     );
     this.auditCurateJobRuns();
-
-    const flows: Record<string, DatasetFlow> = {};
-    for (const dataset of datasets) {
-      const flow = new DatasetFlow(this, `${pascalCase(dataset.name)}Flow`, {
-        dataset,
-        prefix,
-        landingBucketName: storage.bucketNames.landing,
-        curatedBucketName: storage.bucketNames.curated,
-        curateJobName: props.curateJobName,
-        curateJobTimeout: Duration.minutes(environment.etl.glueTimeoutMinutes),
-        functions: {
-          audit: this.auditFunction.function,
-          validate: this.validateFunction.function,
-          loadMart: dataset.mart.enabled ? props.loadMartFunction : undefined,
-        },
-        alertTopic: this.alertTopic,
-        key: storage.key,
-        logRetentionDays: environment.logRetentionDays,
-        logRemovalPolicy: removalPolicy,
-        deadLetterQueue: this.deadLetterQueue,
-      });
-      // Publishing to the encrypted topic needs the key as well as sns:Publish.
-      storage.key.grant(flow.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
-      flows[dataset.name] = flow;
-    }
-    this.flows = flows;
 
     this.acknowledgeFindings();
   }
@@ -308,6 +347,43 @@ export class OrchestrationStack extends Stack {
     }
   }
 
+  /** The batch function writes each batch's manifest under artifacts batches/ (encrypted through S3). */
+  private grantManifests(fn: PlatformFunction): void {
+    const manifests = this.objectsArn('artifacts', 'batches/*');
+    const policy = new iam.Policy(this, 'BatchManifestsPolicy', {
+      roles: [fn.function.role!],
+      statements: [
+        new iam.PolicyStatement({ sid: 'WriteManifests', actions: ['s3:PutObject'], resources: [manifests] }),
+        new iam.PolicyStatement({
+          sid: 'EncryptThroughS3',
+          actions: ['kms:GenerateDataKey'],
+          resources: [this.props.storage.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${manifests}]`,
+      reason: 'Each batch writes its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time',
+    });
+  }
+
+  /** A stage B execution that fails, times out or is stopped leaves its dataset to the next staged run: say so. */
+  private alertOnStoppedLoops(): void {
+    new events.Rule(this, 'BatchLoopStopped', {
+      description: `Alerts when an execution of ${this.batchStage.stateMachineName} ends FAILED, TIMED_OUT or ABORTED.`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.batchStage.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [new targets.SnsTopic(this.alertTopic, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8 })],
+    });
+  }
+
   private objectsArn(zone: Zone, pattern: string): string {
     return `arn:aws:s3:::${this.props.storage.bucketNames[zone]}/${pattern}`;
   }
@@ -340,20 +416,20 @@ export class OrchestrationStack extends Stack {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the dead-letter queue of the EventBridge targets and of the job-auditor function',
     });
-    for (const flow of Object.values(this.flows)) {
-      Validations.of(flow.stateMachine.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Step Functions log delivery (logs:*LogDelivery, DescribeResourcePolicies) and X-Ray support no resource-level permissions',
-      });
-    }
+    Validations.of(this.batchStage.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:*LogDelivery, DescribeResourcePolicies) and X-Ray support no resource-level permissions',
+    });
+    Validations.of(this.objectStage.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the landed-objects queue (stage A)',
+    });
+    Validations.of(this.validateFunction.function.role!).acknowledge(
+      ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: 'Granted by the SQS event source grant on the queue key only (receive and delete encrypted messages)',
+      })),
+    );
   }
-}
-
-function pascalCase(value: string): string {
-  return value
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0].toUpperCase() + part.slice(1))
-    .join('');
 }

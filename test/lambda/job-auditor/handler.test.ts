@@ -67,7 +67,7 @@ async function jobRun(jobRunId: string) {
 }
 
 describe('job-auditor handler', () => {
-  test('records a succeeded run, linked to its pipeline run through --run_id', async () => {
+  test('records a succeeded run, linked to its batch through --batch_id', async () => {
     getJobRun = (call) => {
       const { JobName, RunId } = call.json as { JobName: string; RunId: string };
       if (JobName !== 'dp-dev-curate' || RunId !== 'jr_ok') {
@@ -79,7 +79,7 @@ describe('job-auditor handler', () => {
             Id: 'jr_ok',
             JobName: 'dp-dev-curate',
             JobRunState: 'SUCCEEDED',
-            Arguments: { '--run_id': 'exec-123', '--dataset': 'impressions' },
+            Arguments: { '--batch_id': 'exec-123', '--dataset': 'impressions' },
             StartedOn: epochSeconds('2026-11-22T10:10:00Z'),
             CompletedOn: epochSeconds('2026-11-22T10:14:59Z'),
           },
@@ -90,12 +90,12 @@ describe('job-auditor handler', () => {
       jobName: 'dp-dev-curate',
       jobRunId: 'jr_ok',
       state: 'SUCCEEDED',
-      pipelineRunId: 'exec-123',
+      batchId: 'exec-123',
     });
     const row = await jobRun('jr_ok');
     expect(row).toMatchObject({
       job_name: 'dp-dev-curate',
-      pipeline_run_id: 'exec-123',
+      batch_id: 'exec-123',
       state: 'SUCCEEDED',
       error: null,
     });
@@ -113,17 +113,17 @@ describe('job-auditor handler', () => {
         JobRun: {
           Id: id,
           JobRunState: state,
-          Arguments: { '--run_id': `exec-${state}` },
+          Arguments: { '--batch_id': `exec-${state}` },
           ErrorMessage: `${state} because`,
         },
       },
     });
     await jobAuditor(stateChange(state, id));
-    expect(await jobRun(id)).toMatchObject({ state, pipeline_run_id: `exec-${state}`, error: `${state} because` });
+    expect(await jobRun(id)).toMatchObject({ state, batch_id: `exec-${state}`, error: `${state} because` });
   });
 
   test('a duplicate delivery of the same event keeps one row', async () => {
-    getJobRun = () => ({ body: { JobRun: { Id: 'jr_dup', Arguments: { '--run_id': 'exec-dup' } } } });
+    getJobRun = () => ({ body: { JobRun: { Id: 'jr_dup', Arguments: { '--batch_id': 'exec-dup' } } } });
     await jobAuditor(stateChange('FAILED', 'jr_dup', 'first'));
     await jobAuditor(stateChange('FAILED', 'jr_dup', 'first'));
     const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM audit.job_runs WHERE job_run_id = 'jr_dup'");
@@ -131,10 +131,10 @@ describe('job-auditor handler', () => {
     expect((await jobRun('jr_dup')).error).toBe('first');
   });
 
-  test('a run started outside the state machine (no --run_id) is recorded without a pipeline run', async () => {
+  test('a run started outside the state machine (no --batch_id) is recorded without a batch', async () => {
     getJobRun = () => ({ body: { JobRun: { Id: 'jr_manual', Arguments: {} } } });
     await jobAuditor(stateChange('SUCCEEDED', 'jr_manual'));
-    expect(await jobRun('jr_manual')).toMatchObject({ pipeline_run_id: null, state: 'SUCCEEDED' });
+    expect(await jobRun('jr_manual')).toMatchObject({ batch_id: null, state: 'SUCCEEDED' });
   });
 
   test('fails (so Lambda retries, then dead-letters) when Glue cannot be asked about the run', async () => {

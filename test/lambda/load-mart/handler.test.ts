@@ -65,17 +65,15 @@ afterAll(async () => {
 
 const input = {
   dataset: 'impressions',
-  runId: 'run-1',
-  objectKey: 'impressions/ingest_date=2024-03-01/a.ndjson',
-  objectVersion: 'v1',
+  batchId: 'batch-1',
   bucket: 'dp-dev-curated-222222222222-eu-west-1',
-  prefix: '_mart/impressions/run_id=run-1/',
+  prefix: '_mart/impressions/batch_id=batch-1/',
 };
 /** The PostgreSQL test's bucket: its batch has one real CSV part. */
 const PG_BUCKET = 'dp-dev-curated-pg';
 const partKeys = [
-  '_mart/impressions/run_id=run-1/part-00000.csv.gz',
-  '_mart/impressions/run_id=run-1/part-00001.csv.gz',
+  '_mart/impressions/batch_id=batch-1/part-00000.csv.gz',
+  '_mart/impressions/batch_id=batch-1/part-00001.csv.gz',
 ];
 const COLUMNS =
   exampleConfig()
@@ -143,7 +141,7 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
     answers.Execute = auroraAnswers();
     await expect(loadMart.handler(input)).resolves.toEqual({
       dataset: 'impressions',
-      runId: 'run-1',
+      batchId: 'batch-1',
       table: 'impressions',
       rowsStaged: 3,
       rowsInserted: 2,
@@ -166,18 +164,18 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
         { name: 'region', value: { stringValue: 'eu-west-1' } },
       ]),
     );
-    const audit = sent.find((statement) => statement.sql?.includes('audit.pipeline_runs'));
+    // The batch row says how many rows it loaded, in the load's own transaction.
+    const audit = sent.find((statement) => statement.sql?.includes('audit.batches'));
     expect(audit?.parameters).toEqual(
       expect.arrayContaining<SqlParameter>([
-        { name: 'status', value: { stringValue: 'LOADED' } },
+        { name: 'batchId', value: { stringValue: 'batch-1' } },
         { name: 'rowsLoaded', value: { longValue: 3 } },
-        { name: 'objectVersion', value: { stringValue: 'v1' } },
       ]),
     );
     expect(callsTo('CommitTransaction')).toHaveLength(1);
   });
 
-  it('fails with MartLoadError on a bad file: rolls back, then records FAILED in a second transaction', async () => {
+  it('fails with MartLoadError on a bad file: rolls back, then records why on the batch in a second transaction', async () => {
     answers.Execute = auroraAnswers(
       failure('DatabaseErrorException', 'ERROR: invalid input syntax for type integer: "eight"'),
     );
@@ -187,10 +185,10 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
       /mart."impressions" is unchanged: ERROR: invalid input syntax for type integer/,
     );
     expect(callsTo('RollbackTransaction')).toHaveLength(1);
-    const audit = statements().filter((statement) => statement.sql?.includes('audit.pipeline_runs'));
+    const audit = statements().filter((statement) => statement.sql?.includes('audit.batches'));
     expect(audit.at(-1)?.parameters).toEqual(
       expect.arrayContaining([
-        { name: 'status', value: { stringValue: 'FAILED' } },
+        { name: 'batchId', value: { stringValue: 'batch-1' } },
         { name: 'error', value: { stringValue: expect.stringContaining('invalid input syntax') } },
       ]),
     );
@@ -206,20 +204,20 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
   it.each([
     [
       'a prefix outside _mart/',
-      { ...input, prefix: 'staging/impressions/run_id=run-1/' },
-      /prefix: must be "_mart\/<dataset>\/run_id=<runId>\/"/,
+      { ...input, prefix: 'staging/impressions/batch_id=batch-1/' },
+      /prefix: must be "_mart\/<dataset>\/batch_id=<batchId>\/"/,
     ],
     [
       'a prefix of another dataset',
-      { ...input, prefix: '_mart/clicks/run_id=run-1/' },
-      /is not under _mart\/impressions\//,
+      { ...input, prefix: '_mart/clicks/batch_id=batch-1/' },
+      /is not the batch's folder _mart\/impressions\/batch_id=batch-1\//,
     ],
     [
       'a dataset without a mart table',
-      { ...input, dataset: 'orders', prefix: '_mart/orders/run_id=run-1/' },
+      { ...input, dataset: 'orders', prefix: '_mart/orders/batch_id=batch-1/' },
       /Dataset "orders" has no mart table \(mart-enabled: impressions, clicks\)/,
     ],
-    ['a missing run id', { ...input, runId: undefined }, /runId: /],
+    ['a missing batch id', { ...input, batchId: undefined }, /batchId: /],
   ])('fails with InvalidInputError on %s', async (_case, event, message) => {
     const attempt = loadMart.handler(event);
     await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);

@@ -13,6 +13,8 @@ import {
 const files = readSqlFiles();
 const datasets = exampleConfig().datasets;
 const allMigrations = () => [...versionedMigrations(files), ...martMigrations(datasets)];
+/** Every migration version in the order they apply: the versioned files, then the mart tables. */
+const allVersions = () => allMigrations().map((migration) => migration.version);
 
 describe('versionedMigrations', () => {
   it('orders files by version number and describes them', () => {
@@ -49,12 +51,13 @@ describe('migrations against PostgreSQL', () => {
 
   it('applies every migration on a fresh database, then does nothing on a second run', async () => {
     const first = await applyMigrations(db.executor, allMigrations());
-    expect(first.applied).toEqual(['V001', 'V002', 'V003', 'R__mart_clicks', 'R__mart_impressions']);
+    expect(first.applied).toEqual(allVersions());
+    expect(allVersions()).toEqual(expect.arrayContaining(['V001', 'V005', 'R__mart_clicks', 'R__mart_impressions']));
     expect(first.unchanged).toEqual([]);
 
     const second = await applyMigrations(db.executor, allMigrations());
     expect(second.applied).toEqual([]);
-    expect(second.unchanged).toEqual(['V001', 'V002', 'V003', 'R__mart_clicks', 'R__mart_impressions']);
+    expect(second.unchanged).toEqual(allVersions());
 
     const recorded = await db.executor.query<{ version: string; checksum: string }>(
       'SELECT version, checksum FROM audit.schema_migrations ORDER BY applied_at, version',

@@ -53,12 +53,9 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
   });
 
   /** Writes part files (name -> CSV lines; `.gz` names are gzipped) and returns the batch request. */
-  function batch(
-    parts: Record<string, string[]>,
-    objectKey = `impressions/ingest_date=2024-03-01/${++batchNumber}.ndjson`,
-  ) {
-    const runId = `run-${batchNumber}-${Date.now()}`;
-    const directory = path.join(root, `run_id=${runId}`);
+  async function batch(parts: Record<string, string[]>) {
+    const batchId = `batch-${++batchNumber}-${Date.now()}`;
+    const directory = path.join(root, `batch_id=${batchId}`);
     mkdirSync(directory, { recursive: true });
     for (const [name, lines] of Object.entries(parts)) {
       const text = `${lines.join('\n')}\n`;
@@ -67,12 +64,17 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
     const request: MartLoadRequest = {
       dataset: 'impressions',
       table: 'impressions',
-      runId,
-      objectKey,
-      objectVersion: 'v1',
+      batchId,
       bucket: 'curated',
-      prefix: `_mart/impressions/run_id=${runId}/`,
+      prefix: `_mart/impressions/batch_id=${batchId}/`,
     };
+    // The stage B batch row the loader records its outcome on.
+    await db.executor.query(
+      `INSERT INTO audit.batches (batch_id, dataset, status, attempts, run_count, staged_bytes, rows_valid,
+         oldest_staged_at, created_at, started_at, execution_name, manifest_key, updated_at)
+       VALUES (:batchId, 'impressions', 'SUCCEEDED', 1, 1, 100, 3, now(), now(), now(), 'test', 'm', now())`,
+      { batchId },
+    );
     return { request, directory };
   }
 
@@ -86,18 +88,13 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
   }
 
   const martRows = () => db.executor.query('SELECT * FROM mart.impressions ORDER BY impression_id');
-  const auditRow = (runId: string) =>
-    db.executor.query(
-      'SELECT status, rows_loaded, error, object_version FROM audit.pipeline_runs WHERE run_id = :runId',
-      {
-        runId,
-      },
-    );
+  const auditRow = (batchId: string) =>
+    db.executor.query('SELECT status, rows_loaded, error FROM audit.batches WHERE batch_id = :batchId', { batchId });
 
   beforeEach(() => db.executor.query('TRUNCATE mart.impressions'));
 
   it('loads a batch and keeps every type: text, timestamptz, date, bigint, integer, numeric, double, boolean, null', async () => {
-    const { request, directory } = batch({ 'part-00000.csv': [HEADER, ROW_1, ROW_2] });
+    const { request, directory } = await batch({ 'part-00000.csv': [HEADER, ROW_1, ROW_2] });
     await expect(load(request, directory)).resolves.toEqual({
       rowsStaged: 2,
       rowsInserted: 2,
@@ -132,13 +129,11 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
         viewability_score: null,
       },
     ]);
-    expect(await auditRow(request.runId)).toEqual([
-      { status: 'LOADED', rows_loaded: 2, error: null, object_version: 'v1' },
-    ]);
+    expect(await auditRow(request.batchId)).toEqual([{ status: 'SUCCEEDED', rows_loaded: 2, error: null }]);
   });
 
   it('is idempotent: loading the same batch twice leaves the same rows and changes none', async () => {
-    const { request, directory } = batch({ 'part-00000.csv': [HEADER, ROW_1, ROW_2, ROW_3] });
+    const { request, directory } = await batch({ 'part-00000.csv': [HEADER, ROW_1, ROW_2, ROW_3] });
     await load(request, directory);
     const afterFirst = await martRows();
     await expect(load(request, directory)).resolves.toEqual({
@@ -148,17 +143,14 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
       rowsUnchanged: 3,
     });
     expect(await martRows()).toEqual(afterFirst);
-    const audits = await db.executor.query('SELECT count(*) AS n FROM audit.pipeline_runs WHERE object_key = :key', {
-      key: request.objectKey,
-    });
-    expect(audits).toEqual([{ n: 1 }]);
+    expect(await auditRow(request.batchId)).toEqual([{ status: 'SUCCEEDED', rows_loaded: 3, error: null }]);
   });
 
   it('inserts new keys and updates changed rows, across several parts including a gzipped one', async () => {
-    const first = batch({ 'part-00000.csv': [HEADER, ROW_1, ROW_2] });
+    const first = await batch({ 'part-00000.csv': [HEADER, ROW_1, ROW_2] });
     await load(first.request, first.directory);
     const changedRow2 = ROW_2.replace(',video,', ',interstitial,');
-    const second = batch({
+    const second = await batch({
       'part-00000.csv': [HEADER, ROW_1],
       'part-00001.csv.gz': [HEADER, changedRow2, ROW_3],
       _SUCCESS: [],
@@ -200,11 +192,11 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
       /the batch has the same primary key more than once \(impression_id = imp-0000000000000003\)/,
     ],
   ])('fails on %s: the mart is unchanged and the audit row says why', async (_case, lines, reason) => {
-    const before = batch({ 'part-00000.csv': [HEADER, ROW_3] });
+    const before = await batch({ 'part-00000.csv': [HEADER, ROW_3] });
     await load(before.request, before.directory);
     const martBefore = await martRows();
 
-    const bad = batch({
+    const bad = await batch({
       'part-00000.csv': [HEADER, ROW_2.replace('imp-0000000000000002', 'imp-00000000000000aa')],
       'part-00001.csv': lines,
     });
@@ -214,36 +206,32 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
       new RegExp(`was not loaded; mart."impressions" is unchanged: .*${reason.source}.*Fix: correct the data`),
     );
     expect(await martRows()).toEqual(martBefore);
-    const [audit] = await auditRow(bad.request.runId);
-    expect(audit).toEqual({
-      status: 'FAILED',
-      rows_loaded: null,
-      error: expect.stringMatching(reason),
-      object_version: 'v1',
-    });
+    const [audit] = await auditRow(bad.request.batchId);
+    // The loader records why on the batch; its status is stage B's to set (it retries the batch whole).
+    expect(audit).toEqual({ status: 'SUCCEEDED', rows_loaded: null, error: expect.stringMatching(reason) });
   });
 
   it('fails when the batch has no part file, recording it', async () => {
-    const { request, directory } = batch({ _SUCCESS: [] });
+    const { request, directory } = await batch({ _SUCCESS: [] });
     await expect(load(request, directory)).rejects.toThrow(/the batch has no part-\*\.csv or part-\*\.csv\.gz file/);
-    expect(await auditRow(request.runId)).toEqual([
-      expect.objectContaining({ status: 'FAILED', error: expect.stringContaining('no part-*.csv') }),
+    expect(await auditRow(request.batchId)).toEqual([
+      expect.objectContaining({ status: 'SUCCEEDED', error: expect.stringContaining('no part-*.csv') }),
     ]);
   });
 
   it('fails when the mart table does not exist, naming it and the fix', async () => {
-    const { request, directory } = batch({ 'part-00000.csv': [HEADER, ROW_1] });
+    const { request, directory } = await batch({ 'part-00000.csv': [HEADER, ROW_1] });
     await expect(load({ ...request, table: 'no_such_table' }, directory)).rejects.toThrow(
       /table mart."no_such_table" does not exist \(enable the mart for the dataset in config\/datasets and deploy/,
     );
   });
 
-  it('passes a TransientError through untouched and records nothing (the state machine retries)', async () => {
-    const { request, directory } = batch({ 'part-00000.csv': [HEADER, ROW_1] });
+  it('passes a TransientError through untouched and records nothing (stage B retries)', async () => {
+    const { request, directory } = await batch({ 'part-00000.csv': [HEADER, ROW_1] });
     const resuming: Stager = async () => {
       throw new TransientError('The data mart cluster is not available yet (resuming)');
     };
     await expect(load(request, directory, resuming)).rejects.toBeInstanceOf(TransientError);
-    expect(await auditRow(request.runId)).toEqual([]);
+    expect(await auditRow(request.batchId)).toEqual([{ status: 'SUCCEEDED', rows_loaded: null, error: null }]);
   });
 });

@@ -1,5 +1,6 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { FLOW_STATES } from '../../../lib/constructs/dataset-flow';
+import type { DatasetConfig } from '../../../config/schema';
+import { BATCH_STATES } from '../../../lib/constructs/batch-stage';
 import { OrchestrationStack } from '../../../lib/stacks/orchestration-stack';
 import { exampleConfig, testApp } from '../../helpers/app';
 import { dataMart as buildDataMart, foundation, fromStack } from '../../integration/helpers/foundation';
@@ -11,7 +12,7 @@ const CLUSTER_ARN = {
   'Fn::Join': ['', ['arn:aws:rds:eu-west-1:222222222222:cluster:', fromStack('dp-dev-data-mart', /RefCluster/)]],
 };
 
-function synth(envName: 'dev' | 'prod' = 'dev', datasets = exampleConfig().datasets) {
+function synth(envName: 'dev' | 'prod' = 'dev', datasets: readonly DatasetConfig[] = exampleConfig().datasets) {
   const app = testApp();
   const base = foundation(app, envName);
   const dataMart = buildDataMart(app, base);
@@ -27,10 +28,10 @@ function synth(envName: 'dev' | 'prod' = 'dev', datasets = exampleConfig().datas
   return { stack, template: Template.fromStack(stack) };
 }
 
-/** The state machine definition of a dataset, with tokens left as they are (only the states are inspected). */
-function definitionOf(template: Template, dataset: string) {
+/** The stage B definition, with tokens left as they are (only the states are inspected). */
+function definitionOf(template: Template, name = 'dp-dev-batches') {
   const machines = template.findResources('AWS::StepFunctions::StateMachine', {
-    Properties: { StateMachineName: `dp-dev-${dataset}` },
+    Properties: { StateMachineName: name },
   });
   const [machine] = Object.values(machines);
   const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
@@ -40,134 +41,223 @@ function definitionOf(template: Template, dataset: string) {
 }
 
 describe('OrchestrationStack', () => {
-  const { template } = synth('dev');
+  const { template, stack } = synth('dev');
 
-  test('one Standard state machine per dataset, logging ALL to an encrypted log group, with X-Ray', () => {
-    for (const dataset of ['impressions', 'clicks']) {
-      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-        StateMachineName: `dp-dev-${dataset}`,
-        StateMachineType: 'STANDARD',
-        TracingConfiguration: { Enabled: true },
-        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
-      });
-      template.hasResourceProperties('AWS::Logs::LogGroup', {
-        LogGroupName: `/aws/vendedlogs/states/dp-dev-${dataset}`,
-        KmsKeyId: fromStack('dp-dev-storage', /Key/),
-        RetentionInDays: 14,
-      });
-    }
-  });
-
-  test('an EventBridge rule per dataset on Object Created under <dataset>/ in landing, with a dead-letter queue', () => {
+  test('stage A: one rule for every dataset, Object Created in landing outside _*, to an encrypted queue', () => {
+    template.resourceCountIs('AWS::Events::Rule', 3);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        detail: { bucket: { name: [LANDING] }, object: { key: [{ prefix: 'impressions/' }] } },
+        detail: { bucket: { name: [LANDING] }, object: { key: [{ 'anything-but': { prefix: '_' } }] } },
       },
       Targets: [
         Match.objectLike({
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] } },
-          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 8 }),
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ObjectStageQueue'), 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
         }),
       ],
     });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'dp-dev-landed-objects',
+      KmsMasterKeyId: Match.anyValue(),
+      // Six times the validate function's 15 minutes.
+      VisibilityTimeout: 5400,
+      MessageRetentionPeriod: 1209600,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
   });
 
-  test('the flow claims, validates, curates and records; failures are recorded, alerted and fail', () => {
-    const definition = definitionOf(template, 'impressions');
-    expect(definition.StartAt).toBe(FLOW_STATES.describeRun);
-    const states = definition.States;
-    expect(states[FLOW_STATES.claim]).toMatchObject({ Type: 'Task', Next: FLOW_STATES.alreadyClaimed });
-    expect(states[FLOW_STATES.alreadyProcessed]).toMatchObject({ Type: 'Succeed' });
-    expect(states[FLOW_STATES.curate]).toMatchObject({
-      Type: 'Task',
-      Resource: expect.stringContaining(':states:::glue:startJobRun.sync'),
-      // The job run's timeout, in minutes, from environments/dev.json etl.glueTimeoutMinutes.
-      Parameters: {
-        JobName: 'dp-dev-curate',
-        Timeout: 30,
-        Arguments: expect.objectContaining({ '--dataset': 'impressions', '--run_id.$': '$.run.runId' }),
-      },
+  test('stage A: the validate function takes one message at a time, reports partial failures, bounded concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
     });
-    expect(states[FLOW_STATES.curate].Retry).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          ErrorEquals: expect.arrayContaining(['Glue.ConcurrentRunsExceededException', 'Glue.ThrottlingException']),
-          BackoffRate: 2,
-          MaxAttempts: 5,
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ARTIFACTS_BUCKET: ARTIFACTS,
+          BATCH_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('BatchStage') },
+          BATCH_START_LEASE_SECONDS: '300',
         }),
-      ]),
-    );
-    for (const name of [FLOW_STATES.claim, FLOW_STATES.validate, FLOW_STATES.curate, FLOW_STATES.recordSuccess]) {
+      },
+      Timeout: 900,
+      MemorySize: 1024,
+    });
+  });
+
+  test('stage A dead letters raise an alarm on the alert topic, quiet when there is no data', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'dp-dev-landed-objects-dead-letters',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertTopic') }],
+    });
+  });
+
+  test('stage B: one Standard state machine for every dataset, logging ALL to an encrypted log group, with X-Ray', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'dp-dev-batches',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/vendedlogs/states/dp-dev-batches',
+      KmsKeyId: fromStack('dp-dev-storage', /Key/),
+      RetentionInDays: 14,
+    });
+  });
+
+  test('stage B loop: acquire, then batch (curate, load, complete), wait, continue, idle or superseded', () => {
+    const { StartAt, States: states } = definitionOf(template);
+    expect(StartAt).toBe(BATCH_STATES.acquire);
+    expect(states[BATCH_STATES.acquire]).toMatchObject({ Type: 'Task', Next: BATCH_STATES.decide });
+    expect(states[BATCH_STATES.acquire].ResultPath).toBeUndefined();
+    const choices = (states[BATCH_STATES.decide].Choices as { StringEquals: string; Next: string }[]).map((c) => [
+      c.StringEquals,
+      c.Next,
+    ]);
+    expect(choices).toEqual([
+      ['BATCH', BATCH_STATES.curate],
+      ['WAIT', BATCH_STATES.wait],
+      ['CONTINUE', BATCH_STATES.continueAsNew],
+      ['SUPERSEDED', BATCH_STATES.superseded],
+    ]);
+    expect(states[BATCH_STATES.decide].Default).toBe(BATCH_STATES.idle);
+    expect(states[BATCH_STATES.wait]).toMatchObject({
+      SecondsPath: '$.decision.waitSeconds',
+      Next: BATCH_STATES.acquire,
+    });
+    expect(states[BATCH_STATES.curate]).toMatchObject({
+      Resource: 'arn:TOKEN:states:::glue:startJobRun.sync',
+      Parameters: { JobName: 'dp-dev-curate', 'Arguments.$': '$.decision.batch.glueArguments', Timeout: 30 },
+      Next: BATCH_STATES.hasMart,
+    });
+    expect(states[BATCH_STATES.loadMart].Next).toBe(BATCH_STATES.complete);
+    expect(states[BATCH_STATES.noMart].Next).toBe(BATCH_STATES.complete);
+    expect(states[BATCH_STATES.complete].Next).toBe(BATCH_STATES.acquire);
+    for (const name of [BATCH_STATES.curate, BATCH_STATES.loadMart, BATCH_STATES.complete]) {
       expect(states[name].Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: FLOW_STATES.recordFailure },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: BATCH_STATES.recordFailure },
       ]);
     }
-    expect(states[FLOW_STATES.recordFailure]).toMatchObject({ Next: FLOW_STATES.alert });
-    expect(states[FLOW_STATES.alert]).toMatchObject({
-      Resource: expect.stringContaining(':states:::sns:publish'),
-      Next: FLOW_STATES.failed,
+    // A failed batch is recorded, alerted, and the loop goes on (the batch is retried whole on a later turn).
+    expect(states[BATCH_STATES.recordFailure].Next).toBe(BATCH_STATES.alert);
+    expect(states[BATCH_STATES.alert]).toMatchObject({
+      Resource: 'arn:TOKEN:states:::sns:publish',
+      Next: BATCH_STATES.acquire,
     });
-    expect(states[FLOW_STATES.failed]).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error' });
-  });
-
-  test('mart-enabled datasets load the batch with the DataMart stack loader, retried while Aurora resumes', () => {
-    const states = definitionOf(template, 'impressions').States;
-    expect(states[FLOW_STATES.curate].Next).toBe(FLOW_STATES.loadMart);
-    expect(states[FLOW_STATES.loadMart]).toMatchObject({
-      Type: 'Task',
+    // Only audit out of reach stops the loop, alerted.
+    for (const name of [BATCH_STATES.acquire, BATCH_STATES.recordFailure, BATCH_STATES.continueAsNew]) {
+      expect(states[name].Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: BATCH_STATES.alertStop },
+      ]);
+    }
+    expect(states[BATCH_STATES.alertStop].Next).toBe(BATCH_STATES.failed);
+    expect(states[BATCH_STATES.continueAsNew]).toMatchObject({
+      Resource: 'arn:TOKEN:states:::states:startExecution',
       Parameters: {
-        dataset: 'impressions',
-        'runId.$': '$.run.runId',
-        'objectKey.$': '$.run.key',
-        'objectVersion.$': '$.run.versionId',
-        bucket: 'dp-dev-curated-222222222222-eu-west-1',
-        'prefix.$': "States.Format('_mart/impressions/run_id={}/', $.run.runId)",
+        StateMachineArn: 'arn:aws:states:eu-west-1:222222222222:stateMachine:dp-dev-batches',
+        'Name.$': '$.decision.nextExecutionName',
+        Input: { 'dataset.$': '$.dataset', iteration: 0 },
       },
-      Next: FLOW_STATES.recordSuccess,
-      Retry: expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['TransientError'], MaxAttempts: 5 })]),
     });
   });
 
-  test('without a loader the flow goes from curate to the audit record', () => {
-    const app = testApp();
-    const base = foundation(app, 'dev');
-    const dataMart = buildDataMart(app, base);
-    const stack = new OrchestrationStack(app, 'Orchestration', {
-      ...base.common,
-      env: base.env,
-      datasets: exampleConfig().datasets,
-      storage: base.storage,
-      curateJobName: 'dp-dev-curate',
-      dataMart,
-    });
-    const states = definitionOf(Template.fromStack(stack), 'clicks').States;
-    expect(states[FLOW_STATES.curate].Next).toBe(FLOW_STATES.recordSuccess);
-    expect(states[FLOW_STATES.loadMart]).toBeUndefined();
+  test('a failed Glue job run is not retried by the task: the batch is retried whole; API refusals are', () => {
+    const { States: states } = definitionOf(template);
+    expect(states[BATCH_STATES.curate].Retry).toEqual([
+      expect.objectContaining({
+        ErrorEquals: [
+          'Glue.ConcurrentRunsExceededException',
+          'Glue.ThrottlingException',
+          'Glue.InternalServiceException',
+        ],
+        MaxAttempts: 5,
+      }),
+    ]);
   });
 
   test('mart-bound steps retry TransientError long enough for Aurora to resume', () => {
-    const states = definitionOf(template, 'impressions').States;
-    expect(states[FLOW_STATES.claim].Retry).toEqual(
-      expect.arrayContaining([
-        {
-          ErrorEquals: ['TransientError'],
-          IntervalSeconds: 15,
-          BackoffRate: 1.5,
-          MaxAttempts: 5,
-          MaxDelaySeconds: 60,
-          JitterStrategy: 'FULL',
-        },
-      ]),
-    );
+    const { States: states } = definitionOf(template);
+    for (const name of [
+      BATCH_STATES.acquire,
+      BATCH_STATES.loadMart,
+      BATCH_STATES.complete,
+      BATCH_STATES.recordFailure,
+    ]) {
+      expect(states[name].Retry).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ ErrorEquals: ['TransientError'], MaxAttempts: 5, IntervalSeconds: 15 }),
+        ]),
+      );
+    }
   });
 
-  test('validate is never retried on InvalidInputError', () => {
-    const states = definitionOf(template, 'clicks').States;
-    expect((states[FLOW_STATES.validate].Retry as { ErrorEquals: string[] }[])[1]).toEqual({
-      ErrorEquals: ['InvalidInputError'],
-      MaxAttempts: 0,
+  test('the batch function gets the batch settings of the environment, and may write only manifests to S3', () => {
+    expect(stack.batchSettings).toEqual({
+      maxBytes: 536870912,
+      maxWaitSeconds: 300,
+      pollSeconds: 60,
+      maxAttempts: 3,
+      retryDelaySeconds: 300,
+      batchLeaseSeconds: 30 * 60 + 16 * 60 + 600,
+      startLeaseSeconds: 300,
+      maxIterations: 200,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          BATCH_SETTINGS: JSON.stringify(stack.batchSettings),
+          ARTIFACTS_BUCKET: ARTIFACTS,
+          CURATED_BUCKET: 'dp-dev-curated-222222222222-eu-west-1',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Sid: 'WriteManifests',
+            Effect: 'Allow',
+            Action: 's3:PutObject',
+            Resource: `arn:aws:s3:::${ARTIFACTS}/batches/*`,
+          },
+          Match.objectLike({ Sid: 'EncryptThroughS3', Action: 'kms:GenerateDataKey' }),
+        ],
+      },
+    });
+  });
+
+  test('the validate function may start stage B executions, nothing else of Step Functions', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'states:StartExecution',
+            Resource: { Ref: Match.stringLikeRegexp('BatchStage') },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('a stage B execution that fails, times out or is stopped is alerted', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [{ Ref: Match.stringLikeRegexp('BatchStage') }],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlertTopic') } })],
     });
   });
 

@@ -1,0 +1,167 @@
+/**
+ * batch: the Lambda steps of stage B (one loop per dataset, lib/constructs/batch-stage.ts). parse -> decide or record
+ * in audit (batches.ts) -> for a batch, write its manifest -> respond. See contract.ts for the actions.
+ * A resuming Aurora surfaces as TransientError, which the state machine retries with backoff.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DatasetConfig } from '../../config/schema';
+import { S3Client } from '../shared/aws/s3';
+import { RdsDataClient } from '../shared/aws/rds-data';
+import { requireEnv } from '../shared/env';
+import { InvalidInputError } from '../shared/errors';
+import { logger, metrics } from '../shared/logger';
+import { martTargetFromEnvironment } from '../shared/mart-connection';
+import type { SqlExecutor } from '../shared/sql';
+import { DataApiExecutor } from '../shared/sql-data-api';
+import { DATASETS } from '../validate/datasets';
+import { acquire, acquireOutput, complete, fail } from './batches';
+import {
+  type AcquireOutput,
+  BATCH_ENV,
+  type BatchInput,
+  type BatchSettings,
+  type BatchWork,
+  batchInputSchema,
+  batchSettingsSchema,
+  type CompleteOutput,
+  type FailOutput,
+  martBatchPrefix,
+} from './contract';
+
+/** Where manifests are written (the S3 seam: tests pass a local S3). */
+export interface ManifestStore {
+  put(bucket: string, key: string, body: string): Promise<void>;
+}
+
+export interface BatchDependencies {
+  readonly executor: SqlExecutor;
+  readonly manifests: ManifestStore;
+  readonly settings: BatchSettings;
+  readonly datasets: ReadonlyMap<string, DatasetConfig>;
+  readonly artifactsBucket: string;
+  readonly curatedBucket: string;
+  /** @default - the system clock */
+  readonly now?: () => Date;
+}
+
+export type BatchOutput = AcquireOutput | CompleteOutput | FailOutput;
+
+export function parseBatchInput(event: unknown): BatchInput {
+  const parsed = batchInputSchema.safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+    throw new InvalidInputError(
+      `Batch input is invalid (${problems.join('; ')}); received ${JSON.stringify(event)?.slice(0, 500)}. Fix: send the shape of lambda/batch/contract.ts`,
+    );
+  }
+  return parsed.data;
+}
+
+export function createHandler(deps: BatchDependencies): (event: unknown) => Promise<BatchOutput> {
+  const now = deps.now ?? (() => new Date());
+  return async (event) => {
+    const input = parseBatchInput(event);
+    const dataset = deps.datasets.get(input.dataset);
+    if (dataset === undefined) {
+      throw new InvalidInputError(
+        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...deps.datasets.keys()].join(', ')}`,
+      );
+    }
+    logger.appendKeys({ dataset: input.dataset, action: input.action, execution: input.executionName });
+    metrics.addDimension('dataset', input.dataset);
+    try {
+      switch (input.action) {
+        case 'acquire': {
+          const request = { ...input, now: now(), artifactsBucket: deps.artifactsBucket };
+          const decision = await acquire(deps.executor, request, deps.settings);
+          let work: BatchWork | undefined;
+          if (decision.batch) {
+            const { batch } = decision;
+            // Written before the job starts, on every attempt: the same document each time.
+            await deps.manifests.put(deps.artifactsBucket, batch.manifestKey, `${JSON.stringify(batch.manifest)}\n`);
+            const prefix = martBatchPrefix(dataset.name, batch.batchId);
+            work = {
+              batchId: batch.batchId,
+              attempt: batch.attempt,
+              runCount: batch.runCount,
+              stagedBytes: batch.stagedBytes,
+              manifestKey: batch.manifestKey,
+              martEnabled: dataset.mart.enabled,
+              glueArguments: {
+                '--dataset': dataset.name,
+                '--batch_id': batch.batchId,
+                '--manifest_path': `s3://${deps.artifactsBucket}/${batch.manifestKey}`,
+                '--mart_path': `s3://${deps.curatedBucket}/${prefix}`,
+                '--dataset_config': JSON.stringify(dataset),
+              },
+              load: { dataset: dataset.name, batchId: batch.batchId, bucket: deps.curatedBucket, prefix },
+            };
+            metrics.addMetric(batch.attempt === 1 ? 'BatchesStarted' : 'BatchesRetried', MetricUnit.Count, 1);
+            metrics.addMetric('BatchRuns', MetricUnit.Count, batch.runCount);
+            metrics.addMetric('BatchStagedBytes', MetricUnit.Bytes, batch.stagedBytes);
+          }
+          if (decision.abandoned.length > 0) {
+            logger.error('batches abandoned after every attempt failed: their runs are FAILED', {
+              batches: decision.abandoned,
+            });
+            metrics.addMetric('BatchesAbandoned', MetricUnit.Count, decision.abandoned.length);
+          }
+          logger.info('decided', {
+            outcome: decision.outcome,
+            reason: decision.reason,
+            waitSeconds: decision.waitSeconds,
+          });
+          return acquireOutput(input, decision, work);
+        }
+        case 'complete': {
+          const result = await complete(deps.executor, { ...input, now: now() }, deps.settings);
+          logger.info('batch succeeded', { batchId: input.batchId, runs: result.runs });
+          metrics.addMetric('BatchesSucceeded', MetricUnit.Count, 1);
+          return result;
+        }
+        case 'fail': {
+          const error = input.cause ? `${input.error}: ${input.cause}` : input.error;
+          const result = await fail(deps.executor, { ...input, error, now: now() }, deps.settings);
+          logger.error('batch failed', { error: input.error, cause: input.cause?.slice(0, 1000), ...result });
+          metrics.addMetric('BatchesFailed', MetricUnit.Count, 1);
+          return result;
+        }
+      }
+    } finally {
+      metrics.publishStoredMetrics();
+      logger.resetKeys();
+    }
+  };
+}
+
+/** The settings from the environment, with a message naming the variable when they are malformed. */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): BatchSettings {
+  const text = requireEnv(BATCH_ENV.settings, env);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error(`${BATCH_ENV.settings} is not JSON: ${text.slice(0, 200)}. Fix: redeploy the Orchestration stack`);
+  }
+  const parsed = batchSettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(
+      `${BATCH_ENV.settings} is invalid (${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}). Fix: redeploy the Orchestration stack`,
+    );
+  }
+  return parsed.data;
+}
+
+const s3 = new S3Client();
+export const handler = createHandler({
+  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
+  manifests: {
+    async put(bucket, key, body) {
+      await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' });
+    },
+  },
+  settings: settingsFromEnvironment(),
+  datasets: DATASETS,
+  artifactsBucket: requireEnv(BATCH_ENV.artifactsBucket),
+  curatedBucket: requireEnv(BATCH_ENV.curatedBucket),
+});

@@ -1,0 +1,69 @@
+/**
+ * Validates one landed object (stage A's work on it): check the input -> stream and check the file -> report counts
+ * and locations, with the function's metrics. See contract.ts for the input, the output and what is thrown.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { InvalidInputError } from '../shared/errors';
+import { logger, metrics } from '../shared/logger';
+import { type ValidateOutput, validateInputSchema } from './contract';
+import { DATASETS } from './datasets';
+import type { ObjectStore } from './object-store';
+import { validateFile } from './validate-file';
+
+export interface ValidateDependencies {
+  readonly store: ObjectStore;
+  readonly artifactsBucket: string;
+}
+
+/** Builds the validator around its dependencies (tests and local runs pass their own S3 client). */
+export function createValidator(
+  dependencies: ValidateDependencies,
+): (event: unknown, deadline?: Date) => Promise<ValidateOutput> {
+  return async (event, deadline) => {
+    const parsed = validateInputSchema.safeParse(event);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
+      throw new InvalidInputError(
+        `Invalid validate input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { bucket, key, dataset, runId, versionId? } (lambda/validate/contract.ts)`,
+      );
+    }
+    const input = parsed.data;
+    const dataset = DATASETS.get(input.dataset);
+    if (dataset === undefined) {
+      throw new InvalidInputError(
+        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...DATASETS.keys()].join(', ')}, or add config/datasets/${input.dataset}.json and redeploy`,
+      );
+    }
+    const firstSegment = input.key.split('/')[0];
+    if (firstSegment !== input.dataset) {
+      throw new InvalidInputError(
+        `Key ${JSON.stringify(input.key)} is not under the dataset's prefix "${input.dataset}/" (first segment ${JSON.stringify(firstSegment)}). Fix: land files at <dataset>/ingest_date=YYYY-MM-DD/<id>.<ext>`,
+      );
+    }
+    logger.appendKeys({ dataset: input.dataset, runId: input.runId });
+    logger.info('Validating', { bucket: input.bucket, key: input.key, versionId: input.versionId, size: input.size });
+
+    const result = await validateFile({
+      store: dependencies.store,
+      input,
+      dataset,
+      artifactsBucket: dependencies.artifactsBucket,
+      deadline,
+    });
+
+    const { output } = result;
+    metrics.addDimension('dataset', output.dataset);
+    metrics.addMetric('RowsValid', MetricUnit.Count, output.rowsValid);
+    metrics.addMetric('RowsRejected', MetricUnit.Count, output.rowsRejected);
+    metrics.addMetric(output.status === 'UNREADABLE' ? 'FilesUnreadable' : 'FilesRead', MetricUnit.Count, 1);
+    metrics.addMetric('BytesRead', MetricUnit.Bytes, result.decode.bytesOut);
+    metrics.publishStoredMetrics();
+    logger.info('Validated', {
+      ...output,
+      format: result.format,
+      gzip: result.decode.gzip,
+      stagedParts: result.stagedParts,
+    });
+    return output;
+  };
+}

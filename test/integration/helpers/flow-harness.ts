@@ -19,7 +19,7 @@ import type { DatasetConfig } from '../../../config/schema';
 import type { BatchSettings } from '../../../lambda/batch/contract';
 import { createHandler as createBatchHandler } from '../../../lambda/batch/handler';
 import { createHandler as createLoadMartHandler } from '../../../lambda/load-mart/handler';
-import type { SqlExecutor } from '../../../lambda/shared/sql';
+import type { SqlExecutor, SqlParams, SqlRow } from '../../../lambda/shared/sql';
 import { PgExecutor } from '../../../lambda/shared/sql-pg';
 import { S3ObjectStore } from '../../../lambda/validate/object-store';
 import { type StageObjectResult, stageObject } from '../../../lambda/validate/stage-object';
@@ -56,6 +56,24 @@ export class SimulatedClock {
 
   set(at: Date): void {
     this.millis = Math.max(this.millis, at.getTime());
+  }
+}
+
+/** Counts the Data API requests an executor's use would make: one per statement, two per transaction (begin, commit). */
+export class CountingExecutor implements SqlExecutor {
+  constructor(
+    private readonly inner: SqlExecutor,
+    readonly counter = { requests: 0 },
+  ) {}
+
+  query<T extends SqlRow = SqlRow>(sql: string, params?: SqlParams): Promise<T[]> {
+    this.counter.requests++;
+    return this.inner.query<T>(sql, params);
+  }
+
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.counter.requests += 2;
+    return this.inner.transaction((tx) => work(new CountingExecutor(tx, this.counter)));
   }
 }
 
@@ -100,6 +118,12 @@ export class FlowHarness {
   martLoads = 0;
   /** States entered over every execution. */
   transitions = 0;
+  /** Data API requests stage A and stage B would make. */
+  readonly stageASql: CountingExecutor;
+  readonly stageBSql: CountingExecutor;
+  /** The mart loads' requests, and the rows they staged (locally one INSERT each, on Aurora one import per file). */
+  readonly loadSql: CountingExecutor;
+  martRowsStaged = 0;
   /** Replaceable: runs each curate job run (default: advance the clock `glueSeconds`, then simulate). */
   glue: GlueStep;
 
@@ -118,6 +142,9 @@ export class FlowHarness {
     private readonly glueSeconds: number,
   ) {
     this.curate = new CurateSimulator(s3.s3, datasets);
+    this.stageASql = new CountingExecutor(db.executor);
+    this.stageBSql = new CountingExecutor(db.executor);
+    this.loadSql = new CountingExecutor(db.executor);
     this.glue = async (input) => {
       await this.advanceBy(this.glueSeconds);
       return this.curate.run(input);
@@ -236,7 +263,7 @@ export class FlowHarness {
   async deliver(message: unknown): Promise<StageObjectResult> {
     const result = await stageObject(
       {
-        executor: this.executor,
+        executor: this.stageASql,
         validate: createValidator({ store: new S3ObjectStore(this.s3.s3), artifactsBucket: BUCKETS.artifacts }),
         datasets: this.datasets,
         startLeaseSeconds: this.settings.startLeaseSeconds,
@@ -275,7 +302,7 @@ export class FlowHarness {
 
   private batchHandler() {
     return createBatchHandler({
-      executor: this.executor,
+      executor: this.stageBSql,
       manifests: {
         put: async (bucket, key, body) => {
           await this.s3.s3.putObject({ Bucket: bucket, Key: key, Body: body });
@@ -297,7 +324,7 @@ export class FlowHarness {
   private async execute(name: string, input: unknown): Promise<void> {
     const batch = this.batchHandler();
     const loadMart = createLoadMartHandler({
-      executor: this.executor,
+      executor: this.loadSql,
       s3: this.s3.s3,
       region: REGION,
       martTables: Object.fromEntries(
@@ -326,7 +353,9 @@ export class FlowHarness {
           },
           [BATCH_STATES.loadMart]: async (event) => {
             this.martLoads++;
-            return (await loadMart(event)) as never;
+            const loaded = await loadMart(event);
+            this.martRowsStaged += loaded.rowsStaged;
+            return loaded as never;
           },
           [BATCH_STATES.alert]: async (event) => {
             this.alerts.push(event);

@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { API_ROUTE_KEYS } from '../../../lambda/shared/api-routes';
 import { testApp } from '../../helpers/app';
 import { buildApiStack, synthesizedRoutes } from '../assets/api/api-fixture';
 
@@ -174,12 +175,11 @@ describe('stage', () => {
     }
   });
 
-  test('fails when a routeThrottling key names no route, listing the valid ones', () => {
-    expect(() =>
-      buildApiStack(testApp(), 'dev', { routeThrottling: { 'POST /v1/export': { rateLimit: 1, burstLimit: 1 } } }),
-    ).toThrow(
-      /"api.routeThrottling" has key "POST \/v1\/export": names no route of the API. Fix: use one of .*POST \/v1\/exports/,
-    );
+  test('adds exactly the routes lambda/shared/api-routes.ts lists (the keys routeThrottling is checked against)', () => {
+    const stack = buildApiStack(testApp(), 'dev');
+    // Being added by the event-ingestion work (issue 11); drop this exception when ApiStack builds it.
+    const notYetBuilt = ['POST /v1/datasets/{dataset}/events'];
+    expect([...stack.routes].sort()).toEqual(API_ROUTE_KEYS.filter((key) => !notYetBuilt.includes(key)).sort());
   });
 
   test.each([

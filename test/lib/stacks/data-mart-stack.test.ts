@@ -9,8 +9,8 @@ function build(name: 'dev' | 'test' | 'prod', datasets = exampleConfig().dataset
   const environment = exampleEnvironment(name);
   const env = { account: environment.account, region: environment.region };
   const common = { prefix: `dp-${name}`, environment, deploymentAccount: '111111111111', env };
-  const network = new NetworkStack(app, 'Network', common);
   const storage = new StorageStack(app, 'Storage', common);
+  const network = new NetworkStack(app, 'Network', { ...common, key: storage.key });
   const stack = new DataMartStack(app, 'DataMart', {
     ...common,
     vpc: network.vpc,

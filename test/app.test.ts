@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { VALIDATE_DATASETS_GLOBAL } from '../lambda/validate/contract';
 import { addPlatform } from '../lib/platform-app';
 import { exampleConfig, REPO_ROOT } from './helpers/app';
 
@@ -89,6 +90,15 @@ describe('the whole app, as `cdk synth` builds it', () => {
       expect(code.slice(0, 400)).not.toContain('\n');
       // AWS is called through lambda/shared/aws: loading an SDK v3 client would add 55-90 ms to every cold start.
       expect(code).not.toMatch(/require\("@aws-sdk\//);
+      // Error classes keep their names: they are the errorType the state machines' Retry/Catch rules match.
+      if (code.includes('Unknown dataset')) expect(code).toContain('"InvalidInputError"');
     }
+    // The validate bundle carries the dataset definitions of this synth (injected at bundle time), not a placeholder.
+    const validate = [...bundles]
+      .map((bundle) => readFileSync(path.join(bundle, 'index.js'), 'utf8'))
+      .filter((code) => code.includes('Unknown dataset'));
+    expect(validate).toHaveLength(1);
+    expect(validate[0]).not.toContain(VALIDATE_DATASETS_GLOBAL);
+    for (const dataset of exampleConfig().datasets) expect(validate[0]).toContain(JSON.stringify(dataset.ownerTeam));
   });
 });

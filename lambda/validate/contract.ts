@@ -88,3 +88,9 @@ export function stagingPrefix(dataset: string, runId: string): string {
 export function quarantinePrefix(dataset: string, ingestDate: string, runId: string): string {
   return `quarantine/${dataset}/ingest_date=${ingestDate}/run_id=${runId}/`;
 }
+
+/**
+ * Global the validate bundle reads its dataset definitions from (an array of parsed dataset configs), replaced at
+ * bundle time through PlatformFunction's `bundleDefines` (esbuild `define`).
+ */
+export const VALIDATE_DATASETS_GLOBAL = '__VALIDATE_DATASETS__';

@@ -7,14 +7,17 @@ import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
-import { VALIDATE_ENV, type ValidateOutput, validateInputSchema } from './contract';
-import { DATASETS } from './datasets';
+import type { DatasetConfig } from '../../config/schema';
+import { VALIDATE_DATASETS_GLOBAL, VALIDATE_ENV, type ValidateOutput, validateInputSchema } from './contract';
+import { bundledDatasets } from './datasets';
 import { type ObjectStore, S3ObjectStore } from './object-store';
 import { validateFile } from './validate-file';
 
 export interface ValidateDependencies {
   readonly store: ObjectStore;
   readonly artifactsBucket: string;
+  /** The dataset definitions by name (bundled by the synth; tests pass their own). */
+  readonly datasets: ReadonlyMap<string, DatasetConfig>;
 }
 
 /** Builds the handler around its dependencies (tests and local state machine runs pass their own S3 client). */
@@ -28,10 +31,10 @@ export function createHandler(dependencies: ValidateDependencies): (event: unkno
       );
     }
     const input = parsed.data;
-    const dataset = DATASETS.get(input.dataset);
+    const dataset = dependencies.datasets.get(input.dataset);
     if (dataset === undefined) {
       throw new InvalidInputError(
-        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...DATASETS.keys()].join(', ')}, or add config/datasets/${input.dataset}.json and redeploy`,
+        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...dependencies.datasets.keys()].join(', ')}, or add config/datasets/${input.dataset}.json and redeploy`,
       );
     }
     const firstSegment = input.key.split('/')[0];
@@ -71,7 +74,12 @@ const artifactsBucket = requireEnv(VALIDATE_ENV.artifactsBucket);
 
 // Active tracing on the function records each invocation in X-Ray. Per-call S3 subsegments would need the X-Ray SDK
 // (Powertools Tracer), which doubles the bundle (~110 KB) and its load time: not worth it for one S3 client.
-export const handler = createHandler({
-  store: new S3ObjectStore(new S3Client()),
-  artifactsBucket,
-});
+const datasets = bundledDatasets();
+export const handler =
+  datasets === undefined
+    ? async () => {
+        throw new Error(
+          `validate was bundled without its dataset definitions (global ${VALIDATE_DATASETS_GLOBAL}). Fix: build it with PlatformFunction's bundleDefines, as OrchestrationStack does`,
+        );
+      }
+    : createHandler({ store: new S3ObjectStore(new S3Client()), artifactsBucket, datasets });

@@ -13,9 +13,7 @@ import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { AUDIT_ENV } from '../../lambda/audit/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
-import { REGENERATE_COMMAND } from '../../lambda/validate/bundle-datasets';
-import { VALIDATE_ENV } from '../../lambda/validate/contract';
-import { staleBundledDatasets } from '../../lambda/validate/datasets';
+import { VALIDATE_DATASETS_GLOBAL, VALIDATE_ENV } from '../../lambda/validate/contract';
 import { DatasetFlow } from '../constructs/dataset-flow';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { StorageStack, Zone } from './storage-stack';
@@ -65,13 +63,6 @@ export class OrchestrationStack extends Stack {
     super(scope, id, props);
     this.props = props;
     const { prefix, environment, datasets, storage } = props;
-    // The validate function carries the dataset definitions it was bundled with: they must be these.
-    const stale = staleBundledDatasets(datasets);
-    if (stale !== undefined) {
-      throw new Error(
-        `config/datasets: the definitions bundled into the validate function are out of date (${stale}). Fix: run \`${REGENERATE_COMMAND}\` and commit lambda/validate/datasets.generated.ts`,
-      );
-    }
     const removalPolicy =
       environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
@@ -96,6 +87,8 @@ export class OrchestrationStack extends Stack {
       // Streams objects of any size: memory bounds the buffers, time the largest file.
       memorySize: 1024,
       timeout: Duration.minutes(15),
+      // The definitions this synth validated, bundled as a literal (a dataset change redeploys the function).
+      bundleDefines: { [VALIDATE_DATASETS_GLOBAL]: datasets },
     });
     this.grantValidate(this.validateFunction);
 
@@ -154,7 +147,13 @@ export class OrchestrationStack extends Stack {
     id: string,
     handlerDir: string,
     removalPolicy: RemovalPolicy,
-    options: { description: string; environment: Record<string, string>; timeout: Duration; memorySize?: number },
+    options: {
+      description: string;
+      environment: Record<string, string>;
+      timeout: Duration;
+      memorySize?: number;
+      bundleDefines?: Readonly<Record<string, unknown>>;
+    },
   ): PlatformFunction {
     const fn = new PlatformFunction(this, id, {
       handlerDir,
@@ -163,6 +162,7 @@ export class OrchestrationStack extends Stack {
       environment: options.environment,
       timeout: options.timeout,
       memorySize: options.memorySize,
+      bundleDefines: options.bundleDefines,
       logRetentionDays: this.props.environment.logRetentionDays,
       encryptionKey: this.props.storage.key,
       logRemovalPolicy: removalPolicy,

@@ -24,6 +24,7 @@ import { createHandler as createLoadMartHandler } from '../../lambda/load-mart/h
 import { copyStager, s3Source } from '../../lambda/shared/mart-copy';
 import { PgExecutor } from '../../lambda/shared/sql-pg';
 import { createHandler as createValidateHandler } from '../../lambda/validate/handler';
+import { datasetMap } from '../../lambda/validate/datasets';
 import { S3ObjectStore } from '../../lambda/validate/object-store';
 import { FLOW_STATES } from '../../lib/constructs/dataset-flow';
 import { OrchestrationStack } from '../../lib/stacks/orchestration-stack';
@@ -120,7 +121,11 @@ beforeAll(async () => {
   [db, s3] = await Promise.all([startPostgres(), startLocalS3([LANDING, CURATED, ARTIFACTS])]);
   await applyMigrations(db.executor);
   audit = createAuditHandler({ executor: db.executor });
-  validate = createValidateHandler({ store: new S3ObjectStore(s3.s3), artifactsBucket: ARTIFACTS });
+  validate = createValidateHandler({
+    store: new S3ObjectStore(s3.s3),
+    artifactsBucket: ARTIFACTS,
+    datasets: datasetMap(exampleConfig().datasets),
+  });
 });
 afterAll(async () => {
   await Promise.all([db?.stop(), s3?.stop()]);

@@ -3,9 +3,11 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { ValidateOutput } from '../../../lambda/validate/contract';
+import { datasetMap } from '../../../lambda/validate/datasets';
 import type { createHandler as CreateHandler } from '../../../lambda/validate/handler';
 import { DEFAULT_PART_SIZE, S3ObjectStore } from '../../../lambda/validate/object-store';
 import { loadDataset, writeSample } from '../../../scripts/generate-sample';
+import { exampleConfig } from '../../helpers/app';
 import { type LocalS3, startLocalS3 } from './local-s3';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'fixtures', 'validate');
@@ -26,7 +28,11 @@ beforeAll(async () => {
     createHandler: typeof CreateHandler;
   };
   local = await startLocalS3([LANDING, ARTIFACTS]);
-  validate = createHandler({ store: new S3ObjectStore(local.s3), artifactsBucket: ARTIFACTS });
+  validate = createHandler({
+    store: new S3ObjectStore(local.s3),
+    artifactsBucket: ARTIFACTS,
+    datasets: datasetMap(exampleConfig().datasets),
+  });
 });
 
 afterAll(async () => {

@@ -271,9 +271,7 @@ describe('OrchestrationStack', () => {
   });
 });
 
-test('fails synth, naming the dataset and the command, when the bundled dataset definitions are stale', () => {
+test('synthesizes with edited dataset definitions: validate gets them at bundle time, nothing to regenerate', () => {
   const [clicks, impressions] = exampleConfig().datasets;
-  expect(() => synth('dev', [clicks, { ...impressions, columns: impressions.columns.slice(1) }])).toThrow(
-    /definitions bundled into the validate function are out of date \("impressions" differs\)\. Fix: run `npx tsx lambda\/validate\/bundle-datasets.ts`/,
-  );
+  expect(() => synth('dev', [clicks, { ...impressions, columns: impressions.columns.slice(1) }])).not.toThrow();
 });

@@ -137,6 +137,15 @@ export class ApiStack extends Stack {
       },
     });
     this.url = this.api.url;
+    // Execution logs (loggingLevel ERROR) go to a log group API Gateway would otherwise create itself, unencrypted and
+    // kept forever: created here first, under the name API Gateway writes to, with the platform key and a retention.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
+      retention: environment.logRetentionDays as logs.RetentionDays,
+      encryptionKey: props.key,
+      removalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
     this.validator = new apigw.RequestValidator(this, 'Validator', {
       restApi: this.api,
       requestValidatorName: 'body-and-parameters',

@@ -2,7 +2,6 @@ import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aw
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -173,28 +172,14 @@ export class OrchestrationStack extends Stack {
 
   /**
    * Events EventBridge cannot deliver (state machine starts, job-auditor invocations) and job-auditor invocations that
-   * failed every retry. Its own key: EventBridge needs a key policy grant, which the platform key (Storage stack)
-   * does not give, and granting it from here would create a cycle between the stacks.
+   * failed every retry. Encrypted with the platform key, whose policy (Storage stack) lets EventBridge rules of this
+   * account use it: no key of its own.
    */
   private createDeadLetterQueue(removalPolicy: RemovalPolicy): sqs.Queue {
-    const key = new kms.Key(this, 'DeadLetterKey', {
-      description: `Encrypts the ${this.props.prefix} orchestration dead-letter queue`,
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowEventBridgeDeadLetters',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
     const queue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: `${this.props.prefix}-orchestration-dlq`,
       encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
+      encryptionMasterKey: this.props.storage.key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy,
@@ -333,7 +318,7 @@ export class OrchestrationStack extends Stack {
     Validations.of(this.jobAuditorFunction.function.role!).acknowledge(
       ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
         id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: 'Granted by the SQS failure destination on the dead-letter key only, to send encrypted messages',
+        reason: 'Granted by the SQS failure destination on the platform key only, to send encrypted messages',
       })),
     );
     Validations.of(this.deadLetterQueue).acknowledge({

@@ -143,6 +143,21 @@ describe('stage', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14, KmsKeyId: Match.anyValue() });
   });
 
+  test('creates the execution log group API Gateway writes to, encrypted, with retention, before the stage', () => {
+    const template = templateFor('prod');
+    const [restApiId] = Object.keys(template.findResources('AWS::ApiGateway::RestApi'));
+    const logGroups = template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: restApiId }, '/live']] } },
+    });
+    const [[id, logGroup]] = Object.entries(logGroups);
+    expect(logGroup).toMatchObject({
+      Properties: { RetentionInDays: 365, KmsKeyId: expect.anything() },
+      DeletionPolicy: 'Retain',
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stage.DependsOn).toContain(id);
+  });
+
   test('applies per-route throttling from routeThrottling (prod: POST /v1/exports)', () => {
     templateFor('prod').hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith([

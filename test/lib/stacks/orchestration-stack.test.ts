@@ -206,21 +206,12 @@ describe('OrchestrationStack', () => {
     });
   });
 
-  test('the dead-letter queue is KMS-encrypted with a rotating key EventBridge may use', () => {
+  test('the dead-letter queue is KMS-encrypted with the platform key, and the stack creates no key', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
-      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterKey'), 'Arn'] },
+      QueueName: 'dp-dev-orchestration-dlq',
+      KmsMasterKeyId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('Key') }) },
     });
-    template.hasResourceProperties('AWS::KMS::Key', {
-      EnableKeyRotation: true,
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          }),
-        ]),
-      },
-    });
+    template.resourceCountIs('AWS::KMS::Key', 0);
   });
 
   test('SQL functions use the Data API on the mart cluster only, outside any VPC', () => {

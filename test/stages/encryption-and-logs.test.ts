@@ -143,12 +143,10 @@ describe('every stack of every environment', () => {
     expect(violations).toEqual([]);
     // The walk saw the resources it judges (three environments of seven stacks each), so the rules are not vacuous.
     expect(environments.map((e) => e.stacks.length)).toEqual([7, 7, 7]);
-    expect(walked).toMatchObject({
-      'AWS::KMS::Key': 3,
-      'AWS::Athena::WorkGroup': 3,
-      'AWS::SNS::Topic': 3,
-      'AWS::SQS::Queue': 9,
-    });
+    // Lower bounds (other work adds resources); the key count is exact: one per environment.
+    expect(walked['AWS::KMS::Key']).toBe(3);
+    for (const type of ['AWS::Athena::WorkGroup', 'AWS::SNS::Topic']) expect(walked[type]).toBeGreaterThanOrEqual(3);
+    expect(walked['AWS::SQS::Queue']).toBeGreaterThanOrEqual(9);
     expect(walked['AWS::Lambda::Function']).toBeGreaterThanOrEqual(3 * 12);
     expect(walked['AWS::Logs::LogGroup']).toBeGreaterThanOrEqual(walked['AWS::Lambda::Function']);
   });

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { loadConfig } from '../config/load';
 import { martTablesFromDatasets } from '../lambda/shared/api-marts';
+import { DATASETS_GLOBAL } from '../lambda/shared/datasets';
 import { functionBundleOptions } from '../lib/constructs/platform-function';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
@@ -61,9 +62,15 @@ function handlers(): string[] {
     .sort();
 }
 
+/** What the stacks inject at bundle time (PlatformFunction bundleDefines), per handler directory. */
+const BUNDLE_DEFINES: Record<string, Record<string, unknown>> = {
+  validate: { [DATASETS_GLOBAL]: config.datasets },
+  batch: { [DATASETS_GLOBAL]: config.datasets },
+};
+
 function bundle(name: string, outDir: string): string {
   const outfile = path.join(outDir, name, 'index.js');
-  buildSync(functionBundleOptions(name, outfile));
+  buildSync(functionBundleOptions(name, outfile, BUNDLE_DEFINES[name]));
   return outfile;
 }
 

@@ -23,7 +23,6 @@ import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGzip } from 'node:zlib';
 import { buildSync } from 'esbuild';
-import { DATASETS } from '../lambda/validate/datasets';
 import { type ObjectStore, ObjectWriter, type PartSink } from '../lambda/validate/object-store';
 import { validateFile } from '../lambda/validate/validate-file';
 import { loadDataset, type SampleFormat, writeSample } from '../scripts/generate-sample';
@@ -147,8 +146,8 @@ async function validate(file: string): Promise<Omit<Measurement, 'seconds' | 'cp
   const result = await validateFile({
     store: new FileObjectStore(root),
     input: { bucket: 'landing', key, dataset: 'impressions', runId: `bench-${process.pid}` },
-    // The definitions bundled into the function, as in Lambda.
-    dataset: DATASETS.get('impressions')!,
+    // Parsed by the config schema, as the synth does before bundling them into the function.
+    dataset: loadDataset('impressions'),
     artifactsBucket: 'artifacts',
   });
   const { output } = result;

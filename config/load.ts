@@ -62,6 +62,9 @@ export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
     }
   }
 
+  checkDatasets(datasets, problems, relative);
+  if (platform) checkDerivedNames(platform, environments, datasets, problems, relative);
+
   if (platform && environments.every((e) => e.config)) {
     const names = environments.map((e) => e.config!.name);
     const order = platform.pipeline.environmentOrder;
@@ -117,6 +120,83 @@ function checkEnvironments(
   });
 }
 
+type Loaded<T> = { file: string; config: T | undefined };
+
+/** Rules across dataset files: one mart table per dataset, distinct construct IDs. */
+function checkDatasets(
+  datasets: Loaded<DatasetConfig>[],
+  problems: string[],
+  relative: (file: string) => string,
+): void {
+  const valid = datasets.filter((d): d is { file: string; config: DatasetConfig } => d.config !== undefined);
+  const tables = new Map<string, { file: string; config: DatasetConfig }>();
+  for (const dataset of valid.filter((d) => d.config.mart.enabled)) {
+    const table = dataset.config.mart.table ?? dataset.config.name;
+    const owner = tables.get(table);
+    if (!owner) {
+      tables.set(table, dataset);
+      continue;
+    }
+    // Reported on the file that names the table explicitly (the other one may only have its default).
+    const [first, second] = dataset.config.mart.table === undefined ? [dataset, owner] : [owner, dataset];
+    const key = second.config.mart.table === undefined ? '"name"' : '"mart.table"';
+    problems.push(
+      `${relative(second.file)}: key ${key} has value ${show(table)}: is also the mart table of dataset "${first.config.name}" (${relative(first.file)}${first.config.mart.table === undefined ? ', by default its name' : ''}); both would load into mart.${table} and overwrite each other's rows. Fix: give one of them another "mart.table"`,
+    );
+  }
+  const ids = new Map<string, { file: string; config: DatasetConfig }>();
+  for (const dataset of valid) {
+    const id = datasetConstructId(dataset.config.name);
+    const other = ids.get(id);
+    if (other) {
+      problems.push(
+        `${relative(dataset.file)}: key "name" has value ${show(dataset.config.name)}: maps to the same stack resources as dataset "${other.config.name}" (${relative(other.file)}): construct IDs drop the "_" (${id}). Fix: rename one of them (no repeated or trailing "_")`,
+      );
+    } else {
+      ids.set(id, dataset);
+    }
+  }
+}
+
+/** The PascalCase a dataset name takes in construct IDs (orchestration and catalog stacks: `<Id>Flow`, `<Id>Table`). */
+export function datasetConstructId(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Step Functions state machine names are 1 to 80 characters; each dataset's is `<prefix>-<env>-<dataset>`. */
+export const MAX_STATE_MACHINE_NAME = 80;
+
+/** Names AWS limits that are derived from the platform prefix, an environment name and a dataset name. */
+function checkDerivedNames(
+  platform: PlatformConfig,
+  environments: Loaded<EnvironmentConfig>[],
+  datasets: Loaded<DatasetConfig>[],
+  problems: string[],
+  relative: (file: string) => string,
+): void {
+  const longestEnvironment = environments
+    .flatMap((e) => (e.config ? [e.config.name] : []))
+    .reduce<string | undefined>(
+      (longest, name) => (longest && longest.length >= name.length ? longest : name),
+      undefined,
+    );
+  if (longestEnvironment === undefined) return;
+  for (const { file, config } of datasets) {
+    if (!config) continue;
+    const stateMachine = `${platform.prefix}-${longestEnvironment}-${config.name}`;
+    if (stateMachine.length > MAX_STATE_MACHINE_NAME) {
+      const room = MAX_STATE_MACHINE_NAME - (stateMachine.length - config.name.length);
+      problems.push(
+        `${relative(file)}: key "name" has value ${show(config.name)}: makes the state machine name "${stateMachine}" of environment ${longestEnvironment} ${stateMachine.length} characters; Step Functions allows ${MAX_STATE_MACHINE_NAME}. Fix: shorten the dataset name to at most ${room} characters`,
+      );
+    }
+  }
+}
+
 function jsonFiles(dir: string): string[] {
   let entries: string[];
   try {
@@ -143,17 +223,38 @@ function parseFile<T extends z.ZodType>(
     problems.push(`${relative(file)}: cannot be read. Fix: create it (see README, Configuration reference)`);
     return undefined;
   }
+  // Editors on Windows save UTF-8 with a byte order mark; JSON.parse refuses it, so it is dropped.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    problems.push(`${relative(file)}: is not valid JSON (${(error as Error).message}). Fix: correct the syntax`);
+    problems.push(`${relative(file)}: ${describeSyntaxError(text, error as Error)}`);
     return undefined;
   }
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   for (const issue of result.error.issues) problems.push(describeIssue(relative(file), raw, issue, schema));
   return undefined;
+}
+
+/**
+ * Where and what the JSON syntax error is, as line and column (1-based) and the character found there. JSON.parse only
+ * gives a character position, in words that differ between Node.js versions, so only the position is taken from it.
+ */
+export function describeSyntaxError(text: string, error: Error): string {
+  const match = /at position (\d+)/.exec(error.message);
+  const position = match ? Math.min(Number(match[1]), text.length) : text.length;
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - (before.lastIndexOf('\n') + 1) + 1;
+  const found =
+    position >= text.length
+      ? 'the file ends before the JSON value does'
+      : `unexpected ${JSON.stringify(String.fromCodePoint(text.codePointAt(position) ?? 0))}`;
+  const lineText = text.split('\n')[line - 1].replace(/\r$/, '').trim();
+  const excerpt = lineText === '' ? '' : `: ${lineText.length > 80 ? `${lineText.slice(0, 77)}...` : lineText}`;
+  return `is not valid JSON: ${found} at line ${line}, column ${column}${excerpt}. Fix: correct the syntax there (a trailing comma, a missing comma, quote or bracket, and comments are the usual causes)`;
 }
 
 function describeIssue(file: string, raw: unknown, issue: z.core.$ZodIssue, schema: z.ZodType): string {
@@ -172,7 +273,16 @@ function describeIssue(file: string, raw: unknown, issue: z.core.$ZodIssue, sche
   }
   const value = valueAt(raw, issue.path);
   const keyPath = formatPath(issue.path) || '(top level)';
-  const received = value === undefined ? 'is missing' : `has value ${show(value)}`;
+  // A rule may word what it received (a record key, a count) or name the default it judged when the key is unset.
+  const params =
+    issue.code === 'custom' ? (issue.params as { received?: string; default?: unknown } | undefined) : undefined;
+  const received =
+    params?.received ??
+    (value !== undefined
+      ? `has value ${show(value)}`
+      : params !== undefined && 'default' in params
+        ? `is not set (default ${show(params.default)})`
+        : 'is missing');
   let message = issue.message;
   if (issue.code === 'invalid_type' && value === undefined)
     message = 'is required. Fix: add it (see README, Configuration reference)';

@@ -5,6 +5,7 @@
  * "what is expected. Fix: what to do", because `load.ts` prefixes them with the file, the key path and the value.
  */
 import * as z from 'zod';
+import { API_ROUTE_KEYS, isApiRouteKey } from '../lambda/shared/api-routes';
 import { COLUMN_TYPE } from './column-type';
 
 export { COLUMN_TYPE };
@@ -68,6 +69,33 @@ export const logRetentionDays = z.number().refine((days) => (LOG_RETENTION_DAYS 
   error: `must be a CloudWatch Logs retention period. Fix: use one of ${LOG_RETENTION_DAYS.join(', ')}`,
 });
 
+/** A written reason for departing from a production rule (like `approval.waiver`): at least 10 characters. */
+const waiver = (why: string) =>
+  z
+    .string({ error: `must be a sentence saying why ${why}. Fix: write the reason, e.g. who agreed and until when` })
+    .trim()
+    .min(10, {
+      error: `must say in at least 10 characters why ${why}. Fix: write the reason, e.g. who agreed and until when`,
+    });
+
+/** The smallest retention a production environment may give its CloudWatch logs. */
+export const PRODUCTION_MIN_LOG_RETENTION_DAYS = 365;
+
+/** Enhanced Monitoring intervals RDS accepts (0 turns it off). */
+export const ENHANCED_MONITORING_SECONDS = [0, 1, 5, 10, 15, 30, 60] as const;
+/** Enhanced Monitoring interval of production environments that do not set one. */
+export const PRODUCTION_ENHANCED_MONITORING_SECONDS = 60;
+
+/** Aurora Serverless v2 capacity: half-ACU steps from `min` to 256 (what RDS and aws-cdk-lib accept). */
+const acu = (min: number, example: string) =>
+  z
+    .number({ error: `must be a number of ACUs. Fix: ${example}` })
+    .min(min, { error: `must be between ${min} and 256 ACUs. Fix: ${example}` })
+    .max(256, { error: `must be between ${min} and 256 ACUs. Fix: ${example}` })
+    .multipleOf(0.5, {
+      error: `must be a multiple of 0.5: Aurora Serverless v2 capacity moves in half-ACU steps. Fix: ${example}`,
+    });
+
 const positiveInt = (fix: string) =>
   z.number({ error: `must be a whole number. Fix: ${fix}` }).int({ error: `must be a whole number. Fix: ${fix}` });
 
@@ -88,6 +116,20 @@ export function parseCidr(value: string): { network: number; prefix: number } | 
   return { network: address, prefix };
 }
 
+/** Subnet groups the VPC address plan leaves room for in every AZ (Data, Public, Egress), whether or not NAT is on. */
+export const PLANNED_SUBNET_GROUPS = 3;
+/** Smallest subnet AWS allows. */
+export const SMALLEST_SUBNET_PREFIX = 28;
+
+/**
+ * Prefix of each VPC subnet: the VPC CIDR split into room for {@link PLANNED_SUBNET_GROUPS} groups in every AZ, so
+ * adding the NAT groups later keeps the `Data` subnets (and the database in them) where they are.
+ */
+export function dataSubnetPrefix(vpcCidr: string, availabilityZones: number): number {
+  const vpcPrefix = Number(vpcCidr.split('/')[1]);
+  return vpcPrefix + Math.ceil(Math.log2(PLANNED_SUBNET_GROUPS * availabilityZones));
+}
+
 export function cidrsOverlap(a: string, b: string): boolean {
   const first = parseCidr(a);
   const second = parseCidr(b);
@@ -95,6 +137,68 @@ export function cidrsOverlap(a: string, b: string): boolean {
   const prefix = Math.min(first.prefix, second.prefix);
   const mask = (0xffffffff << (32 - prefix)) >>> 0;
   return (first.network & mask) >>> 0 === (second.network & mask) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tags
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Characters AWS accepts in tag keys and values (the pattern of the tagging APIs). */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** Prefix AWS reserves, in any case, for its own tag keys and values. */
+const RESERVED_TAG_PREFIX = /^aws:/i;
+/** Tag keys the stage sets on every resource itself (data-platform-stage.ts): a user tag of that key is overwritten. */
+export const PLATFORM_TAG_KEYS = ['environment'] as const;
+/**
+ * User tags per resource: AWS allows 50, the platform sets `environment` and aws-cdk-lib sets up to three more on
+ * VPC resources (`Name`, `aws-cdk:subnet-name`, `aws-cdk:subnet-type`).
+ */
+export const MAX_USER_TAGS = 45;
+
+interface TagProblem {
+  readonly path: (string | number)[];
+  readonly message: string;
+  readonly params: { readonly received: string };
+}
+
+/** What AWS (or the platform) would refuse in a set of tags, as issues on `tags` or `tags.<key>`. */
+function tagProblems(tags: Record<string, string>): TagProblem[] {
+  const problems: TagProblem[] = [];
+  const keys = Object.keys(tags);
+  const characters = '(Unicode letters, digits, spaces and _ . : / = + - @)';
+  const onKey = (key: string, message: string) =>
+    problems.push({ path: [], message, params: { received: `has key ${JSON.stringify(key)}` } });
+  for (const key of keys) {
+    const length = [...key].length;
+    if (RESERVED_TAG_PREFIX.test(key)) {
+      onKey(key, 'starts with "aws:", a prefix AWS reserves for its own tags (deploys fail). Fix: drop the prefix');
+    } else if (length < 1 || length > 128) {
+      onKey(key, `is ${length} characters; AWS tag keys are 1 to 128. Fix: shorten it`);
+    } else if (!TAG_CHARACTERS.test(key)) {
+      onKey(key, `holds characters AWS refuses in tag keys. Fix: use only ${characters}`);
+    } else if ((PLATFORM_TAG_KEYS as readonly string[]).includes(key)) {
+      onKey(key, 'is the tag the platform sets to the environment name on every resource. Fix: use another key');
+    }
+    const value = tags[key];
+    const valueLength = [...value].length;
+    const onValue = (message: string) =>
+      problems.push({ path: [key], message, params: { received: `has value ${JSON.stringify(value)}` } });
+    if (RESERVED_TAG_PREFIX.test(value)) {
+      onValue('starts with "aws:", a prefix AWS reserves for its own tags (deploys fail). Fix: drop the prefix');
+    } else if (valueLength > 256) {
+      onValue(`is ${valueLength} characters; AWS tag values are at most 256. Fix: shorten it`);
+    } else if (!TAG_CHARACTERS.test(value)) {
+      onValue(`holds characters AWS refuses in tag values. Fix: use only ${characters}`);
+    }
+  }
+  if (keys.length > MAX_USER_TAGS) {
+    problems.push({
+      path: [],
+      message: `AWS allows 50 tags per resource and the platform and aws-cdk-lib set up to ${50 - MAX_USER_TAGS}. Fix: keep at most ${MAX_USER_TAGS}`,
+      params: { received: `has ${keys.length} tags` },
+    });
+  }
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -170,7 +274,13 @@ export const platformSchema = z.strictObject({
       environmentOrder: z.array(z.string().regex(ENV_NAME)).min(1).default(['dev', 'test', 'prod']),
     })
     .prefault({}),
-  tags: z.record(z.string().regex(/^[\w .:/=+\-@]{1,128}$/), z.string().max(256)).default({}),
+  /** Tags of every resource of every environment (AWS tag rules; see {@link tagProblems}). @default {} */
+  tags: z
+    .record(z.string(), z.string({ error: 'must be a string. Fix: quote the tag value' }))
+    .default({})
+    .superRefine((tags, ctx) => {
+      for (const problem of tagProblems(tags)) ctx.addIssue({ code: 'custom', ...problem });
+    }),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -180,7 +290,13 @@ export const platformSchema = z.strictObject({
 const cognitoAuth = z.strictObject({
   type: z.literal('cognito'),
   /** @default 'required' */
-  mfa: z.enum(['off', 'optional', 'required']).default('required'),
+  mfa: z
+    .enum(['off', 'optional', 'required'], {
+      error: 'must be "off", "optional" or "required". Fix: "required" (production environments need it)',
+    })
+    .default('required'),
+  /** Why a production environment's user pool may do without required MFA. @default - none: production requires MFA */
+  mfaWaiver: waiver('this production user pool may sign users in without MFA').optional(),
   /** @default false - users are created by an administrator */
   selfSignUp: z.boolean().default(false),
 });
@@ -236,6 +352,8 @@ export const environmentSchema = z
         removalPolicy: z.enum(['retain', 'destroy'], {
           error: 'must be "retain" or "destroy". Fix: "retain" for any environment whose data matters',
         }),
+        /** Why a production environment may destroy its data with its stacks. @default - none: production retains */
+        removalPolicyWaiver: waiver("this production environment's data may be deleted with its stacks").optional(),
         /** Reuse an existing KMS key instead of creating one. @default - a new key with rotation */
         existingKmsKeyArn: z
           .string()
@@ -290,15 +408,27 @@ export const environmentSchema = z
     dataMart: z
       .strictObject({
         /** Aurora Serverless v2 minimum capacity; 0 lets the cluster pause when idle. @default 0 */
-        minCapacityAcu: z.number().min(0).max(256).default(0),
+        minCapacityAcu: acu(0, 'e.g. 0 (pauses when idle), 0.5 or 2').default(0),
         /** @default 4 */
-        maxCapacityAcu: z.number().min(1).max(256).default(4),
+        maxCapacityAcu: acu(1, 'e.g. 4').default(4),
         /** Minutes idle before a cluster with minimum 0 ACU pauses (5 to 1440). @default 10 */
         autoPauseMinutes: positiveInt('between 5 and 1440').min(5).max(1440).default(10),
         /** Number of reader instances. @default 0 */
         readers: positiveInt('0 to 15').min(0).max(15).default(0),
         /** Automated backup retention. @default 7 */
         backupRetentionDays: positiveInt('1 to 35').min(1).max(35).default(7),
+        /**
+         * Enhanced Monitoring (OS metrics of each instance, every N seconds, in the RDSOSMetrics log group); 0 is off.
+         * @default 60 in a production environment, 0 otherwise
+         */
+        enhancedMonitoringSeconds: z
+          .union(
+            ENHANCED_MONITORING_SECONDS.map((seconds) => z.literal(seconds)),
+            {
+              error: `must be one of ${ENHANCED_MONITORING_SECONDS.join(', ')} seconds (0 turns Enhanced Monitoring off). Fix: e.g. 60`,
+            },
+          )
+          .optional(),
       })
       .prefault({})
       .superRefine((mart, ctx) => {
@@ -365,7 +495,18 @@ export const environmentSchema = z
         /** Default stage throttling. @default { rateLimit: 50, burstLimit: 100 } */
         throttling: throttle.prefault({ rateLimit: 50, burstLimit: 100 }),
         /** Per-route throttling, keyed "METHOD /path" e.g. "POST /v1/exports". @default {} */
-        routeThrottling: z.record(z.string().regex(/^(GET|POST|PUT|DELETE|PATCH) \/\S*$/), throttle).default({}),
+        routeThrottling: z
+          .record(z.string(), throttle)
+          .default({})
+          .superRefine((routes, ctx) => {
+            for (const route of Object.keys(routes).filter((key) => !isApiRouteKey(key))) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `names no route of the API. Fix: use one of ${API_ROUTE_KEYS.join(', ')}`,
+                params: { received: `has key ${JSON.stringify(route)}` },
+              });
+            }
+          }),
         waf: z
           .strictObject({
             enabled: z.boolean().default(false),
@@ -403,6 +544,16 @@ export const environmentSchema = z
         message: `is more than the ${env.network.availabilityZones.length} availability zones. Fix: at most one per zone`,
       });
     }
+    const subnets = dataSubnetPrefix(env.network.vpcCidr, env.network.availabilityZones.length);
+    if (subnets > SMALLEST_SUBNET_PREFIX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'vpcCidr'],
+        input: env.network.vpcCidr,
+        message: `is too small: it leaves /${subnets} subnets for ${PLANNED_SUBNET_GROUPS} subnet groups in ${env.network.availabilityZones.length} availability zones, and AWS subnets are at most /${SMALLEST_SUBNET_PREFIX}. Fix: use a larger block (e.g. a /20 or /16) or fewer availability zones`,
+      });
+    }
+    productionRules(env, ctx);
     if (env.production && !env.approval.manual && !env.approval.waiver) {
       ctx.addIssue({
         code: 'custom',
@@ -423,7 +574,82 @@ export const environmentSchema = z
         });
       }
     }
-  });
+  })
+  // Defaults that depend on another key, resolved once here.
+  .transform((env) => ({
+    ...env,
+    dataMart: {
+      ...env.dataMart,
+      enhancedMonitoringSeconds:
+        env.dataMart.enhancedMonitoringSeconds ?? (env.production ? PRODUCTION_ENHANCED_MONITORING_SECONDS : 0),
+    },
+  }));
+
+/** The parts of an environment the production rules look at. */
+interface ProductionRuleInput {
+  readonly production: boolean;
+  readonly logRetentionDays: number;
+  readonly network: { readonly flowLogRetentionDays: number };
+  readonly storage: { readonly removalPolicy: 'retain' | 'destroy'; readonly removalPolicyWaiver?: string };
+  readonly api: { readonly auth: { readonly type: string; readonly mfa?: string; readonly mfaWaiver?: string } };
+}
+
+/**
+ * What a production environment may not do without a written waiver (data destroyed with its stacks, sign-in without
+ * MFA), and may not do at all (logs kept under a year). A waiver that waives nothing is refused, so none goes stale.
+ */
+function productionRules(env: ProductionRuleInput, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], input: unknown, message: string, params?: Record<string, unknown>) =>
+    ctx.addIssue({ code: 'custom', path, input, message, params });
+  const { storage } = env;
+  if (env.production && storage.removalPolicy === 'destroy' && storage.removalPolicyWaiver === undefined) {
+    issue(
+      ['storage', 'removalPolicy'],
+      storage.removalPolicy,
+      'would delete the buckets, the key and the database with their data when a stack of this production environment is deleted. Fix: set "retain", or explain in "storage.removalPolicyWaiver" (at least 10 characters) why this data may be destroyed',
+    );
+  }
+  if (storage.removalPolicyWaiver !== undefined && !(env.production && storage.removalPolicy === 'destroy')) {
+    issue(
+      ['storage', 'removalPolicyWaiver'],
+      storage.removalPolicyWaiver,
+      `waives nothing: it only applies to a production environment with "removalPolicy": "destroy" (this one is ${env.production ? 'production' : 'not production'}, removalPolicy "${storage.removalPolicy}"). Fix: remove it`,
+    );
+  }
+  const { auth } = env.api;
+  if (auth.type === 'cognito') {
+    if (env.production && auth.mfa !== 'required' && auth.mfaWaiver === undefined) {
+      issue(
+        ['api', 'auth', 'mfa'],
+        auth.mfa,
+        'lets users of this production API sign in with a password alone. Fix: set "mfa": "required", or explain in "api.auth.mfaWaiver" (at least 10 characters) why this user pool may do without',
+      );
+    }
+    if (auth.mfaWaiver !== undefined && !(env.production && auth.mfa !== 'required')) {
+      issue(
+        ['api', 'auth', 'mfaWaiver'],
+        auth.mfaWaiver,
+        `waives nothing: it only applies to a production environment whose "mfa" is not "required" (this one is ${env.production ? 'production' : 'not production'}, mfa "${auth.mfa}"). Fix: remove it`,
+      );
+    }
+  }
+  if (env.production) {
+    const retentions: [string[], number][] = [
+      [['logRetentionDays'], env.logRetentionDays],
+      [['network', 'flowLogRetentionDays'], env.network.flowLogRetentionDays],
+    ];
+    for (const [path, days] of retentions) {
+      if (days < PRODUCTION_MIN_LOG_RETENTION_DAYS) {
+        issue(
+          path,
+          days,
+          `keeps the logs of a production environment less than ${PRODUCTION_MIN_LOG_RETENTION_DAYS} days. Fix: use one of ${LOG_RETENTION_DAYS.filter((d) => d >= PRODUCTION_MIN_LOG_RETENTION_DAYS).join(', ')}`,
+          { default: days },
+        );
+      }
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // datasets/<dataset>.json
@@ -434,16 +660,46 @@ const identifier = z.string().regex(IDENTIFIER, {
   error: 'must be a lower-case SQL identifier (letters, digits, "_", starting with a letter). Fix: e.g. "event_time"',
 });
 
+/**
+ * Column names the platform adds to every row on its way: `_ingest_date` and `_record` (staged by lambda/validate,
+ * contract.ts STAGED_METADATA), `_run_id` (lineage in curated Parquet), `_rank` and `_current_run` (work columns of the
+ * curate job's de-duplication, lib/assets/glue). A dataset column of one of these names would be overwritten.
+ */
+export const RESERVED_COLUMN_NAMES = ['_ingest_date', '_record', '_run_id', '_rank', '_current_run'] as const;
+/** Partition column of the curated table of a dataset partitioned by ingest date (catalog-stack partitionColumn). */
+export const INGEST_DATE_PARTITION = 'ingest_date';
+/** Longest mart table name: PostgreSQL truncates identifiers to 63 bytes, and the primary key is `<table>_pkey`. */
+export const MAX_MART_TABLE_NAME = 63 - '_pkey'.length;
+/** Largest decimal precision Spark, Parquet, Glue and Athena accept (PostgreSQL would take more). */
+const MAX_DECIMAL_PRECISION = 38;
+
+const columnName = z.string().superRefine((name, ctx) => {
+  if ((RESERVED_COLUMN_NAMES as readonly string[]).includes(name)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is a column the platform adds to every row (reserved: ${RESERVED_COLUMN_NAMES.join(', ')}). Fix: rename the column`,
+    });
+  } else if (!IDENTIFIER.test(name)) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be a lower-case SQL identifier (letters, digits, "_", starting with a letter). Fix: e.g. "event_time"',
+    });
+  }
+});
+
 export const columnSchema = z.strictObject({
-  name: identifier,
+  name: columnName,
   type: z.string().refine(
     (type) => {
       const match = COLUMN_TYPE.exec(type);
-      return match !== null && (match[2] === undefined || Number(match[3]) <= Number(match[2]));
+      if (match === null) return false;
+      if (match[2] === undefined) return true;
+      const [precision, scale] = [Number(match[2]), Number(match[3])];
+      return precision >= 1 && precision <= MAX_DECIMAL_PRECISION && scale <= precision;
     },
     {
-      error:
-        'must be one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp. Fix: e.g. "decimal(12,4)" (s <= p <= 38)',
+      error: `must be one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp. Fix: e.g. "decimal(12,4)" (1 <= p <= ${MAX_DECIMAL_PRECISION}, s <= p)`,
     },
   ),
   /** @default true */
@@ -489,7 +745,11 @@ export const datasetSchema = z
         /** Load curated batches into the data mart. @default false */
         enabled: z.boolean().default(false),
         /** Mart table name in schema `mart`. @default - the dataset name */
-        table: identifier.optional(),
+        table: identifier
+          .max(MAX_MART_TABLE_NAME, {
+            error: `must be at most ${MAX_MART_TABLE_NAME} characters (PostgreSQL names its primary key "<table>_pkey" within 63). Fix: shorten it`,
+          })
+          .optional(),
         /** Columns the API may filter on (equality / range). @default - the primary key */
         filterableColumns: z.array(identifier).optional(),
         /** Extra indexes, each a list of columns. @default [] */
@@ -553,6 +813,25 @@ export const datasetSchema = z
         mustExist(['mart', 'indexes', i, j], column);
       });
     });
+    if (dataset.partitioning.by === 'ingest-date') {
+      const index = names.indexOf(INGEST_DATE_PARTITION);
+      if (index >= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', index, 'name'],
+          input: INGEST_DATE_PARTITION,
+          message: `is the partition column the curated table gets when partitioned by ingest date: the column would be replaced by the ingest date. Fix: rename the column, or partition by it ("partitioning": { "by": "column", "column": "${INGEST_DATE_PARTITION}" }, a date column)`,
+        });
+      }
+    }
+    if (dataset.mart.enabled && dataset.mart.table === undefined && dataset.name.length > MAX_MART_TABLE_NAME) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mart', 'table'],
+        message: `defaults to the dataset name, which is longer than the ${MAX_MART_TABLE_NAME} characters a mart table may have (PostgreSQL names its primary key "<table>_pkey" within 63). Fix: set a shorter "mart.table"`,
+        params: { received: 'is not set' },
+      });
+    }
     dataset.columns.forEach((column, index) => {
       if ((column.enum || column.pattern) && column.type !== 'string') {
         ctx.addIssue({

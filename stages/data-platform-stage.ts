@@ -31,8 +31,8 @@ export class DataPlatformStage extends Stage {
     const stackName = (stack: string) => `${prefix}-${stack}`;
     const common = { prefix, environment, deploymentAccount: platform.deployment.account };
 
-    const network = new NetworkStack(this, 'Network', { ...common, stackName: stackName('network') });
     const storage = new StorageStack(this, 'Storage', { ...common, stackName: stackName('storage') });
+    const network = new NetworkStack(this, 'Network', { ...common, stackName: stackName('network'), key: storage.key });
     const iam = new IamStack(this, 'Iam', { ...common, stackName: stackName('iam'), storage });
 
     const datasets = props.datasets;

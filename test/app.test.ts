@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { DATASETS_GLOBAL } from '../lambda/shared/datasets';
 import { addPlatform } from '../lib/platform-app';
 import { exampleConfig, REPO_ROOT } from './helpers/app';
 
@@ -89,6 +90,19 @@ describe('the whole app, as `cdk synth` builds it', () => {
       expect(code.slice(0, 400)).not.toContain('\n');
       // AWS is called through lambda/shared/aws: loading an SDK v3 client would add 55-90 ms to every cold start.
       expect(code).not.toMatch(/require\("@aws-sdk\//);
+    }
+    // The validate and batch bundles carry the dataset definitions of this synth (injected at bundle time), not a
+    // placeholder, and their error classes keep their names: they are the errorType the state machine's Retry/Catch
+    // rules match.
+    const withDatasets = [...bundles]
+      .map((bundle) => readFileSync(path.join(bundle, 'index.js'), 'utf8'))
+      .filter((code) => code.includes('bundled without its dataset definitions'));
+    expect(withDatasets).toHaveLength(2);
+    for (const code of withDatasets) {
+      // The global was replaced (its name is left only as a string, for the message of a bundle built without it).
+      expect(code).not.toMatch(new RegExp(`typeof ${DATASETS_GLOBAL}\\b`));
+      expect(code).toContain('"InvalidInputError"');
+      for (const dataset of exampleConfig().datasets) expect(code).toContain(JSON.stringify(dataset.ownerTeam));
     }
   });
 });

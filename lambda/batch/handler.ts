@@ -9,11 +9,11 @@ import { S3Client } from '../shared/aws/s3';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
+import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnvironment } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
-import { DATASETS } from '../validate/datasets';
 import { acquire, acquireOutput, complete, fail } from './batches';
 import {
   type AcquireOutput,
@@ -153,15 +153,20 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): B
 }
 
 const s3 = new S3Client();
-export const handler = createHandler({
-  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
-  manifests: {
-    async put(bucket, key, body) {
-      await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' });
-    },
-  },
-  settings: settingsFromEnvironment(),
-  datasets: DATASETS,
-  artifactsBucket: requireEnv(BATCH_ENV.artifactsBucket),
-  curatedBucket: requireEnv(BATCH_ENV.curatedBucket),
-});
+const datasets = bundledDatasets();
+
+export const handler =
+  datasets === undefined
+    ? bundledWithoutDatasets('batch')
+    : createHandler({
+        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
+        manifests: {
+          async put(bucket, key, body) {
+            await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' });
+          },
+        },
+        settings: settingsFromEnvironment(),
+        datasets,
+        artifactsBucket: requireEnv(BATCH_ENV.artifactsBucket),
+        curatedBucket: requireEnv(BATCH_ENV.curatedBucket),
+      });

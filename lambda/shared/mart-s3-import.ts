@@ -3,7 +3,7 @@
  * S3 import role associated with the cluster), so no data passes through Lambda and the Data API carries only SQL.
  * Gzip parts are decompressed by Aurora when the object has `Content-Encoding: gzip`.
  */
-import type { Stager } from './mart-loader';
+import { quoteIdentifier, type Stager } from './mart-loader';
 
 export function s3ImportStager(options: { bucket: string; keys: readonly string[]; region: string }): Stager {
   return async (tx, staging) => {
@@ -14,7 +14,8 @@ export function s3ImportStager(options: { bucket: string; keys: readonly string[
            aws_commons.create_s3_uri(:bucket, :key, :region))`,
         {
           table: staging.name,
-          columns: staging.columns.join(','),
+          // Goes into the COPY column list as written: quoted, so a column named like a keyword (order, user) loads.
+          columns: staging.columns.map(quoteIdentifier).join(','),
           options: '(FORMAT csv, HEADER MATCH)',
           bucket: options.bucket,
           key,

@@ -10,11 +10,11 @@ import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '../shared/aws/s3';
 import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
+import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnvironment } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { VALIDATE_ENV } from './contract';
-import { DATASETS } from './datasets';
 import { S3ObjectStore } from './object-store';
 import { type StageObjectDependencies, type StageObjectOutcome, stageObject } from './stage-object';
 import { createValidator } from './validate-object';
@@ -67,25 +67,29 @@ export function createHandler(deps: StageObjectDependencies) {
 }
 
 const sfn = new SfnClient();
-const stateMachineArn = requireEnv(VALIDATE_ENV.batchStateMachineArn);
+const datasets = bundledDatasets();
 
-export const handler = createHandler({
-  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
-  validate: createValidator({
-    store: new S3ObjectStore(new S3Client()),
-    artifactsBucket: requireEnv(VALIDATE_ENV.artifactsBucket),
-  }),
-  datasets: DATASETS,
-  startLeaseSeconds: Number(requireEnv(VALIDATE_ENV.startLeaseSeconds)),
-  loops: {
-    async start(name, input) {
-      try {
-        await sfn.startExecution({ stateMachineArn, name, input });
-        return 'started';
-      } catch (error) {
-        if ((error as Error).name === 'ExecutionAlreadyExists') return 'exists';
-        throw error;
-      }
-    },
-  },
-});
+export const handler =
+  datasets === undefined
+    ? bundledWithoutDatasets('validate')
+    : createHandler({
+        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
+        validate: createValidator({
+          store: new S3ObjectStore(new S3Client()),
+          artifactsBucket: requireEnv(VALIDATE_ENV.artifactsBucket),
+          datasets,
+        }),
+        datasets,
+        startLeaseSeconds: Number(requireEnv(VALIDATE_ENV.startLeaseSeconds)),
+        loops: {
+          async start(name, input) {
+            try {
+              await sfn.startExecution({ stateMachineArn: requireEnv(VALIDATE_ENV.batchStateMachineArn), name, input });
+              return 'started';
+            } catch (error) {
+              if ((error as Error).name === 'ExecutionAlreadyExists') return 'exists';
+              throw error;
+            }
+          },
+        },
+      });

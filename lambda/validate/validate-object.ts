@@ -2,17 +2,19 @@
  * Validates one landed object (stage A's work on it): check the input -> stream and check the file -> report counts
  * and locations, with the function's metrics. See contract.ts for the input, the output and what is thrown.
  */
+import type { DatasetConfig } from '../../config/schema';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import { type ValidateOutput, validateInputSchema } from './contract';
-import { DATASETS } from './datasets';
 import type { ObjectStore } from './object-store';
 import { validateFile } from './validate-file';
 
 export interface ValidateDependencies {
   readonly store: ObjectStore;
   readonly artifactsBucket: string;
+  /** The dataset definitions by name (bundled by the synth; tests pass their own). */
+  readonly datasets: ReadonlyMap<string, DatasetConfig>;
 }
 
 /** Builds the validator around its dependencies (tests and local runs pass their own S3 client). */
@@ -28,10 +30,10 @@ export function createValidator(
       );
     }
     const input = parsed.data;
-    const dataset = DATASETS.get(input.dataset);
+    const dataset = dependencies.datasets.get(input.dataset);
     if (dataset === undefined) {
       throw new InvalidInputError(
-        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...DATASETS.keys()].join(', ')}, or add config/datasets/${input.dataset}.json and redeploy`,
+        `Unknown dataset ${JSON.stringify(input.dataset)}. Fix: use one of ${[...dependencies.datasets.keys()].join(', ')}, or add config/datasets/${input.dataset}.json and redeploy`,
       );
     }
     const firstSegment = input.key.split('/')[0];

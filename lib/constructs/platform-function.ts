@@ -12,14 +12,23 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /**
  * How every function is bundled (bench/lambdas.ts measures exactly this): one minified CommonJS file for Node.js 22
- * with a source map.
+ * with a source map. `defines` are globals replaced at bundle time by their value as a JSON literal (esbuild
+ * `define`): data the function carries from the synth (e.g. validate's dataset definitions) without a config file
+ * to read, a schema to parse at cold start, or a generated module to keep in step.
  */
-export function functionBundleOptions(handlerDir: string, outfile: string): BuildOptions {
+export function functionBundleOptions(
+  handlerDir: string,
+  outfile: string,
+  defines: Readonly<Record<string, unknown>> = {},
+): BuildOptions {
   return {
     entryPoints: [path.join(REPO_ROOT, 'lambda', handlerDir, 'handler.ts')],
     outfile,
     bundle: true,
     minify: true,
+    // Error classes are named by their class (lambda/shared/errors.ts): Lambda reports that name as the errorType the
+    // state machines' Retry/Catch rules match, so minification must not rename them.
+    keepNames: true,
     sourcemap: true,
     sourcesContent: false,
     target: 'node22',
@@ -29,6 +38,7 @@ export function functionBundleOptions(handlerDir: string, outfile: string): Buil
     // SDK import slip in, it stays external (the runtime has one) instead of bloating the bundle; test/app.test.ts
     // fails on it. pg's optional native binding is never used.
     external: ['@aws-sdk/*', 'pg-native'],
+    define: Object.fromEntries(Object.entries(defines).map(([name, value]) => [name, JSON.stringify(value)])),
     logLevel: 'error',
   };
 }
@@ -38,10 +48,14 @@ export function functionBundleOptions(handlerDir: string, outfile: string): Buil
  * instead, and npm's start-up (~0.5 s each) was a third of `cdk synth`.
  */
 class EsbuildLocalBundling implements ILocalBundling {
-  constructor(private readonly handlerDir: string) {}
+  // Plain fields: aws-cdk-lib keys its per-app bundling cache on them, so different defines never share a bundle.
+  constructor(
+    readonly handlerDir: string,
+    readonly defines: Readonly<Record<string, unknown>>,
+  ) {}
 
   tryBundle(outputDir: string): boolean {
-    buildSync(functionBundleOptions(this.handlerDir, path.join(outputDir, 'index.js')));
+    buildSync(functionBundleOptions(this.handlerDir, path.join(outputDir, 'index.js'), this.defines));
     return true;
   }
 }
@@ -75,6 +89,11 @@ export interface PlatformFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Function description. @default - none */
   readonly description?: string;
+  /**
+   * Globals the handler reads, replaced at bundle time by their value as a JSON literal (esbuild `define`); never
+   * secrets (they are readable in the deployed code). @default {}
+   */
+  readonly bundleDefines?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -97,7 +116,7 @@ export class PlatformFunction extends Construct {
         // The bundle's own hash: functions sharing code in lambda/shared change when it changes.
         assetHashType: AssetHashType.OUTPUT,
         bundling: {
-          local: new EsbuildLocalBundling(props.handlerDir),
+          local: new EsbuildLocalBundling(props.handlerDir, props.bundleDefines ?? {}),
           // Required by the API, never used: local bundling cannot fail for want of a tool (esbuild is a dependency).
           image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
         },

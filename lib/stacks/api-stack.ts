@@ -10,6 +10,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { API_ENV } from '../../lambda/shared/api-env';
+import { isApiRouteKey } from '../../lambda/shared/api-routes';
 import { martTablesFromDatasets } from '../../lambda/shared/api-marts';
 import { ApiAuth } from '../constructs/api-auth';
 import {
@@ -136,6 +137,15 @@ export class ApiStack extends Stack {
       },
     });
     this.url = this.api.url;
+    // Execution logs (loggingLevel ERROR) go to a log group API Gateway would otherwise create itself, unencrypted and
+    // kept forever: created here first, under the name API Gateway writes to, with the platform key and a retention.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
+      retention: environment.logRetentionDays as logs.RetentionDays,
+      encryptionKey: props.key,
+      removalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
     this.validator = new apigw.RequestValidator(this, 'Validator', {
       restApi: this.api,
       requestValidatorName: 'body-and-parameters',
@@ -459,6 +469,12 @@ export class ApiStack extends Stack {
     options: apigw.MethodOptions,
   ): apigw.Method {
     const key = `${method} ${route}`;
+    // The config loader checks routeThrottling keys against API_ROUTE_KEYS: every route must be listed there.
+    if (!isApiRouteKey(key)) {
+      throw new Error(
+        `ApiStack adds route "${key}", which lambda/shared/api-routes.ts does not list. Fix: add it to API_ROUTE_KEYS`,
+      );
+    }
     if (!this.routes.includes(key)) this.routes.push(key);
     const methods = this.routeMethods.get(key) ?? [];
     methods.push({ resourcePath: resource.path, httpMethod: method });
@@ -467,8 +483,8 @@ export class ApiStack extends Stack {
   }
 
   /**
-   * Adds the stage method settings of `environment.api.routeThrottling`; a key naming no route fails the synth.
-   * The Stage renders its settings when it is created, before the routes exist, hence the L1 property here.
+   * Adds the stage method settings of `environment.api.routeThrottling` (its keys were checked against API_ROUTE_KEYS
+   * at config load). The Stage renders its settings when it is created, before the routes exist, hence the L1 here.
    */
   private applyRouteThrottling(): void {
     const settings: apigw.CfnStage.MethodSettingProperty[] = [];
@@ -476,7 +492,7 @@ export class ApiStack extends Stack {
       const methods = this.routeMethods.get(route);
       if (!methods) {
         throw new Error(
-          `environments/${this.props.environment.name}.json: key "api.routeThrottling" has key ${JSON.stringify(route)}: names no route of the API. Fix: use one of ${this.routes.join(', ')}`,
+          `Route "${route}" is in API_ROUTE_KEYS (lambda/shared/api-routes.ts) but ApiStack adds no such route. Fix: add the route to ApiStack or remove it from API_ROUTE_KEYS`,
         );
       }
       for (const { resourcePath, httpMethod } of methods) {

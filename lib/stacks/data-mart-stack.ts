@@ -118,6 +118,20 @@ export class DataMartStack extends Stack {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
+    // Enhanced Monitoring writes OS metrics to RDSOSMetrics, a log group RDS would create unencrypted with its own
+    // retention: created here with the platform key and the environment's retention. Its name is fixed by RDS and
+    // shared by the account's instances (one environment per account here).
+    const monitoringSeconds = mart.enhancedMonitoringSeconds;
+    const monitoringLogs =
+      monitoringSeconds > 0
+        ? new logs.LogGroup(this, 'EnhancedMonitoringLogs', {
+            logGroupName: 'RDSOSMetrics',
+            retention: environment.logRetentionDays as logs.RetentionDays,
+            encryptionKey: key,
+            removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+          })
+        : undefined;
+
     const readers = Array.from({ length: mart.readers }, (_, index) =>
       rds.ClusterInstance.serverlessV2(`Reader${index + 1}`, {
         // The first reader follows the writer's capacity so it can take over after a failover.
@@ -156,8 +170,18 @@ export class DataMartStack extends Stack {
       copyTagsToSnapshot: true,
       cloudwatchLogsExports: ['postgresql'],
       s3ImportRole,
+      // Per instance, every N seconds (dataMart.enhancedMonitoringSeconds), through a role aws-cdk-lib creates.
+      monitoringInterval: monitoringSeconds > 0 ? Duration.seconds(monitoringSeconds) : undefined,
     });
     this.cluster.node.addDependency(postgresLogs);
+    if (monitoringLogs) {
+      this.cluster.node.addDependency(monitoringLogs);
+      Validations.of(this.cluster.node.findChild('MonitoringRole')).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+        reason:
+          'The AWS-maintained policy RDS documents for Enhanced Monitoring: writes the RDSOSMetrics log group, nothing else',
+      });
+    }
     this.clusterArn = this.cluster.clusterArn;
 
     const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;

@@ -2,7 +2,6 @@ import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aw
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,10 +12,9 @@ import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { BATCH_ENV, type BatchSettings } from '../../lambda/batch/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
+import { DATASETS_GLOBAL } from '../../lambda/shared/datasets';
 import { MART_ENV } from '../../lambda/shared/mart-connection';
-import { REGENERATE_COMMAND } from '../../lambda/validate/bundle-datasets';
 import { VALIDATE_ENV } from '../../lambda/validate/contract';
-import { staleBundledDatasets } from '../../lambda/validate/datasets';
 import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
@@ -78,13 +76,6 @@ export class OrchestrationStack extends Stack {
     super(scope, id, props);
     this.props = props;
     const { prefix, environment, datasets, storage } = props;
-    // The validate function carries the dataset definitions it was bundled with: they must be these.
-    const stale = staleBundledDatasets(datasets);
-    if (stale !== undefined) {
-      throw new Error(
-        `config/datasets: the definitions bundled into the validate function are out of date (${stale}). Fix: run \`${REGENERATE_COMMAND}\` and commit lambda/validate/datasets.generated.ts`,
-      );
-    }
     const removalPolicy =
       environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
@@ -124,6 +115,8 @@ export class OrchestrationStack extends Stack {
         [BATCH_ENV.settings]: JSON.stringify(this.batchSettings),
       },
       timeout: Duration.seconds(90),
+      // The curate job's --dataset_config of each batch comes from these.
+      bundleDefines: { [DATASETS_GLOBAL]: datasets },
     });
     this.grantDataApi(this.batchFunction);
     this.grantManifests(this.batchFunction);
@@ -155,6 +148,8 @@ export class OrchestrationStack extends Stack {
       // Streams objects of any size: memory bounds the buffers, time the largest file.
       memorySize: 1024,
       timeout: Duration.minutes(15),
+      // The definitions this synth validated, bundled as a literal (a dataset change redeploys the function).
+      bundleDefines: { [DATASETS_GLOBAL]: datasets },
     });
     this.grantValidate(this.validateFunction);
     this.grantDataApi(this.validateFunction);
@@ -164,7 +159,7 @@ export class OrchestrationStack extends Stack {
       prefix,
       landingBucketName: storage.bucketNames.landing,
       stageFunction: this.validateFunction.function,
-      queueKey: this.deadLetterQueue.encryptionMasterKey!,
+      queueKey: storage.key,
       eventDeadLetterQueue: this.deadLetterQueue,
       alertTopic: this.alertTopic,
       maxConcurrency: environment.etl.validateConcurrency,
@@ -193,7 +188,13 @@ export class OrchestrationStack extends Stack {
     id: string,
     handlerDir: string,
     removalPolicy: RemovalPolicy,
-    options: { description: string; environment: Record<string, string>; timeout: Duration; memorySize?: number },
+    options: {
+      description: string;
+      environment: Record<string, string>;
+      timeout: Duration;
+      memorySize?: number;
+      bundleDefines?: Readonly<Record<string, unknown>>;
+    },
   ): PlatformFunction {
     const fn = new PlatformFunction(this, id, {
       handlerDir,
@@ -202,6 +203,7 @@ export class OrchestrationStack extends Stack {
       environment: options.environment,
       timeout: options.timeout,
       memorySize: options.memorySize,
+      bundleDefines: options.bundleDefines,
       logRetentionDays: this.props.environment.logRetentionDays,
       encryptionKey: this.props.storage.key,
       logRemovalPolicy: removalPolicy,
@@ -212,28 +214,14 @@ export class OrchestrationStack extends Stack {
 
   /**
    * Events EventBridge cannot deliver (state machine starts, job-auditor invocations) and job-auditor invocations that
-   * failed every retry. Its own key: EventBridge needs a key policy grant, which the platform key (Storage stack)
-   * does not give, and granting it from here would create a cycle between the stacks.
+   * failed every retry. Encrypted with the platform key, whose policy (Storage stack) lets EventBridge rules of this
+   * account use it: no key of its own.
    */
   private createDeadLetterQueue(removalPolicy: RemovalPolicy): sqs.Queue {
-    const key = new kms.Key(this, 'DeadLetterKey', {
-      description: `Encrypts the ${this.props.prefix} orchestration dead-letter queue`,
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowEventBridgeDeadLetters',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
     const queue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: `${this.props.prefix}-orchestration-dlq`,
       encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
+      encryptionMasterKey: this.props.storage.key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy,
@@ -409,7 +397,7 @@ export class OrchestrationStack extends Stack {
     Validations.of(this.jobAuditorFunction.function.role!).acknowledge(
       ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
         id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: 'Granted by the SQS failure destination on the dead-letter key only, to send encrypted messages',
+        reason: 'Granted by the SQS failure destination on the platform key only, to send encrypted messages',
       })),
     );
     Validations.of(this.deadLetterQueue).acknowledge({

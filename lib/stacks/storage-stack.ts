@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/schema';
+import { logProviderFunction } from '../constructs/provider-log-groups';
 import { ZoneBucket } from '../constructs/zone-bucket';
 
 export interface StorageStackProps extends StackProps {
@@ -38,12 +39,43 @@ const QUARANTINE_EXPIRATION_DAYS = 365;
 const EXPORTS_EXPIRATION_DAYS = 7;
 
 /**
+ * What the account's IAM policies may be allowed on the platform key: every administration and use of a symmetric
+ * key except kms:CreateGrant, which the key policy allows only for AWS services (kms:GrantIsForAWSResource). No
+ * pattern here matches kms:CreateGrant (`kms:Create*` would).
+ */
+export const ACCOUNT_KEY_ACTIONS = [
+  'kms:Describe*',
+  'kms:Get*',
+  'kms:List*',
+  'kms:Enable*',
+  'kms:Disable*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Delete*',
+  'kms:CreateAlias',
+  'kms:RetireGrant',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:RotateKeyOnDemand',
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncrypt*',
+  'kms:GenerateDataKey*',
+];
+
+/**
  * The data lake: one KMS key with rotation (or the configured existing key) and the four zone buckets. Every
  * bucket is TLS-only, private, ACL-free and encrypted; landing and curated are versioned; landing objects can only
  * be deleted by one named role.
  */
 export class StorageStack extends Stack {
-  /** The platform key: encrypts the buckets; later stacks use it for their logs, queues and secrets. */
+  /**
+   * The platform key, the one customer-managed key of the environment: encrypts the buckets; the other stacks use it
+   * for their logs, queues, tables, topics, secrets, database and function environments.
+   */
   readonly key: kms.IKey;
   readonly buckets: ZoneBuckets;
   /**
@@ -164,6 +196,15 @@ export class StorageStack extends Stack {
       }),
     );
     this.acknowledgeNotificationsHandler();
+
+    // aws-cdk-lib's provider functions of this stack log to log groups of ours (KMS, retention), not /aws/lambda/*.
+    const providerLogs = {
+      encryptionKey: this.key,
+      retentionDays: environment.logRetentionDays,
+      removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    };
+    logProviderFunction(this, 'bucketNotifications', providerLogs);
+    if (landing.autoDeleteObjects) logProviderFunction(this, 's3AutoDeleteObjects', providerLogs);
   }
 
   /** `eventBridgeEnabled` adds aws-cdk-lib's stack-wide notifications handler; its role is not ours to shape. */
@@ -180,12 +221,48 @@ export class StorageStack extends Stack {
 
   private createKey(props: StorageStackProps): kms.Key {
     const { environment, prefix } = props;
+    const { account, region } = environment;
     const key = new kms.Key(this, 'Key', {
       alias: `alias/${prefix}-data`,
       description: `Encrypts the data of ${prefix}: buckets, logs, queues, secrets`,
       enableKeyRotation: true,
       removalPolicy: environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      // Instead of aws-cdk-lib's default (kms:* for the account), which would allow kms:CreateGrant to any principal
+      // the account's IAM policies name.
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'EnableIamPoliciesOfThisAccount',
+            principals: [new iam.AccountRootPrincipal()],
+            actions: ACCOUNT_KEY_ACTIONS,
+            resources: ['*'],
+          }),
+          // RDS, Lambda, Secrets Manager, DynamoDB ... create grants on the key for the resources they encrypt.
+          new iam.PolicyStatement({
+            sid: 'AllowGrantsForAwsResourcesOnly',
+            principals: [new iam.AccountRootPrincipal()],
+            actions: ['kms:CreateGrant'],
+            resources: ['*'],
+            conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+          }),
+        ],
+      }),
     });
+    // The orchestration dead-letter queue is encrypted with this key, and EventBridge sends the events its rules
+    // cannot deliver there: the key policy must allow it, for rules of this account and region only. Static ARNs,
+    // so no later stack's resource is referenced here (no cycle between the stacks).
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBridgeRulesOfThisAccountToDeadLetter',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:aws:events:${region}:${account}:rule/*` },
+        },
+      }),
+    );
     // Log groups of the later stacks (Lambda, Step Functions, API) are encrypted with this key; CloudWatch Logs
     // needs the key policy to allow it, limited to log groups of this account and region.
     key.addToResourcePolicy(

@@ -173,7 +173,9 @@ describe('loadConfig', () => {
   test('fails on invalid JSON with the file name', () => {
     const dir = configWith({});
     writeFileSync(path.join(dir, 'environments/dev.json'), '{ "name": "dev", }');
-    expect(loadError(dir)).toMatch(/environments\/dev\.json: is not valid JSON .*Fix: correct the syntax/);
+    expect(loadError(dir)).toMatch(
+      /environments\/dev\.json: is not valid JSON: unexpected "}" at line 1, column 18: .*Fix:/,
+    );
   });
 
   test('fails on an existing KMS key from another account', () => {

@@ -10,8 +10,8 @@ describe.each(['dev', 'prod'] as const)('DataMart stack nag (%s)', (name) => {
     const environment = exampleEnvironment(name);
     const env = { account: environment.account, region: environment.region };
     const common = { prefix: `dp-${name}`, environment, deploymentAccount: '111111111111', env };
-    const network = new NetworkStack(app, 'Network', common);
     const storage = new StorageStack(app, 'Storage', common);
+    const network = new NetworkStack(app, 'Network', { ...common, key: storage.key });
     const dataMart = new DataMartStack(app, 'DataMart', {
       ...common,
       vpc: network.vpc,

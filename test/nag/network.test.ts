@@ -1,16 +1,19 @@
 import type { EnvironmentConfig } from '../../config/schema';
 import { NetworkStack } from '../../lib/stacks/network-stack';
+import { StorageStack } from '../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment } from '../helpers/app';
 import { formatViolations, nagApp, nagViolations } from '../helpers/nag';
 
 function violationsOf(environment: EnvironmentConfig): string[] {
   const app = nagApp();
-  const stack = new NetworkStack(app, 'Network', {
+  const common = {
     prefix: `dp-${environment.name}`,
     environment,
     deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
-  });
+  };
+  const storage = new StorageStack(app, 'Storage', common);
+  const stack = new NetworkStack(app, 'Network', { ...common, key: storage.key });
   return formatViolations(nagViolations(app, stack));
 }
 

@@ -264,7 +264,11 @@ export class FlowHarness {
     const result = await stageObject(
       {
         executor: this.stageASql,
-        validate: createValidator({ store: new S3ObjectStore(this.s3.s3), artifactsBucket: BUCKETS.artifacts }),
+        validate: createValidator({
+          store: new S3ObjectStore(this.s3.s3),
+          artifactsBucket: BUCKETS.artifacts,
+          datasets: this.datasets,
+        }),
         datasets: this.datasets,
         startLeaseSeconds: this.settings.startLeaseSeconds,
         now: this.clock.now,

@@ -34,7 +34,12 @@ export function foundation(app: App, envName: EnvironmentName = 'dev'): Foundati
 /** The Network and DataMart stacks of the same environment (the Orchestration stack's Data API target and loader). */
 export function dataMart(app: App, base: Foundation): DataMartStack {
   const { prefix, env, common, storage } = base;
-  const network = new NetworkStack(app, 'Network', { ...common, env, stackName: `${prefix}-network` });
+  const network = new NetworkStack(app, 'Network', {
+    ...common,
+    env,
+    stackName: `${prefix}-network`,
+    key: storage.key,
+  });
   return new DataMartStack(app, 'DataMart', {
     ...common,
     env,

@@ -157,7 +157,7 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
     expect(imports.map((statement) => statement.parameters)).toEqual(
       partKeys.map((key) => [
         { name: 'table', value: { stringValue: 'pg_temp."staging_impressions"' } },
-        { name: 'columns', value: { stringValue: COLUMNS.join(',') } },
+        { name: 'columns', value: { stringValue: COLUMNS.map((column) => `"${column}"`).join(',') } },
         { name: 'options', value: { stringValue: '(FORMAT csv, HEADER MATCH)' } },
         { name: 'bucket', value: { stringValue: input.bucket } },
         { name: 'key', value: { stringValue: key } },

@@ -39,7 +39,7 @@ beforeEach(async () => {
 const handler = () =>
   createHandler({
     executor: db.executor,
-    validate: createValidator({ store: new S3ObjectStore(s3.s3), artifactsBucket: ARTIFACTS }),
+    validate: createValidator({ store: new S3ObjectStore(s3.s3), artifactsBucket: ARTIFACTS, datasets }),
     datasets,
     startLeaseSeconds: 300,
     loops: {

@@ -1,8 +1,8 @@
 import { type DatasetConfig, datasetSchema } from '../../../config/schema';
-import { DATASETS } from '../../../lambda/validate/datasets';
 import { type CsvRecordMapper, compilePattern, RecordValidator } from '../../../lambda/validate/record-validator';
+import { exampleConfig } from '../../helpers/app';
 
-const impressions = DATASETS.get('impressions')!;
+const impressions = exampleConfig().datasets.find((dataset) => dataset.name === 'impressions')!;
 
 const validImpression = {
   impression_id: 'imp-0123456789abcdef',

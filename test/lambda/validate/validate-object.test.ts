@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { ValidateOutput } from '../../../lambda/validate/contract';
+import { datasetMap } from '../../../lambda/shared/datasets';
 import { createValidator } from '../../../lambda/validate/validate-object';
+import { exampleConfig } from '../../helpers/app';
 import { DEFAULT_PART_SIZE, S3ObjectStore } from '../../../lambda/validate/object-store';
 import { loadDataset, writeSample } from '../../../scripts/generate-sample';
 import { type LocalS3, startLocalS3 } from './local-s3';
@@ -19,7 +21,11 @@ beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   local = await startLocalS3([LANDING, ARTIFACTS]);
-  validate = createValidator({ store: new S3ObjectStore(local.s3), artifactsBucket: ARTIFACTS });
+  validate = createValidator({
+    store: new S3ObjectStore(local.s3),
+    artifactsBucket: ARTIFACTS,
+    datasets: datasetMap(exampleConfig().datasets),
+  });
 });
 
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { API_ROUTE_KEYS } from '../../../lambda/shared/api-routes';
 import { testApp } from '../../helpers/app';
 import { buildApiStack, synthesizedRoutes } from '../assets/api/api-fixture';
 
@@ -142,6 +143,21 @@ describe('stage', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14, KmsKeyId: Match.anyValue() });
   });
 
+  test('creates the execution log group API Gateway writes to, encrypted, with retention, before the stage', () => {
+    const template = templateFor('prod');
+    const [restApiId] = Object.keys(template.findResources('AWS::ApiGateway::RestApi'));
+    const logGroups = template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: restApiId }, '/live']] } },
+    });
+    const [[id, logGroup]] = Object.entries(logGroups);
+    expect(logGroup).toMatchObject({
+      Properties: { RetentionInDays: 365, KmsKeyId: expect.anything() },
+      DeletionPolicy: 'Retain',
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stage.DependsOn).toContain(id);
+  });
+
   test('applies per-route throttling from routeThrottling (prod: POST /v1/exports)', () => {
     templateFor('prod').hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith([
@@ -174,12 +190,11 @@ describe('stage', () => {
     }
   });
 
-  test('fails when a routeThrottling key names no route, listing the valid ones', () => {
-    expect(() =>
-      buildApiStack(testApp(), 'dev', { routeThrottling: { 'POST /v1/export': { rateLimit: 1, burstLimit: 1 } } }),
-    ).toThrow(
-      /"api.routeThrottling" has key "POST \/v1\/export": names no route of the API. Fix: use one of .*POST \/v1\/exports/,
-    );
+  test('adds exactly the routes lambda/shared/api-routes.ts lists (the keys routeThrottling is checked against)', () => {
+    const stack = buildApiStack(testApp(), 'dev');
+    // Being added by the event-ingestion work (issue 11); drop this exception when ApiStack builds it.
+    const notYetBuilt = ['POST /v1/datasets/{dataset}/events'];
+    expect([...stack.routes].sort()).toEqual(API_ROUTE_KEYS.filter((key) => !notYetBuilt.includes(key)).sort());
   });
 
   test.each([

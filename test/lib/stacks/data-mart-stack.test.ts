@@ -9,8 +9,8 @@ function build(name: 'dev' | 'test' | 'prod', datasets = exampleConfig().dataset
   const environment = exampleEnvironment(name);
   const env = { account: environment.account, region: environment.region };
   const common = { prefix: `dp-${name}`, environment, deploymentAccount: '111111111111', env };
-  const network = new NetworkStack(app, 'Network', common);
   const storage = new StorageStack(app, 'Storage', common);
+  const network = new NetworkStack(app, 'Network', { ...common, key: storage.key });
   const stack = new DataMartStack(app, 'DataMart', {
     ...common,
     vpc: network.vpc,
@@ -137,6 +137,45 @@ describe('DataMartStack cluster', () => {
       RetentionInDays: exampleEnvironment('dev').logRetentionDays,
       KmsKeyId: importOf(/Storage:ExportsOutputFnGetAttKey.*Arn/),
     });
+  });
+});
+
+describe('DataMartStack Enhanced Monitoring', () => {
+  it('monitors every prod instance every 60 s, into an RDSOSMetrics log group encrypted with the platform key', () => {
+    const instances = Object.values(prod.template.findResources('AWS::RDS::DBInstance'));
+    expect(instances).toHaveLength(2);
+    const [roleId] = Object.keys(
+      prod.template.findResources('AWS::IAM::Role', {
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: [Match.objectLike({ Principal: { Service: 'monitoring.rds.amazonaws.com' } })],
+          },
+        },
+      }),
+    );
+    const [[logGroupId, logGroup]] = Object.entries(
+      prod.template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: 'RDSOSMetrics' } }),
+    );
+    expect(logGroup.DeletionPolicy).toBe('Retain');
+    prod.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: 'RDSOSMetrics',
+      RetentionInDays: 365,
+      KmsKeyId: importOf(/Key/),
+    });
+    for (const instance of instances) {
+      expect(instance.Properties).toMatchObject({
+        MonitoringInterval: 60,
+        MonitoringRoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      });
+      expect(instance.DependsOn).toContain(logGroupId);
+    }
+  });
+
+  it('is off by default outside production (dev)', () => {
+    for (const instance of Object.values(dev.template.findResources('AWS::RDS::DBInstance'))) {
+      expect(instance.Properties.MonitoringInterval).toBeUndefined();
+    }
+    dev.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { LogGroupName: 'RDSOSMetrics' }, 0);
   });
 });
 

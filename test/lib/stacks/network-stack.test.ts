@@ -1,19 +1,30 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
+import type { App } from 'aws-cdk-lib';
 import { NetworkStack } from '../../../lib/stacks/network-stack';
+import { StorageStack } from '../../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
 import { expectLeastPrivilege } from '../../helpers/least-privilege';
 
-function networkStack(environment: EnvironmentConfig): { stack: NetworkStack; template: Template } {
-  const app = testApp();
-  const stack = new NetworkStack(app, 'Network', {
+/** The Network stack as the stage builds it: after the Storage stack, whose platform key it uses. */
+function buildNetwork(app: App, environment: EnvironmentConfig): NetworkStack {
+  const common = {
     prefix: `dp-${environment.name}`,
     environment,
     deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
-  });
+  };
+  const storage = new StorageStack(app, 'Storage', common);
+  return new NetworkStack(app, 'Network', { ...common, key: storage.key });
+}
+
+function networkStack(environment: EnvironmentConfig): { stack: NetworkStack; template: Template } {
+  const stack = buildNetwork(testApp(), environment);
   return { stack, template: Template.fromStack(stack) };
 }
+
+/** The platform key as this stack references it (an output of the Storage stack). */
+const platformKey = { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('Key') }) };
 
 function withNetwork(name: 'dev' | 'prod', network: Partial<EnvironmentConfig['network']>): EnvironmentConfig {
   const environment = exampleEnvironment(name);
@@ -66,24 +77,37 @@ describe.each([
     });
   });
 
-  it('sends flow logs of all traffic to a log group encrypted with a rotating key', () => {
+  it('sends flow logs of all traffic to a log group encrypted with the platform key, and creates no key', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', {
       ResourceType: 'VPC',
       TrafficType: 'ALL',
       LogDestinationType: 'cloud-watch-logs',
     });
-    const keys = template.findResources('AWS::KMS::Key', { Properties: { EnableKeyRotation: true } });
-    expect(Object.keys(keys)).toHaveLength(1);
-    const [keyId] = Object.keys(keys);
+    template.resourceCountIs('AWS::KMS::Key', 0);
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: `/dp-${name}/vpc/flow-logs`,
       RetentionInDays: retentionDays,
-      KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      KmsKeyId: platformKey,
     });
   });
 
+  it("gives aws-cdk-lib's default security group provider function an encrypted log group with retention", () => {
+    const logGroups = template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: Match.absent() },
+    });
+    expect(Object.keys(logGroups)).toEqual([expect.stringMatching(/^VpcRestrictDefaultSecurityGroupProviderLogs/)]);
+    const [logGroupId] = Object.keys(logGroups);
+    Template.fromJSON({ Resources: { [logGroupId]: logGroups[logGroupId] } }).hasResourceProperties(
+      'AWS::Logs::LogGroup',
+      Match.objectEquals({ KmsKeyId: platformKey, RetentionInDays: exampleEnvironment(name).logRetentionDays }),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroupId } } });
+  });
+
   it('lets the flow log role write to the flow log group only', () => {
-    const [logGroupId] = Object.keys(template.findResources('AWS::Logs::LogGroup'));
+    const [logGroupId] = Object.keys(
+      template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: `/dp-${name}/vpc/flow-logs` } }),
+    );
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: [
@@ -92,24 +116,6 @@ describe.each([
             Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
           }),
         ],
-      },
-    });
-  });
-
-  it('lets CloudWatch Logs use the flow log key for the flow log group only', () => {
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
-            Condition: {
-              ArnEquals: {
-                'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:eu-west-1:${exampleEnvironment(name).account}:log-group:/dp-${name}/vpc/flow-logs`,
-              },
-            },
-          }),
-        ]),
       },
     });
   });
@@ -127,16 +133,19 @@ describe.each([
 });
 
 describe('NetworkStack removal policy', () => {
-  it('retains the flow logs and their key where data is retained (prod)', () => {
+  it('retains the log groups where data is retained (prod)', () => {
     const { template } = networkStack(exampleEnvironment('prod'));
-    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.map((logGroup) => [logGroup.DeletionPolicy, logGroup.UpdateReplacePolicy])).toEqual([
+      ['Retain', 'Retain'],
+      ['Retain', 'Retain'],
+    ]);
   });
 
-  it('deletes the flow logs and their key where storage.removalPolicy is destroy (dev)', () => {
+  it('deletes the log groups where storage.removalPolicy is destroy (dev)', () => {
     const { template } = networkStack(exampleEnvironment('dev'));
-    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
-    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.map((logGroup) => logGroup.DeletionPolicy)).toEqual(['Delete', 'Delete']);
   });
 });
 
@@ -177,20 +186,7 @@ describe('NetworkStack with NAT', () => {
 describe('NetworkStack synthesis', () => {
   it('needs no context lookup (synth works offline)', () => {
     const app = testApp();
-    const environment = exampleEnvironment('prod');
-    new NetworkStack(app, 'Network', {
-      prefix: 'dp-prod',
-      environment,
-      deploymentAccount: exampleConfig().platform.deployment.account,
-      env: { account: environment.account, region: environment.region },
-    });
+    buildNetwork(app, exampleEnvironment('prod'));
     expect(app.synth().manifest.missing ?? []).toEqual([]);
-  });
-
-  it('fails when the VPC CIDR cannot hold three subnet groups in every AZ', () => {
-    const azs = ['a', 'b', 'c', 'd', 'e', 'f'].map((letter) => `eu-west-1${letter}`);
-    expect(() => networkStack(withNetwork('dev', { vpcCidr: '10.10.0.0/24', availabilityZones: azs }))).toThrow(
-      /network\.vpcCidr of environment dev is too small: "10\.10\.0\.0\/24".*Fix: use a larger block/,
-    );
   });
 });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
-import { StorageStack, type Zone } from '../../../lib/stacks/storage-stack';
+import { ACCOUNT_KEY_ACTIONS, StorageStack, type Zone } from '../../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment, REPO_ROOT, testApp } from '../../helpers/app';
 import { expectLeastPrivilege } from '../../helpers/least-privilege';
 
@@ -270,6 +270,70 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
         ]),
       },
     });
+  });
+  it('lets the account use and manage the key through IAM, but create grants only for AWS resources', () => {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    const statements = key.Properties.KeyPolicy.Statement as Record<string, unknown>[];
+    const root = { AWS: `arn:aws:iam::${environment.account}:root` };
+    expect(statements.filter((statement) => JSON.stringify(statement.Principal) === JSON.stringify(root))).toEqual([
+      {
+        Sid: 'EnableIamPoliciesOfThisAccount',
+        Effect: 'Allow',
+        Principal: root,
+        Action: [...ACCOUNT_KEY_ACTIONS].sort(),
+        Resource: '*',
+      },
+      {
+        Sid: 'AllowGrantsForAwsResourcesOnly',
+        Effect: 'Allow',
+        Principal: root,
+        Action: 'kms:CreateGrant',
+        Resource: '*',
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      },
+    ]);
+    // No wildcard of the account's statement matches kms:CreateGrant.
+    const matches = (pattern: string) => new RegExp(`^${pattern.replace(/\*/g, '.*')}$`).test('kms:CreateGrant');
+    expect(ACCOUNT_KEY_ACTIONS.filter(matches)).toEqual([]);
+  });
+
+  it('lets EventBridge rules of this account and region dead-letter to queues encrypted with the platform key', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowEventBridgeRulesOfThisAccountToDeadLetter',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: '*',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': environment.account },
+              ArnLike: { 'aws:SourceArn': `arn:aws:events:eu-west-1:${environment.account}:rule/*` },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  it("gives aws-cdk-lib's provider functions of the stack log groups of their own, encrypted, with retention", () => {
+    const logGroups = template.findResources('AWS::Logs::LogGroup');
+    const expected =
+      name === 'dev'
+        ? ['BucketNotificationsProviderLogs', 'S3AutoDeleteObjectsProviderLogs']
+        : ['BucketNotificationsProviderLogs'];
+    expect(Object.keys(logGroups).map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(expected);
+    for (const [id, logGroup] of Object.entries(logGroups)) {
+      expect(logGroup.Properties).toEqual({
+        KmsKeyId: { 'Fn::GetAtt': [keyId(template), 'Arn'] },
+        RetentionInDays: environment.logRetentionDays,
+      });
+      expect(logGroup.DeletionPolicy).toBe(name === 'dev' ? 'Delete' : 'Retain');
+      template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: id } } });
+    }
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(expected.length);
   });
 });
 

@@ -40,6 +40,7 @@ const KNOWN_ENV: Record<string, string> = {
   SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:mart-AbCdEf',
   KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555',
   URL_EXPIRY_SECONDS: '900',
+  MAX_UPLOAD_BYTES: '1073741824',
   EXPORT_RETENTION_DAYS: '7',
   EXPORT_PAGE_ROWS: '1000',
 };

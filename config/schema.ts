@@ -507,6 +507,17 @@ export const environmentSchema = z
               });
             }
           }),
+        /**
+         * Largest file an upload URL (POST /v1/datasets/{dataset}/uploads) accepts, in bytes: the caller declares the
+         * size and the URL is signed for exactly that Content-Length. At most 5 GiB, S3's limit for one PUT.
+         * @default 1073741824 (1 GiB)
+         */
+        maxUploadBytes: positiveInt('e.g. 1073741824 (1 GiB), at most 5368709120 (5 GiB)')
+          .min(1, { error: 'must be at least 1. Fix: e.g. 1073741824 (1 GiB)' })
+          .max(5_368_709_120, {
+            error: 'must be at most 5368709120 (5 GiB), the largest object one S3 PUT can write. Fix: lower it',
+          })
+          .default(1_073_741_824),
         waf: z
           .strictObject({
             enabled: z.boolean().default(false),

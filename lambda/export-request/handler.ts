@@ -5,12 +5,11 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
 import { ExportJobs, exportRequestSchema } from '../shared/api-export-jobs';
-import { callerOf, json, parseJsonBody, responseForError } from '../shared/api-http';
+import { callerOf, json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
 import { parseMartTables } from '../shared/api-marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { SqsClient } from '../shared/aws/sqs';
 import { requireEnv } from '../shared/env';
-import { DomainError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import { type CreateJobDependencies, createExportJob } from './create-job';
 
@@ -24,7 +23,7 @@ export function createHandler(deps: CreateJobDependencies) {
       metrics.addMetric('ExportJobsQueued', 'Count', 1);
       return json(202, { id: job.id, status: job.status, statusUrl: `/v1/exports/${job.id}` });
     } catch (error) {
-      if (!(error instanceof DomainError)) logger.error('export request failed', { requestId, error: error as Error });
+      logFailure('export request', error, requestId);
       return responseForError(error, requestId);
     } finally {
       metrics.publishStoredMetrics();

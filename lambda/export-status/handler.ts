@@ -2,12 +2,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
 import { ExportJobs } from '../shared/api-export-jobs';
-import { callerOf, json, responseForError } from '../shared/api-http';
+import { callerOf, json, logFailure, responseForError } from '../shared/api-http';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
-import { DomainError } from '../shared/errors';
-import { logger } from '../shared/logger';
 import { exportStatus, type StatusDependencies } from './status';
 
 export function createHandler(deps: StatusDependencies) {
@@ -16,7 +14,7 @@ export function createHandler(deps: StatusDependencies) {
     try {
       return json(200, await exportStatus(deps, event.pathParameters?.id ?? '', callerOf(event)));
     } catch (error) {
-      if (!(error instanceof DomainError)) logger.error('export status failed', { requestId, error: error as Error });
+      logFailure('export status', error, requestId);
       return responseForError(error, requestId);
     }
   };

@@ -7,7 +7,7 @@ import { type MartTable, whitelistedTable } from '../shared/api-marts';
 import type { S3Client } from '../shared/aws/s3';
 import { checkFilters, type KeysetPosition, positionOf, readPage } from '../shared/api-mart-query';
 import type { SqlExecutor } from '../shared/sql';
-import { csvLine } from './csv';
+import { csvEncoder } from './csv';
 import { MultipartWriter } from './multipart';
 
 export interface ExportTarget {
@@ -35,7 +35,7 @@ export async function exportCsv(
   // Checked again here: the job item could have been written by an older version of the request handler.
   const table = whitelistedTable(tables, request.table);
   const filters = checkFilters(table, request.filters);
-  const columns = table.columns.map((column) => column.name);
+  const csv = csvEncoder(table);
   const writer = new MultipartWriter(target.s3, {
     bucket: target.bucket,
     key: target.key,
@@ -45,13 +45,13 @@ export async function exportCsv(
   });
   await writer.start();
   try {
-    await writer.write(csvLine(columns));
+    await writer.write(csv.header);
     let rowCount = 0;
     let after: KeysetPosition | undefined;
     for (;;) {
       const rows = await readPage(executor, table, filters, after, pageRows);
       if (rows.length > 0) {
-        await writer.write(rows.map((row) => csvLine(columns.map((column) => row[column]))).join(''));
+        await writer.write(rows.map(csv.row).join(''));
         rowCount += rows.length;
         after = positionOf(table, rows[rows.length - 1]);
       }

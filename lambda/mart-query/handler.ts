@@ -4,11 +4,11 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_ENV } from '../shared/api-env';
-import { json, responseForError } from '../shared/api-http';
+import { json, logFailure, responseForError } from '../shared/api-http';
 import { type MartTable, parseMartTables, whitelistedTable } from '../shared/api-marts';
 import { requireEnv } from '../shared/env';
-import { InvalidInputError, NotFoundError } from '../shared/errors';
-import { logger, metrics } from '../shared/logger';
+import { NotFoundError } from '../shared/errors';
+import { metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
@@ -36,9 +36,7 @@ export function createHandler(deps: MartQueryDependencies) {
       metrics.addMetric('MartQueryRows', 'Count', page.count);
       return json(200, page);
     } catch (error) {
-      if (!(error instanceof InvalidInputError || error instanceof NotFoundError)) {
-        logger.error('mart query failed', { requestId, error: error as Error });
-      }
+      logFailure('mart query', error, requestId);
       return responseForError(error, requestId);
     } finally {
       metrics.publishStoredMetrics();

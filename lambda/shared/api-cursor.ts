@@ -5,7 +5,8 @@
  */
 import * as z from 'zod/mini';
 import { InvalidInputError } from './errors';
-import { checkColumnValue, type MartTable } from './api-marts';
+import { columnValueProblem } from './api-column-values';
+import { type MartTable, typeOfColumn } from './api-marts';
 import type { KeysetPosition } from './api-mart-query';
 import './zod-locale';
 
@@ -24,7 +25,8 @@ export function encodeCursor(fingerprint: string, position: KeysetPosition): str
   return Buffer.from(JSON.stringify({ v: CURSOR_VERSION, q: fingerprint, k: position }), 'utf8').toString('base64url');
 }
 
-const INVALID = 'Invalid cursor. Fix: pass the "nextCursor" of the previous page unchanged, with the same filters';
+const INVALID_FIX = 'Fix: pass the "nextCursor" of the previous page unchanged, with the same filters';
+const INVALID = `Invalid cursor. ${INVALID_FIX}`;
 
 export function decodeCursor(cursor: string, table: MartTable, fingerprint: string): KeysetPosition {
   if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidInputError(INVALID);
@@ -39,10 +41,14 @@ export function decodeCursor(cursor: string, table: MartTable, fingerprint: stri
     throw new InvalidInputError(INVALID);
   }
   table.primaryKey.forEach((column, index) => {
-    try {
-      checkColumnValue(table, column, String(parsed.data.k[index]));
-    } catch {
-      throw new InvalidInputError(INVALID);
+    const value = String(parsed.data.k[index]);
+    const type = typeOfColumn(table, column);
+    const problem = columnValueProblem(type, value);
+    // A cursor is opaque, but a forged one still learns which rule its key broke (the same rules as filters).
+    if (problem) {
+      throw new InvalidInputError(
+        `Invalid cursor: its ${column} is not a valid ${type}: ${problem.rule}. ${INVALID_FIX}`,
+      );
     }
   });
   return parsed.data.k;

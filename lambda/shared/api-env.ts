@@ -20,6 +20,8 @@ export const API_ENV = {
   exportsTable: 'EXPORTS_TABLE',
   /** SQS queue of export jobs. */
   exportQueueUrl: 'EXPORT_QUEUE_URL',
+  /** Largest file an upload URL is signed for, in bytes (config api.maxUploadBytes). */
+  maxUploadBytes: 'MAX_UPLOAD_BYTES',
   /** Lifetime of presigned URLs, in seconds. */
   urlExpirySeconds: 'URL_EXPIRY_SECONDS',
   /** Days an export job (and its status) is kept before DynamoDB's TTL removes it. */

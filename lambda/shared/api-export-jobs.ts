@@ -23,7 +23,16 @@ export const exportRequestSchema = z.strictObject({
           column: z.string().check(z.minLength(1), z.maxLength(64)),
           operator: z._default(z.enum(Object.keys(FILTER_OPERATORS) as [keyof typeof FILTER_OPERATORS]), 'eq'),
           value: z.pipe(
-            z.union([z.string(), z.number(), z.boolean()]),
+            z.union([
+              z.string(),
+              // A JSON number beyond 2^53 has already been rounded by the parser: the filter would silently change.
+              z.number().check(
+                z.refine((value) => !Number.isInteger(value) || Number.isSafeInteger(value), {
+                  error: 'is an integer beyond 2^53, which a JSON number cannot hold exactly. Fix: send it as a string',
+                }),
+              ),
+              z.boolean(),
+            ]),
             z.transform((value) => String(value)),
           ),
         }),

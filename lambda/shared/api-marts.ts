@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import type { DatasetConfig } from '../../config/schema';
+import { columnValueProblem, type ValueProblem } from './api-column-values';
 import { InvalidInputError } from './errors';
 import './zod-locale';
 
@@ -100,39 +101,27 @@ export function sqlType(type: MartColumnType): string {
   return types[type];
 }
 
-const VALUE_FORMATS: Record<string, { pattern: RegExp; example: string }> = {
-  integer: { pattern: /^-?\d{1,10}$/, example: '42' },
-  bigint: { pattern: /^-?\d{1,19}$/, example: '1234567890' },
-  double: { pattern: /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, example: '0.75' },
-  decimal: { pattern: /^-?\d{1,38}(\.\d{1,38})?$/, example: '12.5' },
-  boolean: { pattern: /^(true|false)$/, example: 'true' },
-  date: { pattern: /^\d{4}-\d{2}-\d{2}$/, example: '2026-01-31' },
-  timestamp: {
-    pattern: /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
-    example: '2026-01-31T12:00:00Z',
-  },
-};
-
-/** Max length of a filter or cursor value: long enough for any real key, short enough to keep queries cheap. */
-export const MAX_VALUE_LENGTH = 256;
-
 /**
- * Checks a value given for a column (as text, from a query string or a JSON body) against the column's type, so a
- * wrong value is a 400 naming the column rather than a database error. The value is still sent as a parameter.
+ * Checks a value given for a column (as text, from a query string, a cursor or a JSON body) against the column's type
+ * (api-column-values.ts), so a wrong value is a 400 naming the column and the rule rather than a database error. The
+ * value is still sent as a parameter.
  */
 export function checkColumnValue(table: MartTable, column: string, value: string): string {
+  const problem = columnValueProblem(typeOfColumn(table, column), value);
+  if (problem) throw new InvalidInputError(describeValueProblem(table, column, value, problem));
+  return value;
+}
+
+/** The config type of a whitelisted column; a column not in the table is a bug of the caller (not a request). */
+export function typeOfColumn(table: MartTable, column: string): MartColumnType {
   const type = table.columns.find((c) => c.name === column)?.type;
   if (type === undefined) throw new Error(`column ${column} is not in table ${table.table}`);
-  if (value.length > MAX_VALUE_LENGTH) {
-    throw new InvalidInputError(
-      `Value for ${column} is ${value.length} characters long. Fix: at most ${MAX_VALUE_LENGTH} characters`,
-    );
-  }
-  const format = VALUE_FORMATS[type.startsWith('decimal') ? 'decimal' : type];
-  if (format && !format.pattern.test(value)) {
-    throw new InvalidInputError(
-      `Value ${JSON.stringify(value.slice(0, 64))} for ${column} is not a valid ${type}. Fix: e.g. ${format.example}`,
-    );
-  }
-  return value;
+  return type;
+}
+
+/** `Value "x" for <column> is not a valid <type>: <rule>. Fix: <fix>` */
+export function describeValueProblem(table: MartTable, column: string, value: string, problem: ValueProblem): string {
+  // JSON.stringify escapes NUL and unpaired surrogates, so the echo is always printable, valid JSON text.
+  const shown = JSON.stringify(value.length > 64 ? `${value.slice(0, 61)}...` : value);
+  return `Value ${shown} for ${column} is not a valid ${typeOfColumn(table, column)}: ${problem.rule}. Fix: ${problem.fix}`;
 }

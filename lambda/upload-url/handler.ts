@@ -1,14 +1,13 @@
 /**
- * POST /v1/datasets/{dataset}/uploads: parse { contentType, gzip? } -> presign a PUT into landing -> 201 with the URL
- * and the headers to send. For files above the API's 10 MB payload limit.
+ * POST /v1/datasets/{dataset}/uploads: parse { contentType, contentLength, gzip? } -> presign a write-once PUT of that
+ * size into landing -> 201 with the URL and the headers to send. For files above the API's 10 MB payload limit.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { API_ENV } from '../shared/api-env';
-import { json, parseJsonBody, responseForError } from '../shared/api-http';
+import { json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
 import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
-import { DomainError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import '../shared/zod-locale';
 import { type PresignDependencies, presignUpload, uploadRequestSchema } from './presign';
@@ -22,7 +21,7 @@ export function createHandler(deps: PresignDependencies) {
       logger.info('upload URL issued', { dataset: ticket.dataset, key: ticket.key });
       return json(201, ticket);
     } catch (error) {
-      if (!(error instanceof DomainError)) logger.error('upload URL failed', { requestId, error: error as Error });
+      logFailure('upload URL', error, requestId);
       return responseForError(error, requestId);
     }
   };
@@ -42,4 +41,17 @@ export const handler = createHandler({
   kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
   datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),
   expirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+  maxBytes: positiveInteger(API_ENV.maxUploadBytes),
 });
+
+/** A whole number > 0 from the environment; anything else is a deployment bug and fails the cold start. */
+function positiveInteger(name: string): number {
+  const text = requireEnv(name);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(
+      `${name} must be a whole number of bytes > 0, got ${JSON.stringify(text)}. Fix: redeploy the Api stack`,
+    );
+  }
+  return value;
+}

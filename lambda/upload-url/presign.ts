@@ -1,12 +1,19 @@
 /**
  * A presigned PUT for a file too large for the API: the key is chosen here (under the dataset's landing prefix,
- * today's ingest date, a fresh id), the content type and SSE-KMS headers are signed, so the URL can only create that
- * one object, with that type, encrypted with the platform key, until it expires.
+ * today's ingest date, a fresh id); the content type, the declared length, `If-None-Match: *` and the SSE-KMS headers
+ * are signed, so the URL can only create that one object, once, of that size and type, encrypted with the platform
+ * key, until it expires.
+ *
+ * Why a PUT with a signed Content-Length rather than a presigned POST with a `content-length-range` policy: S3's
+ * conditional writes (`If-None-Match: *`, 412 when the key exists) exist for PUT (and multipart completion), not for
+ * browser-form POST uploads, so only a PUT makes a replayed URL unable to overwrite the upload. The price is that the
+ * caller declares the exact size up front; any other length breaks the signature (403) and a single PUT is limited to
+ * 5 GiB (maxUploadBytes is capped there).
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { S3Client } from '../shared/aws/s3';
-import { NotFoundError } from '../shared/errors';
+import { InvalidInputError, NotFoundError } from '../shared/errors';
 import '../shared/zod-locale';
 
 export const UPLOAD_CONTENT_TYPES = {
@@ -19,6 +26,15 @@ export const uploadRequestSchema = z.strictObject({
   contentType: z.enum(Object.keys(UPLOAD_CONTENT_TYPES) as [keyof typeof UPLOAD_CONTENT_TYPES], {
     error: `must be one of ${Object.keys(UPLOAD_CONTENT_TYPES).join(', ')}. Fix: send the file's content type`,
   }),
+  /**
+   * Size of the file in bytes, exactly: the URL is signed for this Content-Length. At most the environment's
+   * `api.maxUploadBytes` (checked in presignUpload, so the 400 names the limit).
+   */
+  contentLength: z
+    .int({ error: 'must be the file size in bytes, a whole number. Fix: e.g. 1048576' })
+    .check(
+      z.minimum(1, { error: 'must be at least 1 (an empty file holds no rows). Fix: send the file size in bytes' }),
+    ),
   /** The file is gzip-compressed: the key ends in .gz (the validate step decompresses it). @default false */
   gzip: z._default(z.boolean(), false),
 });
@@ -30,6 +46,8 @@ export interface PresignDependencies {
   readonly kmsKeyArn: string;
   readonly datasets: readonly string[];
   readonly expirySeconds: number;
+  /** Largest contentLength accepted (config `api.maxUploadBytes`). */
+  readonly maxBytes: number;
   readonly now?: () => Date;
 }
 
@@ -39,8 +57,13 @@ export interface UploadTicket {
   readonly key: string;
   readonly method: 'PUT';
   readonly url: string;
-  /** Headers the PUT must carry exactly (they are part of the signature). */
+  /**
+   * Headers the PUT must carry exactly (they are part of the signature): Content-Type, Content-Length (the declared
+   * size: HTTP clients set it from the body), If-None-Match `*` (write once: a second PUT gets 412) and SSE-KMS.
+   */
   readonly headers: Record<string, string>;
+  /** The declared size in bytes: the URL accepts a body of exactly this length. */
+  readonly contentLength: number;
   readonly expiresAt: string;
 }
 
@@ -54,16 +77,24 @@ export async function presignUpload(
       `Unknown dataset ${JSON.stringify(dataset.slice(0, 64))}. Fix: use one of ${deps.datasets.join(', ')}`,
     );
   }
+  if (request.contentLength > deps.maxBytes) {
+    throw new InvalidInputError(
+      `field "contentLength" has value ${request.contentLength}: files are at most ${deps.maxBytes} bytes (${describeBytes(deps.maxBytes)}) here. Fix: split the file into parts of at most ${deps.maxBytes} bytes, or raise api.maxUploadBytes in the environment config`,
+    );
+  }
   const now = (deps.now ?? (() => new Date()))();
   const id = randomUUID();
   const extension = `${UPLOAD_CONTENT_TYPES[request.contentType]}${request.gzip ? '.gz' : ''}`;
   const key = `${dataset}/ingest_date=${now.toISOString().slice(0, 10)}/${id}.${extension}`;
-  // Content-Type, x-amz-server-side-encryption and its key id are signed headers: the uploader cannot change them.
+  // Signed headers, which the uploader cannot change: Content-Type, Content-Length (S3 refuses any other size),
+  // If-None-Match (a replayed URL cannot overwrite the upload), x-amz-server-side-encryption and its key id.
   const { url, headers } = await deps.s3.presignPutObject(
     {
       Bucket: deps.bucket,
       Key: key,
       ContentType: request.contentType,
+      ContentLength: request.contentLength,
+      IfNoneMatch: '*',
       ServerSideEncryption: 'aws:kms',
       SSEKMSKeyId: deps.kmsKeyArn,
     },
@@ -76,6 +107,19 @@ export async function presignUpload(
     method: 'PUT',
     url,
     headers,
+    contentLength: request.contentLength,
     expiresAt: new Date(now.getTime() + deps.expirySeconds * 1000).toISOString(),
   };
+}
+
+/** 1073741824 -> "1 GiB", 1500000 -> "1.4 MiB". */
+export function describeBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }

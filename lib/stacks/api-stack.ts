@@ -246,6 +246,7 @@ export class ApiStack extends Stack {
       [API_ENV.kmsKeyArn]: props.key.keyArn,
       [API_ENV.datasets]: JSON.stringify(names),
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
+      [API_ENV.maxUploadBytes]: String(props.environment.api.maxUploadBytes),
     });
     uploadUrl.function.addToRolePolicy(
       new iam.PolicyStatement({
@@ -262,9 +263,11 @@ export class ApiStack extends Stack {
       schema: {
         schema: apigw.JsonSchemaVersion.DRAFT4,
         type: apigw.JsonSchemaType.OBJECT,
-        required: ['contentType'],
+        required: ['contentType', 'contentLength'],
         properties: {
           contentType: { type: apigw.JsonSchemaType.STRING, enum: Object.keys(DOCUMENT_CONTENT_TYPES) },
+          // No maximum here: the function's 400 names the configured limit (the gateway's would not).
+          contentLength: { type: apigw.JsonSchemaType.INTEGER, minimum: 1 },
           gzip: { type: apigw.JsonSchemaType.BOOLEAN },
         },
       },

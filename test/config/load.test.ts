@@ -165,6 +165,15 @@ describe('loadConfig', () => {
     expect(message).toContain('key "network.natGateways" has value 3: is more than the 2 availability zones');
   });
 
+  test('fails on an upload size limit above what one S3 PUT can write', () => {
+    const message = loadError(
+      configWith({ 'environments/dev.json': (j) => (j.api = { ...(j.api as Json), maxUploadBytes: 6_000_000_000 }) }),
+    );
+    expect(message).toContain(
+      '/environments/dev.json: key "api.maxUploadBytes" has value 6000000000: must be at most 5368709120 (5 GiB), the largest object one S3 PUT can write. Fix: lower it',
+    );
+  });
+
   test('fails on a missing required key', () => {
     const message = loadError(configWith({ 'environments/dev.json': (j) => delete j.alarms }));
     expect(message).toContain('key "alarms" is missing: is required');

@@ -230,7 +230,10 @@ export type PresignGetObjectInput = Need<
   Location
 >;
 export type PresignPutObjectInput = Need<
-  Pick<PutObjectCommandInput, Location | 'ContentType' | 'ServerSideEncryption' | 'SSEKMSKeyId'>,
+  Pick<
+    PutObjectCommandInput,
+    Location | 'ContentType' | 'ContentLength' | 'IfNoneMatch' | 'ServerSideEncryption' | 'SSEKMSKeyId'
+  >,
   Location
 >;
 
@@ -480,12 +483,16 @@ export class S3Client {
   }
 
   /**
-   * A URL that PUTs the object until it expires. The content type and encryption are signed headers, not query
-   * parameters: the uploader must send them exactly (`headers`), so it cannot change them.
+   * A URL that PUTs the object until it expires. The content type, length, condition and encryption are signed
+   * headers, not query parameters: the uploader must send them exactly (`headers`), so it cannot change them.
+   * `ContentLength` binds the size (S3 checks the signature against the Content-Length sent); `IfNoneMatch: '*'`
+   * makes the URL write once (S3 answers 412 PreconditionFailed when the key already exists).
    */
   async presignPutObject(input: PresignPutObjectInput, expiresInSeconds: number): Promise<PresignedPut> {
     const headers: Record<string, string> = {};
     if (input.ContentType !== undefined) headers['Content-Type'] = input.ContentType;
+    if (input.ContentLength !== undefined) headers['Content-Length'] = String(input.ContentLength);
+    if (input.IfNoneMatch !== undefined) headers['If-None-Match'] = input.IfNoneMatch;
     if (input.ServerSideEncryption !== undefined) headers['x-amz-server-side-encryption'] = input.ServerSideEncryption;
     if (input.SSEKMSKeyId !== undefined) headers['x-amz-server-side-encryption-aws-kms-key-id'] = input.SSEKMSKeyId;
     const url = await this.presign(

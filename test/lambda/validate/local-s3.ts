@@ -13,6 +13,9 @@
  * so s3rver fails any truncated V2 listing with InternalError. The front answers V2 listings from s3rver's V1 listing
  * (`marker`) with its own continuation tokens (base64 of the last key: opaque, and with `+`, `/` and `=` to encode).
  *
+ * Conditional writes: s3rver ignores `If-None-Match`; the front answers a PutObject carrying `If-None-Match: *` for
+ * a key that exists with S3's 412 PreconditionFailed, as S3 does.
+ *
  * Not in s3rver (the tests that need them use test/helpers/fake-aws.ts instead): AbortMultipartUpload (405
  * MethodNotAllowed) and UploadPartCopy (501 NotImplemented).
  */
@@ -262,6 +265,18 @@ function v2Listing(v1Xml: string, query: Readonly<Record<string, string>>): stri
     .replace(/(<\/Name>)/, `$1${fields}`);
 }
 
+/** Whether s3rver holds the object at `rawPath` (an anonymous HEAD: s3rver serves those). */
+function s3rverHas(port: number, agent: Agent, rawPath: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const head = httpRequest({ host: '127.0.0.1', port, method: 'HEAD', path: rawPath, agent }, (answer) => {
+      answer.resume();
+      resolve(answer.statusCode === 200);
+    });
+    head.on('error', reject);
+    head.end();
+  });
+}
+
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -306,6 +321,16 @@ export async function startLocalS3(buckets: readonly string[], options: LocalS3O
       const [rawPath, search = ''] = rawUrl.split(/\?(.*)/s);
       const query = parseQuery(search);
       requests.push({ method, path: rawPath, query, headers: incoming.headers });
+      if (method === 'PUT' && incoming.headers['if-none-match'] === '*' && !('uploadId' in query)) {
+        if (await s3rverHas(s3rverPort, agent, rawPath)) {
+          refusals++;
+          outgoing.writeHead(412, { 'content-type': 'application/xml', 'x-amz-request-id': `refused-${refusals}` });
+          outgoing.end(
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition><RequestId>refused-${refusals}</RequestId></Error>`,
+          );
+          return;
+        }
+      }
       const forwarded = forS3rver(rawUrl, incoming.headers);
       const listingV2 = method === 'GET' && query['list-type'] === '2';
       const upstream = httpRequest(

@@ -330,6 +330,22 @@ describe('POST /v1/datasets/{dataset}/objects', () => {
   });
 });
 
+describe('POST /v1/datasets/{dataset}/uploads', () => {
+  test('signs upload URLs up to api.maxUploadBytes and requires the declared size in the request model', () => {
+    const template = templateFor('dev');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_UPLOAD_BYTES: '1073741824', URL_EXPIRY_SECONDS: '900' }) },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Name: 'UploadRequest',
+      Schema: Match.objectLike({
+        required: ['contentType', 'contentLength'],
+        properties: Match.objectLike({ contentLength: { type: 'integer', minimum: 1 } }),
+      }),
+    });
+  });
+});
+
 describe('export jobs', () => {
   test('keep job state in an on-demand table with PITR, KMS and TTL', () => {
     templateFor('dev').hasResourceProperties('AWS::DynamoDB::Table', {

@@ -8,6 +8,7 @@ import { buildApiStack, synthesizedRoutes } from './api-fixture';
 interface OpenApiDocument {
   paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
   security?: unknown[];
+  components: { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> };
 }
 
 const document = JSON.parse(readFileSync(path.join(API_ASSETS_DIR, 'openapi.json'), 'utf8')) as OpenApiDocument;
@@ -68,6 +69,18 @@ describe('OpenAPI document (lib/assets/api/openapi.json)', () => {
         });
         expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['401', '403']));
       }
+    }
+  });
+
+  test('documents the request models the API validates (required fields and properties)', () => {
+    const models = template.findResources('AWS::ApiGateway::Model');
+    for (const name of ['UploadRequest', 'ExportRequest']) {
+      const model = Object.values(models).find((resource) => resource.Properties.Name === name);
+      const documented = document.components.schemas[name];
+      expect({ name, required: documented.required }).toEqual({ name, required: model?.Properties.Schema.required });
+      expect(Object.keys(documented.properties ?? {})).toEqual(
+        expect.arrayContaining(Object.keys(model?.Properties.Schema.properties ?? {})),
+      );
     }
   });
 });

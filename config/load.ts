@@ -63,7 +63,6 @@ export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
   }
 
   checkDatasets(datasets, problems, relative);
-  if (platform) checkDerivedNames(platform, environments, datasets, problems, relative);
 
   if (platform && environments.every((e) => e.config)) {
     const names = environments.map((e) => e.config!.name);
@@ -165,36 +164,6 @@ export function datasetConstructId(name: string): string {
     .filter(Boolean)
     .map((part) => part[0].toUpperCase() + part.slice(1))
     .join('');
-}
-
-/** Step Functions state machine names are 1 to 80 characters; each dataset's is `<prefix>-<env>-<dataset>`. */
-export const MAX_STATE_MACHINE_NAME = 80;
-
-/** Names AWS limits that are derived from the platform prefix, an environment name and a dataset name. */
-function checkDerivedNames(
-  platform: PlatformConfig,
-  environments: Loaded<EnvironmentConfig>[],
-  datasets: Loaded<DatasetConfig>[],
-  problems: string[],
-  relative: (file: string) => string,
-): void {
-  const longestEnvironment = environments
-    .flatMap((e) => (e.config ? [e.config.name] : []))
-    .reduce<string | undefined>(
-      (longest, name) => (longest && longest.length >= name.length ? longest : name),
-      undefined,
-    );
-  if (longestEnvironment === undefined) return;
-  for (const { file, config } of datasets) {
-    if (!config) continue;
-    const stateMachine = `${platform.prefix}-${longestEnvironment}-${config.name}`;
-    if (stateMachine.length > MAX_STATE_MACHINE_NAME) {
-      const room = MAX_STATE_MACHINE_NAME - (stateMachine.length - config.name.length);
-      problems.push(
-        `${relative(file)}: key "name" has value ${show(config.name)}: makes the state machine name "${stateMachine}" of environment ${longestEnvironment} ${stateMachine.length} characters; Step Functions allows ${MAX_STATE_MACHINE_NAME}. Fix: shorten the dataset name to at most ${room} characters`,
-      );
-    }
-  }
 }
 
 function jsonFiles(dir: string): string[] {

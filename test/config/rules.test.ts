@@ -313,17 +313,6 @@ describe('dataset configs that would break later', () => {
     ]);
   });
 
-  test('fails on a dataset name that makes a state machine name longer than Step Functions allows', () => {
-    const name = `clicks_${'x'.repeat(56)}`;
-    const dir = configWith({
-      'platform.json': (j) => (j.prefix = 'dataplatform'),
-      [dataset(name)]: copyOfClicks(name),
-    });
-    expect(problems(dir)).toEqual([
-      `config/datasets/${name}.json: key "name" has value "${name}": makes the state machine name "dataplatform-prod-${name}" of environment prod 81 characters; Step Functions allows 80. Fix: shorten the dataset name to at most 62 characters`,
-    ]);
-  });
-
   test('accepts SQL reserved words as column names (every SQL the platform writes quotes identifiers)', () => {
     const dir = configWith({
       [dataset('clicks')]: (j) =>

@@ -299,6 +299,8 @@ export const environmentSchema = z
         readers: positiveInt('0 to 15').min(0).max(15).default(0),
         /** Automated backup retention. @default 7 */
         backupRetentionDays: positiveInt('1 to 35').min(1).max(35).default(7),
+        /** Days between rotations of the login secrets (reader, loader, tester). @default 30 */
+        loginRotationDays: positiveInt('1 to 365, e.g. 30').min(1).max(365).default(30),
       })
       .prefault({})
       .superRefine((mart, ctx) => {

@@ -87,12 +87,5 @@ export interface RecordOutput {
 }
 export type AuditOutput = ClaimOutput | RecordOutput;
 
-/** Environment variables of the audit and job-auditor functions (the Orchestration stack sets them). */
-export const AUDIT_ENV = {
-  martClusterArn: 'MART_CLUSTER_ARN',
-  martSecretArn: 'MART_SECRET_ARN',
-  martDatabase: 'MART_DATABASE',
-} as const;
-
-/** The application role audit writes run as (lib/assets/sql/V002__mart_schema_and_roles.sql). */
-export const AUDIT_WRITER_ROLE = 'mart_loader';
+// The audit and job-auditor functions reach the mart as the loader login: MART_CONNECTION_ENV of
+// lambda/shared/mart-connection.ts names their environment variables.

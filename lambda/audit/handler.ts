@@ -3,13 +3,13 @@
  * failure. parse (zod) -> write audit.pipeline_runs through the Data API -> respond.
  * A resuming Aurora surfaces as TransientError, which the state machine retries with backoff.
  */
-import { requireEnv } from '../shared/env';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
-import { AUDIT_ENV, type AuditInput, type AuditOutput, auditInputSchema } from './contract';
+import { type AuditInput, type AuditOutput, auditInputSchema } from './contract';
 import { claimRun, recordOutcome } from './runs';
 
 export interface AuditDependencies {
@@ -79,10 +79,7 @@ function pascal(status: string): string {
     .join('');
 }
 
-const executor = new DataApiExecutor(new RdsDataClient(), {
-  resourceArn: requireEnv(AUDIT_ENV.martClusterArn),
-  secretArn: requireEnv(AUDIT_ENV.martSecretArn),
-  database: requireEnv(AUDIT_ENV.martDatabase),
-});
+// The loader login (mart_loader): INSERT/UPDATE on audit.* (and mart.*), nothing more.
+const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
 export const handler = createHandler({ executor });

@@ -1,9 +1,10 @@
 /**
  * audit.pipeline_runs: one row per landing object version (unique on dataset, object_key, object_version).
- * Every statement runs as mart_loader inside a transaction, so the audit Lambda can only touch what that role may.
+ * Every statement runs inside a transaction as the loader login (a member of mart_loader), so the audit Lambda can
+ * only touch what that role may.
  */
 import type { SqlExecutor } from '../shared/sql';
-import { AUDIT_WRITER_ROLE, type ClaimOutput, type Run } from './contract';
+import type { ClaimOutput, Run } from './contract';
 
 /** Longest error text kept in an audit row: Step Functions causes can be whole stack traces. */
 export const MAX_ERROR_LENGTH = 4000;
@@ -15,20 +16,13 @@ function objectVersion(run: Run): string | null {
   return run.versionId === undefined || run.versionId === null || run.versionId === 'null' ? null : run.versionId;
 }
 
-async function asWriter<T>(executor: SqlExecutor, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  return executor.transaction(async (tx) => {
-    await tx.query(`SET LOCAL ROLE ${AUDIT_WRITER_ROLE}`);
-    return work(tx);
-  });
-}
-
 /**
  * Claims the run's object version: inserts a RUNNING row, or takes over a FAILED one (a replay). Any other existing
  * row means the object version is being or has been processed by another run: ALREADY_PROCESSED. A retry of the same
  * execution's claim (same run id) finds its own row and is CLAIMED again, so the step is idempotent.
  */
 export async function claimRun(executor: SqlExecutor, run: Run): Promise<ClaimOutput> {
-  return asWriter(executor, async (tx) => {
+  return executor.transaction(async (tx) => {
     const claimed = await tx.query<{ run_id: string }>(
       `INSERT INTO audit.pipeline_runs (run_id, dataset, object_key, object_version, status)
        VALUES (:runId, :dataset, :objectKey, :objectVersion, 'RUNNING')
@@ -79,7 +73,7 @@ export async function recordOutcome(executor: SqlExecutor, run: Run, outcome: Ru
     rowsLoaded: outcome.rowsLoaded ?? null,
     error: outcome.error ? outcome.error.slice(0, MAX_ERROR_LENGTH) : null,
   };
-  return asWriter(executor, async (tx) => {
+  return executor.transaction(async (tx) => {
     const updated = await tx.query(
       `UPDATE audit.pipeline_runs
        SET status = :status, finished_at = now(), updated_at = now(),

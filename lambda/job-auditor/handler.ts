@@ -3,10 +3,9 @@
  * the pipeline run through the job run's `--run_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
-import { AUDIT_ENV } from '../audit/contract';
-import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { GlueClient } from '../shared/aws/glue';
 import { RdsDataClient } from '../shared/aws/rds-data';
@@ -66,10 +65,7 @@ export function createHandler(deps: JobAuditorDependencies) {
   };
 }
 
-const executor = new DataApiExecutor(new RdsDataClient(), {
-  resourceArn: requireEnv(AUDIT_ENV.martClusterArn),
-  secretArn: requireEnv(AUDIT_ENV.martSecretArn),
-  database: requireEnv(AUDIT_ENV.martDatabase),
-});
+// The loader login (mart_loader): INSERT/UPDATE on audit.* (and mart.*), nothing more.
+const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
 export const handler = createHandler({ executor, glue: new GlueClient() });

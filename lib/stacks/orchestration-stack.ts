@@ -5,27 +5,19 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
-import { AUDIT_ENV } from '../../lambda/audit/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
 import { REGENERATE_COMMAND } from '../../lambda/validate/bundle-datasets';
 import { VALIDATE_ENV } from '../../lambda/validate/contract';
 import { staleBundledDatasets } from '../../lambda/validate/datasets';
 import { DatasetFlow } from '../constructs/dataset-flow';
 import { PlatformFunction } from '../constructs/platform-function';
+import type { MartAccess } from './data-mart-stack';
 import type { StorageStack, Zone } from './storage-stack';
-
-/** What the orchestration needs of the data mart: the Data API target (cluster ARN, secret, database). */
-export interface DataMartTarget {
-  readonly clusterArn: string;
-  readonly secret: secretsmanager.ISecret;
-  readonly databaseName: string;
-}
 
 export interface OrchestrationStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -37,8 +29,8 @@ export interface OrchestrationStackProps extends StackProps {
   readonly storage: Pick<StorageStack, 'key' | 'bucketNames'>;
   /** Name of the curate Glue job (Catalog stack). */
   readonly curateJobName: string;
-  /** Audit rows and mart loads go through the Data API to this cluster. */
-  readonly dataMart: DataMartTarget;
+  /** Audit rows go through the Data API to the data mart, as its loader login. */
+  readonly dataMart: MartAccess;
   /**
    * The data mart loader (lambda/load-mart), invoked by the flows of datasets with `mart.enabled`.
    * @default - no load step: curated data only
@@ -85,11 +77,8 @@ export class OrchestrationStack extends Stack {
 
     this.deadLetterQueue = this.createDeadLetterQueue(removalPolicy);
 
-    const martEnv = {
-      [AUDIT_ENV.martClusterArn]: props.dataMart.clusterArn,
-      [AUDIT_ENV.martSecretArn]: props.dataMart.secret.secretArn,
-      [AUDIT_ENV.martDatabase]: props.dataMart.databaseName,
-    };
+    // Audit rows are written as the loader login (mart_loader): never the master.
+    const martEnv = props.dataMart.connectionEnvironment('loader');
     this.validateFunction = this.function('ValidateFunction', 'validate', removalPolicy, {
       description: 'Validates one landed object against its dataset: valid rows to staging, the rest to quarantine.',
       environment: { [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts },
@@ -104,14 +93,14 @@ export class OrchestrationStack extends Stack {
       environment: martEnv,
       timeout: Duration.seconds(60),
     });
-    this.grantDataApi(this.auditFunction);
+    props.dataMart.grantDataApi(this.auditFunction, 'loader');
 
     this.jobAuditorFunction = this.function('JobAuditorFunction', 'job-auditor', removalPolicy, {
       description: 'Records every final state of the curate Glue job in audit.job_runs.',
       environment: martEnv,
       timeout: Duration.seconds(60),
     });
-    this.grantDataApi(this.jobAuditorFunction);
+    props.dataMart.grantDataApi(this.jobAuditorFunction, 'loader');
     this.jobAuditorFunction.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadCurateJobRuns',
@@ -269,43 +258,6 @@ export class OrchestrationStack extends Stack {
         reason: 'Each run writes its own quarantine/<dataset>/... folder.',
       },
     );
-  }
-
-  /** The Data API on the mart cluster, with the cluster's secret: no VPC, no NAT, no endpoints. */
-  private grantDataApi(fn: PlatformFunction): void {
-    fn.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'DataApiOnMartCluster',
-        actions: [
-          'rds-data:ExecuteStatement',
-          'rds-data:BatchExecuteStatement',
-          'rds-data:BeginTransaction',
-          'rds-data:CommitTransaction',
-          'rds-data:RollbackTransaction',
-        ],
-        resources: [this.props.dataMart.clusterArn],
-      }),
-    );
-    // Explicit statements rather than secret.grantRead: that grant may edit the key policy of a key in an earlier
-    // stack (the platform key), which would make that stack depend on this one.
-    const { secret } = this.props.dataMart;
-    fn.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadMartSecret',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [secret.secretArn],
-      }),
-    );
-    if (secret.encryptionKey) {
-      fn.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'DecryptMartSecret',
-          actions: ['kms:Decrypt'],
-          resources: [secret.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-        }),
-      );
-    }
   }
 
   private objectsArn(zone: Zone, pattern: string): string {

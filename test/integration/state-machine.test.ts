@@ -7,13 +7,9 @@
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.MART_CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
-process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:dp-dev-mart-AbCdEf';
+process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:LoaderLoginSecret-AbCdEf';
 process.env.MART_DATABASE = 'mart';
 process.env.ARTIFACTS_BUCKET = 'dp-dev-artifacts-222222222222-eu-west-1';
-// load-mart reads its own names (set by the DataMart stack).
-process.env.CLUSTER_ARN = process.env.MART_CLUSTER_ARN;
-process.env.SECRET_ARN = process.env.MART_SECRET_ARN;
-process.env.DATABASE_NAME = 'mart';
 process.env.MART_TABLES = JSON.stringify({ impressions: 'impressions', clicks: 'clicks' });
 process.env.AWS_REGION ??= 'eu-west-1';
 
@@ -28,7 +24,7 @@ import { S3ObjectStore } from '../../lambda/validate/object-store';
 import { FLOW_STATES } from '../../lib/constructs/dataset-flow';
 import { OrchestrationStack } from '../../lib/stacks/orchestration-stack';
 import { exampleConfig, testApp } from '../helpers/app';
-import { describeWithCopy, type TestDatabase, startPostgres } from '../helpers/postgres';
+import { describeWithCopy, narrowedTo, type TestDatabase, startPostgres } from '../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../lambda/validate/local-s3';
 import { type GlueStartJobRunInput, type SimulateOptions, simulateCurate } from './helpers/curate-simulator';
 import { dataMart as buildDataMart, foundation } from './helpers/foundation';
@@ -119,7 +115,8 @@ beforeAll(async () => {
   ({ impressions: definition, clicks: clicksDefinition } = synthesizedDefinitions());
   [db, s3] = await Promise.all([startPostgres(), startLocalS3([LANDING, CURATED, ARTIFACTS])]);
   await applyMigrations(db.executor);
-  audit = createAuditHandler({ executor: db.executor });
+  // With the loader login's privileges, as the audit and load-mart functions have in AWS.
+  audit = createAuditHandler({ executor: narrowedTo(db.executor, 'mart_loader_a') });
   validate = createValidateHandler({ store: new S3ObjectStore(s3.s3), artifactsBucket: ARTIFACTS });
 });
 afterAll(async () => {
@@ -172,7 +169,7 @@ async function loadMart(input: unknown) {
   const client = await db.pool.connect();
   try {
     const handler = createLoadMartHandler({
-      executor: new PgExecutor(client),
+      executor: narrowedTo(new PgExecutor(client), 'mart_loader_a'),
       s3: s3.s3,
       region: REGION,
       martTables: { impressions: 'impressions', clicks: 'clicks' },

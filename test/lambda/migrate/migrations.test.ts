@@ -49,12 +49,12 @@ describe('migrations against PostgreSQL', () => {
 
   it('applies every migration on a fresh database, then does nothing on a second run', async () => {
     const first = await applyMigrations(db.executor, allMigrations());
-    expect(first.applied).toEqual(['V001', 'V002', 'V003', 'R__mart_clicks', 'R__mart_impressions']);
+    expect(first.applied).toEqual(['V001', 'V002', 'V003', 'V004', 'R__mart_clicks', 'R__mart_impressions']);
     expect(first.unchanged).toEqual([]);
 
     const second = await applyMigrations(db.executor, allMigrations());
     expect(second.applied).toEqual([]);
-    expect(second.unchanged).toEqual(['V001', 'V002', 'V003', 'R__mart_clicks', 'R__mart_impressions']);
+    expect(second.unchanged).toEqual(['V001', 'V002', 'V003', 'V004', 'R__mart_clicks', 'R__mart_impressions']);
 
     const recorded = await db.executor.query<{ version: string; checksum: string }>(
       'SELECT version, checksum FROM audit.schema_migrations ORDER BY applied_at, version',
@@ -158,9 +158,9 @@ describe('migrations against PostgreSQL', () => {
     await expect(
       applyMigrations(
         db.executor,
-        versionedMigrations({ ...files, 'V050__marker.sql': 'SELECT 1', 'V004__late.sql': 'SELECT 1' }),
+        versionedMigrations({ ...files, 'V050__marker.sql': 'SELECT 1', 'V040__late.sql': 'SELECT 1' }),
       ),
-    ).rejects.toThrow(/V004 .* is not applied but V050 already is, so it would run out of order\. Fix: renumber it/);
+    ).rejects.toThrow(/V040 .* is not applied but V050 already is, so it would run out of order\. Fix: renumber it/);
   });
 });
 

@@ -154,8 +154,10 @@ function main(): void {
     `Lambda bundles (esbuild minified, node22, cjs, @aws-sdk/* external); load = require() in a fresh node ${process.version}, ${RUNS} runs`,
   );
   console.log(`Machine: ${cpus().length} CPUs, load average ${load1.toFixed(1)} (timings scale with it).\n`);
+  // The longest function name sets the first column.
+  const width = Math.max(16, ...results.map((result) => result.name.length + 1));
   console.log(
-    `${'function'.padEnd(16)} ${'bundle KB'.padStart(10)} ${'load median ms'.padStart(15)} ${'load p90 ms'.padStart(12)}  targets (< ${SIZE_TARGET_KB} KB, < ${LOAD_TARGET_MS} ms median)`,
+    `${'function'.padEnd(width)} ${'bundle KB'.padStart(10)} ${'load median ms'.padStart(15)} ${'load p90 ms'.padStart(12)}  targets (< ${SIZE_TARGET_KB} KB, < ${LOAD_TARGET_MS} ms median)`,
   );
   let failures = 0;
   for (const result of results) {
@@ -163,7 +165,7 @@ function main(): void {
     if (result.error) {
       failures += 1;
       console.log(
-        `${result.name.padEnd(16)} ${kb.toFixed(1).padStart(10)} ${'-'.padStart(15)} ${'-'.padStart(12)}  ${result.error}`,
+        `${result.name.padEnd(width)} ${kb.toFixed(1).padStart(10)} ${'-'.padStart(15)} ${'-'.padStart(12)}  ${result.error}`,
       );
       continue;
     }
@@ -173,7 +175,7 @@ function main(): void {
       result.sdkModules?.length ? `requires ${result.sdkModules.join(', ')}` : '',
     ].filter(Boolean);
     console.log(
-      `${result.name.padEnd(16)} ${kb.toFixed(1).padStart(10)} ${result.medianMs!.toFixed(1).padStart(15)} ${result.p90Ms!.toFixed(1).padStart(12)}  ${misses.length ? `MISSED: ${misses.join(', ')}` : 'ok'}`,
+      `${result.name.padEnd(width)} ${kb.toFixed(1).padStart(10)} ${result.medianMs!.toFixed(1).padStart(15)} ${result.p90Ms!.toFixed(1).padStart(12)}  ${misses.length ? `MISSED: ${misses.join(', ')}` : 'ok'}`,
     );
   }
   if (failures > 0) process.exitCode = 1;

@@ -29,7 +29,7 @@ export interface DataMartStackProps extends StackProps {
   readonly deploymentAccount: string;
   /** VPC with isolated subnets in subnet group 'Data'. */
   readonly vpc: ec2.IVpc;
-  /** The platform key: encrypts storage, the master secret, logs and function environments. */
+  /** The platform key: encrypts storage, the master and login secrets, logs and function environments. */
   readonly key: kms.IKey;
   /** Curated zone: the cluster imports `_mart/<dataset>/run_id=<runId>/` batches from it. */
   readonly curatedBucket: s3.IBucket;
@@ -48,26 +48,17 @@ export const DATABASE_NAME = 'mart';
 const MASTER_USERNAME = 'mart_admin';
 
 /** Data API actions per login: the tester runs single statements only; the others also use transactions. */
+const TRANSACTIONS = [
+  'rds-data:ExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:RollbackTransaction',
+];
 const DATA_API_ACTIONS: Readonly<Record<MartLogin | 'master', readonly string[]>> = {
-  reader: [
-    'rds-data:ExecuteStatement',
-    'rds-data:BeginTransaction',
-    'rds-data:CommitTransaction',
-    'rds-data:RollbackTransaction',
-  ],
-  loader: [
-    'rds-data:ExecuteStatement',
-    'rds-data:BeginTransaction',
-    'rds-data:CommitTransaction',
-    'rds-data:RollbackTransaction',
-  ],
+  reader: TRANSACTIONS,
+  loader: TRANSACTIONS,
   tester: ['rds-data:ExecuteStatement'],
-  master: [
-    'rds-data:ExecuteStatement',
-    'rds-data:BeginTransaction',
-    'rds-data:CommitTransaction',
-    'rds-data:RollbackTransaction',
-  ],
+  master: TRANSACTIONS,
 };
 
 const pascal = (name: string) => name[0].toUpperCase() + name.slice(1);
@@ -136,14 +127,14 @@ export class MartDataApi implements MartAccess {
         actions: ['secretsmanager:GetSecretValue'],
         resources: [props.secrets[login].secretArn],
       }),
-      this.decryptThroughSecretsManager(['kms:Decrypt']),
+      this.keyThroughSecretsManager('DecryptMartSecrets', ['kms:Decrypt']),
     ];
   }
 
-  /** kms actions on the key, through Secrets Manager only. */
-  decryptThroughSecretsManager(actions: string[]): iam.PolicyStatement {
+  /** kms actions on the key that encrypts the secrets, through Secrets Manager only. */
+  keyThroughSecretsManager(sid: string, actions: string[]): iam.PolicyStatement {
     return new iam.PolicyStatement({
-      sid: actions.length === 1 ? 'DecryptMartSecrets' : 'EncryptMartSecrets',
+      sid,
       actions,
       resources: [this.props.key.keyArn],
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.props.region}.amazonaws.com` } },
@@ -404,7 +395,9 @@ export class DataMartStack extends Stack implements MartAccess {
     // As the master to set passwords; the final check logs in with the login secret itself (same cluster actions).
     this.dataApi.grant(rotate, 'master');
     // PutSecretValue encrypts the new version with the platform key, through Secrets Manager.
-    rotate.function.addToRolePolicy(this.dataApi.decryptThroughSecretsManager(['kms:Encrypt', 'kms:GenerateDataKey']));
+    rotate.function.addToRolePolicy(
+      this.dataApi.keyThroughSecretsManager('EncryptMartSecrets', ['kms:Encrypt', 'kms:GenerateDataKey']),
+    );
     for (const login of MART_LOGIN_NAMES) {
       const schedule = (this.loginSecrets[login] as secretsmanager.SecretTargetAttachment).addRotationSchedule(
         'RotationSchedule',

@@ -118,6 +118,11 @@ export async function setLoginPassword(
     if (error instanceof Error && error.message.includes(verifier)) {
       error.message = error.message.split(verifier).join('<verifier>');
     }
+    if (error instanceof Error && /must be a member of rds_password/.test(error.message)) {
+      throw new LoginRoleError(
+        `The master user may not set passwords (${error.message}). Fix: GRANT rds_password TO the master user (V004__login_roles.sql tries to), or set rds.restrict_password_commands to 0 in the cluster parameter group (lib/stacks/data-mart-stack.ts)`,
+      );
+    }
     throw error;
   }
 }

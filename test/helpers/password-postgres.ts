@@ -55,14 +55,27 @@ export function postgresBinDir(): string | undefined {
   return majors[0] === undefined ? undefined : path.join(root, majors[0], 'bin');
 }
 
+/** Why a password-checking server cannot be started here, or undefined when it can. */
+export function passwordServerUnavailable(): string | undefined {
+  if (!postgresBinDir()) {
+    return "needs PostgreSQL's server binaries (initdb, pg_ctl). Install postgresql (e.g. apt-get install postgresql)";
+  }
+  if (process.getuid?.() === 0) {
+    // The server refuses to run as root: it runs as the postgres OS user the package creates.
+    const user = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    if (user.status !== 0)
+      return 'runs as root without a postgres OS user to start the server as. Fix: useradd postgres';
+  }
+  return undefined;
+}
+
 /** `describe` that runs with a password-checking server and otherwise skips visibly, saying why. */
 export function describeWithPasswordAuth(name: string, body: () => void): void {
-  if (postgresBinDir()) {
+  const reason = passwordServerUnavailable();
+  if (reason === undefined) {
     describe(name, body);
   } else {
-    console.warn(
-      `SKIPPED "${name}": needs PostgreSQL's server binaries (initdb, pg_ctl) to start a server that checks passwords. Install postgresql (e.g. apt-get install postgresql)`,
-    );
+    console.warn(`SKIPPED "${name}": a PostgreSQL server that checks passwords ${reason}`);
     describe.skip(name, body);
   }
 }

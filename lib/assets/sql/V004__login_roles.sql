@@ -68,12 +68,17 @@ GRANT DELETE ON ALL TABLES IN SCHEMA mart TO mart_test_cleanup;
 ALTER DEFAULT PRIVILEGES IN SCHEMA mart GRANT DELETE ON TABLES TO mart_test_cleanup;
 
 -- Aurora only: with rds.restrict_password_commands on (the cluster's parameter group), only members of rds_password
--- may set passwords, so a login user cannot change its own; the master (this migration's user) sets them all.
+-- may set passwords, so a login user cannot change its own; the master (this migration's user) sets them all. Should
+-- the grant be refused, the migrate function's password step fails next, saying so.
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_password')
      AND NOT pg_has_role(current_user, 'rds_password', 'MEMBER') THEN
-    EXECUTE format('GRANT rds_password TO %I', current_user);
+    BEGIN
+      EXECUTE format('GRANT rds_password TO %I', current_user);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE WARNING 'could not grant rds_password to %: setting login passwords needs it', current_user;
+    END;
   END IF;
 END
 $$;

@@ -125,6 +125,28 @@ describe('setLoginPassword', () => {
     expect(sent).not.toContain(PASSWORD);
   });
 
+  it('fails naming the fix when Aurora restricts password commands to rds_password', async () => {
+    const restricted: SqlExecutor = {
+      query: async () => [],
+      transaction: async (work) =>
+        work({
+          query: async (sql: string) => {
+            if (sql.startsWith('SELECT')) return [{ login: true }] as never[];
+            throw new Error('ERROR: must be a member of rds_password to alter passwords');
+          },
+          transaction: () => Promise.reject(new Error('unused')),
+        }),
+    };
+    await expect(
+      setLoginPassword(
+        restricted,
+        'reader',
+        { username: 'mart_reader_a', password: PASSWORD },
+        '0b7f3c3e-8d1f-4c57-9a4e-2f9d8e1c6a01',
+      ),
+    ).rejects.toThrow(/The master user may not set passwords .*Fix: GRANT rds_password TO the master user/);
+  });
+
   it('rejects a user outside the login before any SQL', async () => {
     const none: SqlExecutor = {
       query: () => Promise.reject(new Error('no SQL expected')),

@@ -525,8 +525,9 @@ export class ApiStack extends Stack {
   /**
    * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
    * follow the state machine runs of the mart-enabled datasets, query the mart and its audit row and delete its own
-   * sample rows through the Data API as the tester login (never the master), remove the run's mart batch from curated, and,
-   * when the environment's auth gives the test no identity for the API, put its sample straight into landing.
+   * sample rows through the Data API as the tester login (never the master), remove the run's mart batch from
+   * curated, and, when the environment's auth gives the test no identity for the API, put its sample straight into
+   * landing.
    */
   private allowDataPathTest(roles: iam.IRole[]): void {
     const { props } = this;

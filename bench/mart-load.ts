@@ -78,6 +78,8 @@ async function loadOnce(url: string, directory: string, runId: string): Promise<
         prefix: directory,
       },
       copyStager(client, directorySource(directory)),
+      // Connected as the owner: narrowed to the loader's privileges, as the loader login has in AWS.
+      { role: 'mart_loader' },
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     // maxRSS is in kilobytes.

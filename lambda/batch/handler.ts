@@ -11,7 +11,7 @@ import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
-import { martTargetFromEnvironment } from '../shared/mart-connection';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { acquire, acquireOutput, complete, fail } from './batches';
@@ -159,7 +159,7 @@ export const handler =
   datasets === undefined
     ? bundledWithoutDatasets('batch')
     : createHandler({
-        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
+        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
         manifests: {
           async put(bucket, key, body) {
             await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' });

@@ -1,6 +1,6 @@
 /**
- * Writes one export: pages through the mart table by primary key (each page a short read-only transaction as
- * mart_reader) and streams the rows as CSV into `exports/<id>.csv` of the artifacts bucket.
+ * Writes one export: pages through the mart table by primary key (each page a short read-only transaction as the
+ * reader login) and streams the rows as CSV into `exports/<id>.csv` of the artifacts bucket.
  */
 import type { ExportRequest } from '../shared/api-export-jobs';
 import { type MartTable, whitelistedTable } from '../shared/api-marts';

@@ -10,6 +10,7 @@ import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import { logger, metrics } from '../shared/logger';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { processJob, type WorkerDependencies } from './process-job';
@@ -40,11 +41,8 @@ export function createHandler(deps: WorkerDependencies) {
 
 export const handler = createHandler({
   jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  executor: new DataApiExecutor(new RdsDataClient(), {
-    resourceArn: requireEnv(API_ENV.martClusterArn),
-    secretArn: requireEnv(API_ENV.martSecretArn),
-    database: requireEnv(API_ENV.martDatabase),
-  }),
+  // The reader login: SELECT on mart.* is all it may do.
+  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
   tables: parseMartTables(requireEnv(API_ENV.martTables)),
   target: {
     s3: new S3Client(),

@@ -5,7 +5,7 @@
  */
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
-import { martTargetFromEnvironment } from '../shared/mart-connection';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { GlueClient } from '../shared/aws/glue';
 import { RdsDataClient } from '../shared/aws/rds-data';
@@ -65,6 +65,7 @@ export function createHandler(deps: JobAuditorDependencies) {
   };
 }
 
-const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment());
+// The loader login (mart_loader): INSERT/UPDATE on audit.* (and mart.*), nothing more.
+const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
 export const handler = createHandler({ executor, glue: new GlueClient() });

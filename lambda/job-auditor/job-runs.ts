@@ -1,4 +1,4 @@
-/** audit.job_runs: one row per Glue job run. */
+/** audit.job_runs: one row per Glue job run, written as the loader login (a member of mart_loader). */
 import type { SqlExecutor } from '../shared/sql';
 
 /** Longest error text kept in an audit row. */

@@ -15,6 +15,7 @@ import { S3Client } from '../shared/aws/s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import { listPartKeys } from '../shared/mart-parts';
 import { loadBatch, type MartLoadResult, type Stager } from '../shared/mart-loader';
 import { s3ImportStager } from '../shared/mart-s3-import';
@@ -22,11 +23,11 @@ import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
 
-/** Environment variable names (set by the DataMart stack). */
+/**
+ * Environment variable names (set by the DataMart stack); the Data API target (cluster, the loader login's secret,
+ * database) is MART_CONNECTION_ENV of lambda/shared/mart-connection.ts.
+ */
 export const LOAD_MART_ENV = {
-  clusterArn: 'CLUSTER_ARN',
-  secretArn: 'SECRET_ARN',
-  databaseName: 'DATABASE_NAME',
   /** JSON object: dataset name -> mart table, for the datasets with the mart enabled. */
   martTables: 'MART_TABLES',
 } as const;
@@ -103,14 +104,9 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
 }
 
 const martTables = JSON.parse(requireEnv(LOAD_MART_ENV.martTables)) as Record<string, string>;
-const target = {
-  resourceArn: requireEnv(LOAD_MART_ENV.clusterArn),
-  secretArn: requireEnv(LOAD_MART_ENV.secretArn),
-  database: requireEnv(LOAD_MART_ENV.databaseName),
-};
-
 export const handler = createHandler({
-  executor: new DataApiExecutor(new RdsDataClient(), target),
+  // The loader login: INSERT/UPDATE on mart.* and audit.*, temp tables, the aws_s3 import; no DDL, no DELETE.
+  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
   s3: new S3Client(),
   region: requireEnv('AWS_REGION'),
   martTables,

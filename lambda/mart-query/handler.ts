@@ -1,5 +1,5 @@
 /**
- * GET /v1/marts/{table}: one page of a data mart table, read as mart_reader through the Data API.
+ * GET /v1/marts/{table}: one page of a data mart table, read through the Data API as the reader login (mart_reader).
  * parse (whitelisted table, filters, limit, cursor) -> query -> respond; a resuming Aurora answers 503 + Retry-After.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -7,6 +7,7 @@ import { API_ENV } from '../shared/api-env';
 import { json, logFailure, responseForError } from '../shared/api-http';
 import { type MartTable, parseMartTables, whitelistedTable } from '../shared/api-marts';
 import { requireEnv } from '../shared/env';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import { NotFoundError } from '../shared/errors';
 import { metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
@@ -45,10 +46,7 @@ export function createHandler(deps: MartQueryDependencies) {
 }
 
 const tables = parseMartTables(requireEnv(API_ENV.martTables));
-const executor = new DataApiExecutor(new RdsDataClient(), {
-  resourceArn: requireEnv(API_ENV.martClusterArn),
-  secretArn: requireEnv(API_ENV.martSecretArn),
-  database: requireEnv(API_ENV.martDatabase),
-});
+// The reader login: SELECT on mart.* is all it may do.
+const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
 export const handler = createHandler({ executor, tables });

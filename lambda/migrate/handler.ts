@@ -1,20 +1,27 @@
 /**
  * migrate: the onEvent handler of the data mart's migrations custom resource (Provider framework).
- * Create/Update: apply pending migrations through the Data API (retrying while an auto-paused cluster resumes).
+ * Create/Update: apply pending migrations through the Data API as the master user (retrying while an auto-paused
+ * cluster resumes), then set the password of the user each login secret names, read from the secret (AWSCURRENT) and
+ * sent as a SCRAM verifier (lambda/shared/mart-logins.ts): the first deploy creates the secrets with generated
+ * passwords, and a redeploy re-applies the current ones (harmless; the rotation function changes only the other user
+ * of a login, so a deploy during a rotation cannot undo it).
  * Delete: nothing (the schema lives and dies with the cluster).
  *
  * Resource properties: `MigrationSetHash` (changes whenever a migration file or the mart config changes, so every
- * such deploy re-runs this) and `Datasets` (JSON of the mart-enabled datasets, from which the mart tables are made).
+ * such deploy re-runs this), `Datasets` (JSON of the mart-enabled datasets, from which the mart tables are made) and
+ * `LoginSecrets` (JSON: login -> secret ARN; a replaced secret re-runs this).
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { COLUMN_TYPE } from '../../config/column-type';
-import { requireEnv } from '../shared/env';
 import { InvalidInputError, TransientError } from '../shared/errors';
 import { logger } from '../shared/logger';
+import { MART_LOGIN_NAMES, type MartLogin, martTargetFromEnv } from '../shared/mart-connection';
 import type { MartDataset } from '../shared/mart-ddl';
+import { applyLoginPasswords } from '../shared/mart-logins';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
+import { type SecretsManagerApi, SecretsManagerClient } from '../shared/aws/secrets-manager';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
 import { applyMigrations, type MigrationReport, martMigrations, versionedMigrations } from './migrations';
@@ -47,22 +54,33 @@ const martDatasetSchema = z.object({
   }),
 });
 
+/** JSON text parsed inside a schema (zod/mini hands a transform the parse payload: the issue is pushed as classic zod's would be). */
+const jsonText = () =>
+  z.pipe(
+    z.string(),
+    z.transform((text: string, payload) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        payload.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
+        return z.NEVER;
+      }
+    }),
+  );
+
+/** login -> secret ARN, every login exactly once. */
+const loginSecretsSchema = z.strictObject(
+  Object.fromEntries(
+    MART_LOGIN_NAMES.map((login) => [login, z.string().check(z.regex(/^arn:[a-z-]+:secretsmanager:/))]),
+  ) as Record<MartLogin, z.ZodMiniString>,
+);
+
 const eventSchema = z.object({
   RequestType: z.enum(['Create', 'Update', 'Delete']),
   ResourceProperties: z.object({
     MigrationSetHash: z.string().check(z.minLength(1)),
-    Datasets: z.pipe(
-      z.string(),
-      // zod/mini hands a transform the parse payload (no ctx.addIssue): the issue is pushed as classic zod's would be.
-      z.transform((text: string, payload) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          payload.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
-          return z.NEVER;
-        }
-      }),
-    ),
+    Datasets: jsonText(),
+    LoginSecrets: z.pipe(jsonText(), loginSecretsSchema),
   }),
 });
 
@@ -79,7 +97,11 @@ interface OnEventResponse {
 }
 
 /** Builds the handler around an executor factory (tests pass one over a real PostgreSQL). */
-export function createHandler(executorFor: () => SqlExecutor, options: MigrateOptions = {}) {
+export function createHandler(
+  executorFor: () => SqlExecutor,
+  secrets: SecretsManagerApi,
+  options: MigrateOptions = {},
+) {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const delays = options.delaysMs ?? [2_000, 5_000, 10_000, 20_000, 30_000];
 
@@ -116,9 +138,15 @@ export function createHandler(executorFor: () => SqlExecutor, options: MigrateOp
         if (report.unknown.length > 0) {
           logger.warn('applied migrations that no file defines any more', { versions: report.unknown });
         }
+        // After the migrations, which create the users (and on a retry, again: setting a password twice is harmless).
+        const logins = await applyLoginPasswords(executor, secrets, ResourceProperties.LoginSecrets);
         return {
           PhysicalResourceId: PHYSICAL_RESOURCE_ID,
-          Data: { Applied: report.applied.join(',') || 'none', Total: String(migrations.length) },
+          Data: {
+            Applied: report.applied.join(',') || 'none',
+            Total: String(migrations.length),
+            Logins: logins.join(','),
+          },
         };
       } catch (error) {
         const delay = delays[Math.min(attempt, delays.length - 1)];
@@ -134,11 +162,8 @@ export function createHandler(executorFor: () => SqlExecutor, options: MigrateOp
   };
 }
 
-const target = {
-  resourceArn: requireEnv('CLUSTER_ARN'),
-  secretArn: requireEnv('SECRET_ARN'),
-  database: requireEnv('DATABASE_NAME'),
-};
+// The master secret: migrations own the schemas, and only the master may set the login users' passwords.
+const target = martTargetFromEnv();
 const rdsData = new RdsDataClient();
 
-export const handler = createHandler(() => new DataApiExecutor(rdsData, target));
+export const handler = createHandler(() => new DataApiExecutor(rdsData, target), new SecretsManagerClient());

@@ -13,9 +13,7 @@ export const API_ENV = {
   datasets: 'DATASETS',
   /** JSON of the mart tables the API may read (see api-marts.ts). */
   martTables: 'MART_TABLES',
-  martClusterArn: 'MART_CLUSTER_ARN',
-  martSecretArn: 'MART_SECRET_ARN',
-  martDatabase: 'MART_DATABASE',
+  // The Data API target (cluster, the reader login's secret, database): MART_CONNECTION_ENV of ./mart-connection.ts.
   /** DynamoDB table of export jobs. */
   exportsTable: 'EXPORTS_TABLE',
   /** SQS queue of export jobs. */

@@ -1,8 +1,9 @@
 /**
  * Read-only, keyset-paginated SELECTs on a whitelisted mart table, shared by `GET /v1/marts/{table}` and the export
  * worker. Identifiers come from the {@link MartTable} whitelist (double-quoted); every value is a named parameter cast
- * to the column's type. Queries run as `mart_reader` inside a transaction (SET LOCAL keeps one session on the Data API
- * too), so even a bug here cannot write.
+ * to the column's type. The functions log in as the reader login, whose users hold SELECT on mart.* only, and each
+ * page runs in a READ ONLY transaction (SET LOCAL keeps one session on the Data API too), so even a bug here cannot
+ * write.
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from './errors';
@@ -22,7 +23,6 @@ export interface MartFilter {
 /** Key values of the last row of a page, in primary-key order: where the next page starts. */
 export type KeysetPosition = readonly (string | number)[];
 
-export const MART_READER_ROLE = 'mart_reader';
 /** Server-side cap on one statement, below the Lambda and API Gateway timeouts. */
 export const STATEMENT_TIMEOUT_MS = 20_000;
 
@@ -81,7 +81,7 @@ export function buildPageSelect(
   };
 }
 
-/** Runs one page as mart_reader, in UTC, under a statement timeout. */
+/** Runs one page read-only, in UTC, under a statement timeout (as whoever the executor logs in as: the reader). */
 export async function readPage(
   executor: SqlExecutor,
   table: MartTable,
@@ -91,7 +91,6 @@ export async function readPage(
 ): Promise<SqlRow[]> {
   const statement = buildPageSelect(table, filters, after, limit);
   return executor.transaction(async (tx) => {
-    await tx.query(`SET LOCAL ROLE ${MART_READER_ROLE}`);
     await tx.query(`SET LOCAL TIME ZONE 'UTC'`);
     await tx.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
     await tx.query('SET TRANSACTION READ ONLY');

@@ -1,21 +1,73 @@
 /**
- * The environment variables a function reaches the data mart with (the RDS Data API target). One spelling, set by
- * the stacks from the DataMart stack and read here; side-effect free, so lib/ may import it.
+ * How a function reaches the data mart, in one place (side-effect free: the DataMart stack imports it to set the
+ * variables, the functions to read them):
+ *
+ * - the environment variables naming the Data API target (`DataMartStack.connectionEnvironment(login)` sets them);
+ * - the database logins: one per purpose, each with its own Secrets Manager secret. A login is a pair of users that
+ *   alternate on every rotation (lib/assets/sql/V004__login_roles.sql creates them): the secret names one of them,
+ *   the rotation function gives the other a new password and then switches the secret to it, so the user in use
+ *   keeps working throughout. Every user of a pair is a member of the purpose's group roles and of nothing else.
  */
 import type { DataApiTarget } from './sql-data-api';
 import { requireEnv } from './env';
 
-export const MART_ENV = {
+export const MART_CONNECTION_ENV = {
+  /** ARN of the Aurora cluster (Data API enabled). */
   clusterArn: 'MART_CLUSTER_ARN',
+  /** ARN of the login's Secrets Manager secret (the Data API authenticates with its AWSCURRENT version). */
   secretArn: 'MART_SECRET_ARN',
+  /** Database name. */
   database: 'MART_DATABASE',
 } as const;
 
-/** The Data API target from the environment (fails fast, naming the variable, when one is missing). */
-export function martTargetFromEnvironment(env: NodeJS.ProcessEnv = process.env): DataApiTarget {
+/** The Data API target from the environment, read once at cold start; fails naming the missing variable. */
+export function martTargetFromEnv(env: NodeJS.ProcessEnv = process.env): DataApiTarget {
   return {
-    resourceArn: requireEnv(MART_ENV.clusterArn, env),
-    secretArn: requireEnv(MART_ENV.secretArn, env),
-    database: requireEnv(MART_ENV.database, env),
+    resourceArn: requireEnv(MART_CONNECTION_ENV.clusterArn, env),
+    secretArn: requireEnv(MART_CONNECTION_ENV.secretArn, env),
+    database: requireEnv(MART_CONNECTION_ENV.database, env),
   };
+}
+
+export interface MartLoginDefinition {
+  /** The two users that take turns: the secret names one, rotation moves it to the other. */
+  readonly users: readonly [string, string];
+  /** Group roles the users are members of (they inherit its privileges, own nothing and cannot SET ROLE beyond). */
+  readonly groups: readonly string[];
+  /** What the login may do, for descriptions. */
+  readonly purpose: string;
+}
+
+/**
+ * The application logins. `reader`: the API functions (SELECT on mart.*). `loader`: the load, audit and job-auditor
+ * functions (INSERT/UPDATE on mart.* and audit.*, temp tables, aws_s3 import). `tester`: the post-deploy integration
+ * test only (reads the mart and its own audit row, deletes its own sample rows: DELETE on mart.*, nothing else).
+ */
+export const MART_LOGINS = {
+  reader: {
+    users: ['mart_reader_a', 'mart_reader_b'],
+    groups: ['mart_reader'],
+    purpose: 'reads mart.* (API queries and exports)',
+  },
+  loader: {
+    users: ['mart_loader_a', 'mart_loader_b'],
+    groups: ['mart_loader'],
+    purpose: 'writes mart.* and audit.* (mart loads, audit rows)',
+  },
+  tester: {
+    users: ['mart_tester_a', 'mart_tester_b'],
+    groups: ['mart_reader', 'mart_test_cleanup'],
+    purpose: 'reads mart.* and audit.pipeline_runs, deletes the integration test sample rows',
+  },
+} as const satisfies Record<string, MartLoginDefinition>;
+
+export type MartLogin = keyof typeof MART_LOGINS;
+export const MART_LOGIN_NAMES = Object.keys(MART_LOGINS) as MartLogin[];
+
+/** The user of the pair that is not `username`; undefined when `username` is not one of the login's users. */
+export function alternateUser(login: MartLogin, username: string): string | undefined {
+  const [first, second] = MART_LOGINS[login].users;
+  if (username === first) return second;
+  if (username === second) return first;
+  return undefined;
 }

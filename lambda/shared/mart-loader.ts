@@ -2,7 +2,7 @@
  * Loads one curated batch (`_mart/<dataset>/batch_id=<batchId>/part-*.csv[.gz]`, header row, columns in config order)
  * into its mart table, all or nothing:
  *
- *   BEGIN; SET LOCAL ROLE mart_loader
+ *   BEGIN                              -- as the loader login (a member of mart_loader)
  *   CREATE TEMP TABLE staging (LIKE mart.<table>) ON COMMIT DROP  -- NOT NULL and types checked on the way in
  *   fill it: Aurora imports server-side from S3 (aws_s3.table_import_from_s3), elsewhere COPY FROM STDIN (mart-copy.ts)
  *   merge: update the rows whose values differ, insert the new keys (mergeSql)
@@ -51,8 +51,12 @@ export type Stager = (tx: SqlExecutor, staging: StagingTable) => Promise<number 
 export class MartLoadError extends DomainError {}
 
 export interface LoadOptions {
-  /** Role the load runs as (SET LOCAL ROLE); null to stay the connected user. @default 'mart_loader' */
-  readonly role?: string | null;
+  /**
+   * Role to narrow the session to first (SET LOCAL ROLE), for callers connected as a more privileged user (tests and
+   * benchmarks connected as the owner). In AWS the function logs in as the loader login and needs none.
+   * @default - none: the connected user's own privileges
+   */
+  readonly role?: string;
   /** Memory for the duplicate-key check's hash (SET LOCAL work_mem). @default '64MB' */
   readonly workMem?: string;
   /**
@@ -73,7 +77,7 @@ export async function loadBatch(
   stage: Stager,
   options: LoadOptions = {},
 ): Promise<MartLoadResult> {
-  const role = options.role === undefined ? 'mart_loader' : options.role;
+  const role = options.role;
   for (const [what, name] of [
     ['table', request.table],
     ['role', role ?? 'none'],
@@ -85,7 +89,7 @@ export async function loadBatch(
     }
   }
   const asRole = async (tx: SqlExecutor) => {
-    if (role !== null) await tx.query(`SET LOCAL ROLE ${quoteIdentifier(role)}`);
+    if (role !== undefined) await tx.query(`SET LOCAL ROLE ${quoteIdentifier(role)}`);
   };
 
   try {

@@ -12,7 +12,7 @@ import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
-import { martTargetFromEnvironment } from '../shared/mart-connection';
+import { martTargetFromEnv } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { VALIDATE_ENV } from './contract';
 import { S3ObjectStore } from './object-store';
@@ -73,7 +73,7 @@ export const handler =
   datasets === undefined
     ? bundledWithoutDatasets('validate')
     : createHandler({
-        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnvironment()),
+        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
         validate: createValidator({
           store: new S3ObjectStore(new S3Client()),
           artifactsBucket: requireEnv(VALIDATE_ENV.artifactsBucket),

@@ -4,7 +4,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
@@ -21,14 +20,7 @@ import {
 } from '../constructs/api-templates';
 import { ExportJobsStore } from '../constructs/export-jobs';
 import { PlatformFunction } from '../constructs/platform-function';
-
-/** What the API needs of the data mart: the Data API target (works before and after the DataMart stack exists). */
-export interface MartConnection {
-  readonly clusterArn: string;
-  /** Credentials secret, read by the functions at run time for the Data API. */
-  readonly secret: secretsmanager.ISecret;
-  readonly databaseName: string;
-}
+import type { MartAccess } from './data-mart-stack';
 
 export interface ApiStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -44,7 +36,8 @@ export interface ApiStackProps extends StackProps {
    * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
    */
   readonly bucketNames: { readonly landing: string; readonly artifacts: string; readonly curated?: string };
-  readonly mart: MartConnection;
+  /** The data mart: the API functions read it as its reader login, the integration test as its tester login. */
+  readonly mart: MartAccess;
   /**
    * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
    * user pool created here they may manage throwaway test users in it and sign them in. @default []
@@ -410,7 +403,7 @@ export class ApiStack extends Stack {
       }),
     );
     this.allowKey(worker, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
-    this.allowMartRead(worker);
+    props.mart.grantDataApi(worker, 'reader');
     worker.function.addEventSource(
       new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }),
     );
@@ -453,7 +446,7 @@ export class ApiStack extends Stack {
       timeout: MART_QUERY_TIMEOUT,
       memorySize: 512,
     });
-    this.allowMartRead(query);
+    this.props.mart.grantDataApi(query, 'reader');
     this.addRoute(
       v1.addResource('marts').addResource('{table}'),
       'GET',
@@ -543,53 +536,17 @@ export class ApiStack extends Stack {
     return fn;
   }
 
+  /** The mart tables the API may read, and the reader login's Data API target (never the master's). */
   private martEnvironment(martTables: string): Record<string, string> {
-    return {
-      [API_ENV.martTables]: martTables,
-      [API_ENV.martClusterArn]: this.props.mart.clusterArn,
-      [API_ENV.martSecretArn]: this.props.mart.secret.secretArn,
-      [API_ENV.martDatabase]: this.props.mart.databaseName,
-    };
-  }
-
-  /** Data API on the mart cluster only, and the credentials secret (the SQL itself runs as mart_reader). */
-  private allowMartRead(fn: PlatformFunction): void {
-    fn.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'rds-data:ExecuteStatement',
-          'rds-data:BeginTransaction',
-          'rds-data:CommitTransaction',
-          'rds-data:RollbackTransaction',
-        ],
-        resources: [this.props.mart.clusterArn],
-      }),
-    );
-    // Explicit statements rather than secret.grantRead: a grant through the key of another stack would put this
-    // function's role in that key's policy, a cross-stack cycle.
-    fn.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [this.props.mart.secret.secretArn],
-      }),
-    );
-    const secretKey = this.props.mart.secret.encryptionKey;
-    if (secretKey) {
-      fn.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [secretKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-        }),
-      );
-    }
+    return { [API_ENV.martTables]: martTables, ...this.props.mart.connectionEnvironment('reader') };
   }
 
   /**
    * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
-   * follow the state machine runs of the mart-enabled datasets, query and clean up the mart and audit rows through
-   * the Data API (as the master secret, like the platform's functions), remove the run's mart batch from curated, and,
-   * when the environment's auth gives the test no identity for the API, put its sample straight into landing.
+   * follow the state machine runs of the mart-enabled datasets, query the mart and its audit row and delete its own
+   * sample rows through the Data API as the tester login (never the master), remove the run's mart batch from
+   * curated, and, when the environment's auth gives the test no identity for the API, put its sample straight into
+   * landing.
    */
   private allowDataPathTest(roles: iam.IRole[]): void {
     const { props } = this;
@@ -609,28 +566,9 @@ export class ApiStack extends Stack {
         actions: ['states:DescribeExecution'],
         resources: executions,
       }),
-      new iam.PolicyStatement({
-        sid: 'QueryMart',
-        actions: ['rds-data:ExecuteStatement'],
-        resources: [props.mart.clusterArn],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadMartSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.mart.secret.secretArn],
-      }),
+      // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
+      ...props.mart.dataApiStatements('tester'),
     ];
-    const secretKey = props.mart.secret.encryptionKey;
-    if (secretKey) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'DecryptMartSecret',
-          actions: ['kms:Decrypt'],
-          resources: [secretKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-        }),
-      );
-    }
     const batches = props.bucketNames.curated
       ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `_mart/${name}/*`))
       : [];

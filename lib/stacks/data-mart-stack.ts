@@ -3,7 +3,7 @@ import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Token,
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +12,13 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { SQL_FILES } from '../../lambda/migrate/sql-files.generated';
+import { ROTATE_ENV } from '../../lambda/rotate-mart-secret/contract';
+import {
+  MART_CONNECTION_ENV,
+  MART_LOGIN_NAMES,
+  MART_LOGINS,
+  type MartLogin,
+} from '../../lambda/shared/mart-connection';
 import { martDatasets, martTableName } from '../../lambda/shared/mart-ddl';
 import { PlatformFunction } from '../constructs/platform-function';
 
@@ -22,7 +29,7 @@ export interface DataMartStackProps extends StackProps {
   readonly deploymentAccount: string;
   /** VPC with isolated subnets in subnet group 'Data'. */
   readonly vpc: ec2.IVpc;
-  /** The platform key: encrypts storage, the master secret, logs and function environments. */
+  /** The platform key: encrypts storage, the master and login secrets, logs and function environments. */
   readonly key: kms.IKey;
   /** Curated zone: the cluster imports `_mart/<dataset>/run_id=<runId>/` batches from it. */
   readonly curatedBucket: s3.IBucket;
@@ -40,16 +47,127 @@ export const MART_BATCH_PREFIX = '_mart/';
 export const DATABASE_NAME = 'mart';
 const MASTER_USERNAME = 'mart_admin';
 
+/** Data API actions per login: the tester runs single statements only; the others also use transactions. */
+const TRANSACTIONS = [
+  'rds-data:ExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:RollbackTransaction',
+];
+const DATA_API_ACTIONS: Readonly<Record<MartLogin | 'master', readonly string[]>> = {
+  reader: TRANSACTIONS,
+  loader: TRANSACTIONS,
+  tester: ['rds-data:ExecuteStatement'],
+  master: TRANSACTIONS,
+};
+
+const pascal = (name: string) => name[0].toUpperCase() + name.slice(1);
+
+/**
+ * What other stacks need of the data mart: Data API access as one login, and the environment variables that name
+ * it. {@link DataMartStack} implements it; tests of later stacks may use a {@link MartDataApi} over stand-ins.
+ */
+export interface MartAccess {
+  /**
+   * Lets `grantee` run SQL through the Data API as `login`: the Data API actions on the one cluster, GetSecretValue
+   * on that login's secret only, and kms:Decrypt of the platform key through Secrets Manager only. The statements go
+   * on the principal's side (a grant through the key would edit the Storage stack's key policy from a later stack:
+   * a cross-stack cycle).
+   */
+  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void;
+  /** The same statements, for a policy a stack builds itself (e.g. one attached to a role of another stack). */
+  dataApiStatements(login: MartLogin): iam.PolicyStatement[];
+  /** MART_CLUSTER_ARN, MART_SECRET_ARN (the login's secret) and MART_DATABASE: what the function reads. */
+  connectionEnvironment(login: MartLogin): Record<string, string>;
+}
+
+export interface MartDataApiProps {
+  readonly clusterArn: string;
+  readonly databaseName: string;
+  /** The key that encrypts the secrets. */
+  readonly key: kms.IKey;
+  /** Region of the secrets (for the kms:ViaService condition). */
+  readonly region: string;
+  /** The secret of each login, and the master's. */
+  readonly secrets: Readonly<Record<MartLogin | 'master', secretsmanager.ISecret>>;
+}
+
+/** The Data API grants and connection environment of a cluster's logins: the one place they are spelled. */
+export class MartDataApi implements MartAccess {
+  constructor(private readonly props: MartDataApiProps) {}
+
+  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void {
+    this.grant(grantee, login);
+  }
+
+  dataApiStatements(login: MartLogin): iam.PolicyStatement[] {
+    return this.statements(login);
+  }
+
+  connectionEnvironment(login: MartLogin): Record<string, string> {
+    return this.environment(login);
+  }
+
+  /** Also for the master login: the DataMart stack's own migrate and rotation functions only. */
+  grant(grantee: PlatformFunction | iam.IGrantable, login: MartLogin | 'master'): void {
+    const principal = (grantee instanceof PlatformFunction ? grantee.function : grantee).grantPrincipal;
+    for (const statement of this.statements(login)) principal.addToPrincipalPolicy(statement);
+  }
+
+  statements(login: MartLogin | 'master'): iam.PolicyStatement[] {
+    const { props } = this;
+    return [
+      new iam.PolicyStatement({
+        sid: 'DataApiOnMartCluster',
+        actions: [...DATA_API_ACTIONS[login]],
+        resources: [props.clusterArn],
+      }),
+      new iam.PolicyStatement({
+        sid: `ReadMart${pascal(login)}Secret`,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.secrets[login].secretArn],
+      }),
+      this.keyThroughSecretsManager('DecryptMartSecrets', ['kms:Decrypt']),
+    ];
+  }
+
+  /** kms actions on the key that encrypts the secrets, through Secrets Manager only. */
+  keyThroughSecretsManager(sid: string, actions: string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      actions,
+      resources: [this.props.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.props.region}.amazonaws.com` } },
+    });
+  }
+
+  environment(login: MartLogin | 'master'): Record<string, string> {
+    return {
+      [MART_CONNECTION_ENV.clusterArn]: this.props.clusterArn,
+      [MART_CONNECTION_ENV.secretArn]: this.props.secrets[login].secretArn,
+      [MART_CONNECTION_ENV.database]: this.props.databaseName,
+    };
+  }
+}
+
 /**
  * The data mart: Aurora PostgreSQL Serverless v2 in the isolated subnets, reached by application code through the
- * Data API (no NAT, no interface endpoint, no security group ingress). The master password is managed by RDS in
- * Secrets Manager (encrypted with the platform key, rotated by RDS without a rotation function). Schema migrations
- * are applied on deploy by a custom resource.
+ * Data API (no NAT, no interface endpoint, no security group ingress). Schema migrations are applied on deploy by a
+ * custom resource.
+ *
+ * Credentials: the master password is managed and rotated by RDS in Secrets Manager; only the migrate function and
+ * the rotation function may read it. Application code logs in as a login per purpose (reader, loader, tester: see
+ * lambda/shared/mart-connection.ts), each with its own secret encrypted with the platform key and rotated on a
+ * schedule by a rotation function that is not in the VPC (it sets passwords through the Data API as the master).
  */
-export class DataMartStack extends Stack {
+export class DataMartStack extends Stack implements MartAccess {
   readonly cluster: rds.DatabaseCluster;
-  /** The RDS-managed master secret (what the Data API authenticates with). */
-  readonly secret: secretsmanager.ISecret;
+  /** The RDS-managed master secret: for the migrate and rotation functions of this stack only. */
+  readonly masterSecret: secretsmanager.ISecret;
+  /** The secret of each login (attached to the cluster, rotated by {@link rotationFunction}). */
+  readonly loginSecrets: Readonly<Record<MartLogin, secretsmanager.ISecret>>;
+  /** Rotates the login secrets (Secrets Manager invokes it). */
+  readonly rotationFunction: lambda.IFunction;
   readonly clusterArn: string;
   readonly databaseName = DATABASE_NAME;
   readonly securityGroup: ec2.SecurityGroup;
@@ -61,14 +179,13 @@ export class DataMartStack extends Stack {
    */
   readonly loadMartFunction: lambda.IFunction;
 
-  private readonly key: kms.IKey;
+  private readonly dataApi: MartDataApi;
 
   constructor(scope: Construct, id: string, props: DataMartStackProps) {
     super(scope, id, props);
     const { environment, prefix, key, vpc } = props;
     const mart = environment.dataMart;
     const retain = environment.storage.removalPolicy === 'retain';
-    this.key = key;
 
     const engine = rds.DatabaseClusterEngine.auroraPostgres({
       // 16.3+ is needed for 0 ACU (auto-pause).
@@ -161,8 +278,16 @@ export class DataMartStack extends Stack {
       iamAuthentication: true,
       parameterGroup: new rds.ParameterGroup(this, 'Parameters', {
         engine,
-        description: `${prefix} data mart: TLS only`,
-        parameters: { 'rds.force_ssl': '1' },
+        description: `${prefix} data mart: TLS only, no statement logs, password changes by the master only`,
+        parameters: {
+          'rds.force_ssl': '1',
+          // Statements are not logged (the default, stated so a change is deliberate): ALTER ROLE carries only a SCRAM
+          // verifier, never a password, but a statement log is no place for credentials of any kind.
+          log_statement: 'none',
+          // Only members of rds_password (the master, V004) may set passwords: a login user cannot change its own
+          // password and lock out the functions that share its secret.
+          'rds.restrict_password_commands': '1',
+        },
       }),
       backup: { retention: Duration.days(mart.backupRetentionDays) },
       deletionProtection: retain,
@@ -185,9 +310,19 @@ export class DataMartStack extends Stack {
     this.clusterArn = this.cluster.clusterArn;
 
     const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;
-    this.secret = secretsmanager.Secret.fromSecretAttributes(this, 'MasterSecret', {
+    this.masterSecret = secretsmanager.Secret.fromSecretAttributes(this, 'MasterSecret', {
       secretCompleteArn: cfnCluster.attrMasterUserSecretSecretArn,
       encryptionKey: key,
+    });
+    this.loginSecrets = Object.fromEntries(
+      MART_LOGIN_NAMES.map((login) => [login, this.createLoginSecret(props, login)]),
+    ) as Record<MartLogin, secretsmanager.ISecret>;
+    this.dataApi = new MartDataApi({
+      clusterArn: this.clusterArn,
+      databaseName: this.databaseName,
+      key,
+      region: this.region,
+      secrets: { ...this.loginSecrets, master: this.masterSecret },
     });
 
     if (!retain) {
@@ -203,37 +338,112 @@ export class DataMartStack extends Stack {
     });
 
     this.migrations = this.createMigrations(props);
+    this.rotationFunction = this.createRotation(props);
     this.loadMartFunction = this.createLoadMartFunction(props, curatedArn);
   }
 
-  /** IAM statements to run SQL through the Data API with the master secret (for a function of this or a later stack). */
-  dataApiStatements(): iam.PolicyStatement[] {
-    return [
-      new iam.PolicyStatement({
-        actions: [
-          'rds-data:ExecuteStatement',
-          'rds-data:BatchExecuteStatement',
-          'rds-data:BeginTransaction',
-          'rds-data:CommitTransaction',
-          'rds-data:RollbackTransaction',
-        ],
-        resources: [this.clusterArn],
-      }),
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [this.secret.secretArn],
-      }),
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-      }),
-    ];
+  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void {
+    this.dataApi.grantDataApi(grantee, login);
   }
 
-  /** Environment variables a function needs to reach the mart through the Data API. */
-  dataApiEnvironment(): Record<string, string> {
-    return { CLUSTER_ARN: this.clusterArn, SECRET_ARN: this.secret.secretArn, DATABASE_NAME: this.databaseName };
+  dataApiStatements(login: MartLogin): iam.PolicyStatement[] {
+    return this.dataApi.dataApiStatements(login);
+  }
+
+  connectionEnvironment(login: MartLogin): Record<string, string> {
+    return this.dataApi.connectionEnvironment(login);
+  }
+
+  /**
+   * One login's secret: JSON with `username` (the first user of the pair; rotation alternates), a generated
+   * `password` and, once attached to the cluster, `host`, `port`, `engine`, `dbClusterIdentifier` (with `dbname`:
+   * what Secrets Manager's RDS secrets hold; the Data API reads `username` and `password`).
+   */
+  private createLoginSecret(props: DataMartStackProps, login: MartLogin): secretsmanager.ISecret {
+    const definition = MART_LOGINS[login];
+    const secret = new secretsmanager.Secret(this, `${pascal(login)}LoginSecret`, {
+      description: `${props.prefix} data mart login ${login}: ${definition.purpose} (users ${definition.users.join(', ')}, rotated)`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({
+          engine: 'postgres',
+          dbname: DATABASE_NAME,
+          username: definition.users[0],
+        }),
+        generateStringKey: 'password',
+        // Letters and digits only (~190 bits): nothing JSON, SQL or SASLprep would change.
+        passwordLength: 32,
+        excludePunctuation: true,
+        includeSpace: false,
+        requireEachIncludedType: true,
+      },
+      // Recreated with the stack, the migrate function sets its password: nothing is lost with it.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The platform key, set on the resource rather than as `encryptionKey`: the L2 would add a statement to the
+    // Storage stack's key policy (its own grant to the account through Secrets Manager, and another one from the
+    // rotation schedule). The key policy already lets the account's IAM policies use the key, and every principal
+    // gets its kms permission on its own side (MartDataApi).
+    (secret.node.defaultChild as secretsmanager.CfnSecret).kmsKeyId = props.key.keyArn;
+    return secret.attach(this.cluster);
+  }
+
+  private loginSecretArns(): Record<MartLogin, string> {
+    return Object.fromEntries(MART_LOGIN_NAMES.map((login) => [login, this.loginSecrets[login].secretArn])) as Record<
+      MartLogin,
+      string
+    >;
+  }
+
+  /**
+   * The rotation function and one schedule per login secret. Not in the VPC and no endpoint: it changes passwords
+   * through the Data API as the master. RotationSchedule grants it GetSecretValue, PutSecretValue,
+   * UpdateSecretVersionStage and DescribeSecret on each of the login secrets, GetRandomPassword (no resource-level
+   * permissions), and lets Secrets Manager invoke it.
+   */
+  private createRotation(props: DataMartStackProps): lambda.IFunction {
+    const { environment, key } = props;
+    const rotate = new PlatformFunction(this, 'RotateLoginSecretsFunction', {
+      handlerDir: 'rotate-mart-secret',
+      serviceName: 'data-mart-rotate-login-secrets',
+      description: `${props.prefix}: rotates the data mart login secrets (alternating users, through the Data API)`,
+      // Room for an auto-paused cluster to resume during a step.
+      timeout: Duration.minutes(5),
+      logRetentionDays: environment.logRetentionDays,
+      encryptionKey: key,
+      logRemovalPolicy: environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      environment: {
+        ...this.dataApi.environment('master'),
+        [ROTATE_ENV.loginSecrets]: this.toJsonString(this.loginSecretArns()),
+      },
+    });
+    // As the master to set passwords; the final check logs in with the login secret itself (same cluster actions).
+    this.dataApi.grant(rotate, 'master');
+    // PutSecretValue encrypts the new version with the platform key, through Secrets Manager.
+    rotate.function.addToRolePolicy(
+      this.dataApi.keyThroughSecretsManager('EncryptMartSecrets', ['kms:Encrypt', 'kms:GenerateDataKey']),
+    );
+    for (const login of MART_LOGIN_NAMES) {
+      const schedule = (this.loginSecrets[login] as secretsmanager.SecretTargetAttachment).addRotationSchedule(
+        'RotationSchedule',
+        {
+          rotationLambda: rotate.function,
+          automaticallyAfter: Duration.days(environment.dataMart.loginRotationDays),
+        },
+      );
+      // The first rotation runs when the schedule is created: the users must exist, with the initial passwords set.
+      schedule.node.addDependency(this.migrations);
+    }
+    // Secrets Manager of this account only may invoke it (RotationSchedule's permission names no source).
+    for (const child of rotate.function.node.findAll()) {
+      if (child instanceof lambda.CfnPermission && child.principal === 'secretsmanager.amazonaws.com') {
+        child.sourceAccount = this.account;
+      }
+    }
+    acknowledgePlatformFunction(
+      rotate,
+      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) and secretsmanager:GetRandomPassword support no resource-level permissions',
+    );
+    return rotate.function;
   }
 
   private createLoadMartFunction(props: DataMartStackProps, curatedArn: string): lambda.IFunction {
@@ -250,9 +460,9 @@ export class DataMartStack extends Stack {
       logRetentionDays: environment.logRetentionDays,
       encryptionKey: key,
       logRemovalPolicy: environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      environment: { ...this.dataApiEnvironment(), MART_TABLES: JSON.stringify(martTables) },
+      environment: { ...this.connectionEnvironment('loader'), MART_TABLES: JSON.stringify(martTables) },
     });
-    for (const statement of this.dataApiStatements()) loadMart.function.addToRolePolicy(statement);
+    this.grantDataApi(loadMart, 'loader');
     // It lists the batch's part files; the cluster's import role reads them.
     loadMart.function.addToRolePolicy(
       new iam.PolicyStatement({
@@ -281,9 +491,13 @@ export class DataMartStack extends Stack {
       logRetentionDays: environment.logRetentionDays,
       encryptionKey: key,
       logRemovalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      environment: this.dataApiEnvironment(),
+      environment: this.dataApi.environment('master'),
     });
-    for (const statement of this.dataApiStatements()) migrate.function.addToRolePolicy(statement);
+    // As the master (it owns the schemas), and reading every login secret to set the initial passwords.
+    this.dataApi.grant(migrate, 'master');
+    for (const login of MART_LOGIN_NAMES) {
+      migrate.function.addToRolePolicy(this.dataApi.statements(login)[1]);
+    }
     acknowledgePlatformFunction(migrate);
 
     const providerLogs = new logs.LogGroup(this, 'MigrationsProviderLogs', {
@@ -300,7 +514,12 @@ export class DataMartStack extends Stack {
     const migrations = new CustomResource(this, 'Migrations', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::DataMartMigrations',
-      properties: { MigrationSetHash: migrationSetHash, Datasets: datasets },
+      properties: {
+        MigrationSetHash: migrationSetHash,
+        Datasets: datasets,
+        // A replaced secret re-runs the custom resource, which sets the password its user now has.
+        LoginSecrets: this.toJsonString(this.loginSecretArns()),
+      },
     });
     // The Data API needs a running writer instance, not only the cluster resource.
     migrations.node.addDependency(this.cluster);
@@ -326,7 +545,10 @@ export class DataMartStack extends Stack {
 }
 
 /** Findings every PlatformFunction has (same reasons as the other stacks give). */
-function acknowledgePlatformFunction(fn: PlatformFunction): void {
+function acknowledgePlatformFunction(
+  fn: PlatformFunction,
+  starReason = 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
+): void {
   Validations.of(fn.function).acknowledge({
     id: 'AwsSolutions-L1',
     reason: 'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
@@ -336,9 +558,6 @@ function acknowledgePlatformFunction(fn: PlatformFunction): void {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
     },
-    {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-    },
+    { id: 'AwsSolutions-IAM5[Resource::*]', reason: starReason },
   );
 }

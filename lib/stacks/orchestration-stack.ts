@@ -4,7 +4,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -13,19 +12,12 @@ import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { BATCH_ENV, type BatchSettings } from '../../lambda/batch/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
 import { DATASETS_GLOBAL } from '../../lambda/shared/datasets';
-import { MART_ENV } from '../../lambda/shared/mart-connection';
 import { VALIDATE_ENV } from '../../lambda/validate/contract';
 import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
+import type { MartAccess } from './data-mart-stack';
 import type { StorageStack, Zone } from './storage-stack';
-
-/** What the orchestration needs of the data mart: the Data API target (cluster ARN, secret, database). */
-export interface DataMartTarget {
-  readonly clusterArn: string;
-  readonly secret: secretsmanager.ISecret;
-  readonly databaseName: string;
-}
 
 export interface OrchestrationStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -37,8 +29,8 @@ export interface OrchestrationStackProps extends StackProps {
   readonly storage: Pick<StorageStack, 'key' | 'bucketNames'>;
   /** Name of the curate Glue job (Catalog stack). */
   readonly curateJobName: string;
-  /** Audit rows and mart loads go through the Data API to this cluster. */
-  readonly dataMart: DataMartTarget;
+  /** Audit rows and mart loads go through the Data API to the data mart, as its loader login. */
+  readonly dataMart: MartAccess;
   /** The data mart loader (lambda/load-mart), stage B's load step for datasets with `mart.enabled`. */
   readonly loadMartFunction: lambda.IFunction;
 }
@@ -89,11 +81,8 @@ export class OrchestrationStack extends Stack {
 
     this.deadLetterQueue = this.createDeadLetterQueue(removalPolicy);
 
-    const martEnv = {
-      [MART_ENV.clusterArn]: props.dataMart.clusterArn,
-      [MART_ENV.secretArn]: props.dataMart.secret.secretArn,
-      [MART_ENV.database]: props.dataMart.databaseName,
-    };
+    // Audit rows are written as the loader login (mart_loader): never the master.
+    const martEnv = props.dataMart.connectionEnvironment('loader');
     const { batch } = environment.etl;
     this.batchSettings = {
       maxBytes: batch.maxBytes,
@@ -118,7 +107,7 @@ export class OrchestrationStack extends Stack {
       // The curate job's --dataset_config of each batch comes from these.
       bundleDefines: { [DATASETS_GLOBAL]: datasets },
     });
-    this.grantDataApi(this.batchFunction);
+    props.dataMart.grantDataApi(this.batchFunction, 'loader');
     this.grantManifests(this.batchFunction);
 
     this.batchStage = new BatchStage(this, 'BatchStage', {
@@ -152,7 +141,7 @@ export class OrchestrationStack extends Stack {
       bundleDefines: { [DATASETS_GLOBAL]: datasets },
     });
     this.grantValidate(this.validateFunction);
-    this.grantDataApi(this.validateFunction);
+    props.dataMart.grantDataApi(this.validateFunction, 'loader');
     this.batchStage.stateMachine.grantStartExecution(this.validateFunction.function);
 
     this.objectStage = new ObjectStage(this, 'ObjectStage', {
@@ -171,7 +160,7 @@ export class OrchestrationStack extends Stack {
       environment: martEnv,
       timeout: Duration.seconds(60),
     });
-    this.grantDataApi(this.jobAuditorFunction);
+    props.dataMart.grantDataApi(this.jobAuditorFunction, 'loader');
     this.jobAuditorFunction.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadCurateJobRuns',
@@ -296,43 +285,6 @@ export class OrchestrationStack extends Stack {
         reason: 'Each run writes its own quarantine/<dataset>/... folder.',
       },
     );
-  }
-
-  /** The Data API on the mart cluster, with the cluster's secret: no VPC, no NAT, no endpoints. */
-  private grantDataApi(fn: PlatformFunction): void {
-    fn.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'DataApiOnMartCluster',
-        actions: [
-          'rds-data:ExecuteStatement',
-          'rds-data:BatchExecuteStatement',
-          'rds-data:BeginTransaction',
-          'rds-data:CommitTransaction',
-          'rds-data:RollbackTransaction',
-        ],
-        resources: [this.props.dataMart.clusterArn],
-      }),
-    );
-    // Explicit statements rather than secret.grantRead: that grant may edit the key policy of a key in an earlier
-    // stack (the platform key), which would make that stack depend on this one.
-    const { secret } = this.props.dataMart;
-    fn.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadMartSecret',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [secret.secretArn],
-      }),
-    );
-    if (secret.encryptionKey) {
-      fn.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'DecryptMartSecret',
-          actions: ['kms:Decrypt'],
-          resources: [secret.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-        }),
-      );
-    }
   }
 
   /** The batch function writes each batch's manifest under artifacts batches/ (encrypted through S3). */

@@ -174,6 +174,22 @@ describe('loadConfig', () => {
     );
   });
 
+  test('fails on a login rotation interval Secrets Manager would refuse, naming file, key, value and fix', () => {
+    for (const days of [0, 366, 1.5]) {
+      const message = loadError(
+        configWith({
+          'environments/test.json': (j) => (j.dataMart = { ...(j.dataMart as Json), loginRotationDays: days }),
+        }),
+      );
+      expect(message).toContain('environments/test.json');
+      expect(message).toContain(`key "dataMart.loginRotationDays" has value ${days}`);
+      expect(message).toContain('Fix:');
+    }
+    expect(loadConfig(path.join(REPO_ROOT, 'config')).environments.map((e) => e.dataMart.loginRotationDays)).toEqual([
+      30, 30, 30,
+    ]);
+  });
+
   test('fails on a missing required key', () => {
     const message = loadError(configWith({ 'environments/dev.json': (j) => delete j.alarms }));
     expect(message).toContain('key "alarms" is missing: is required');

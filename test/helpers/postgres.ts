@@ -62,6 +62,8 @@ async function startOnServer(serverUrl: string): Promise<TestDatabase> {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 5 });
+  // An idle client the server disconnects (stop() drops the database WITH (FORCE)) must not crash the test file.
+  pool.on('error', () => undefined);
   return {
     url: url.toString(),
     pool,
@@ -155,4 +157,22 @@ export function describeWithCopy(name: string, body: () => void): void {
 
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/**
+ * `executor` narrowed to `role` (SET LOCAL ROLE at the start of every transaction; a lone query gets its own), for
+ * tests connected as the owner that should run with a login user's privileges, as the Data API session of that login
+ * would in AWS. Only the test harness narrows this way: application code logs in as the login itself.
+ */
+export function narrowedTo(executor: SqlExecutor, role: string): SqlExecutor {
+  if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error(`not a role name: ${role}`);
+  const narrowed: SqlExecutor = {
+    transaction: (work) =>
+      executor.transaction(async (tx) => {
+        await tx.query(`SET LOCAL ROLE ${role}`);
+        return work(tx);
+      }),
+    query: (sql, params) => narrowed.transaction((tx) => tx.query(sql, params)),
+  };
+  return narrowed;
 }

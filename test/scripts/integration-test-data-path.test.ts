@@ -26,7 +26,7 @@ const OUTPUTS = {
   LANDING_BUCKET_NAME: 'dp-dev-landing-bucket',
   CURATED_BUCKET_NAME: 'dp-dev-curated-bucket',
   DATA_MART_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-data-mart',
-  DATA_MART_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-1-AbCdEf',
+  DATA_MART_TEST_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:TesterLoginSecretD37A05BF-AbCdEf',
   DATA_MART_DATABASE_NAME: 'mart',
 };
 const OBJECT_KEY = 'clicks/ingest_date=2026-11-22/req-123.csv';
@@ -95,7 +95,7 @@ function context(environment = 'dev'): CheckContext {
 }
 
 /** Data API answers by statement: the count of the sample's rows, the audit row, the delete. */
-function mockMart(found: { rows?: number; audit?: Record<string, string | number> } = {}): void {
+function mockMart(found: { rows?: number; audit?: Record<string, string | number>; deleteError?: Error } = {}): void {
   const rows = found.rows ?? VALID_ROWS;
   const audit = { run_id: 'run-1', status: 'SUCCEEDED', rows_valid: VALID_ROWS, rows_rejected: 1, ...found.audit };
   rdsData.on(ExecuteStatementCommand).callsFake((input: { sql: string }) => {
@@ -116,6 +116,7 @@ function mockMart(found: { rows?: number; audit?: Record<string, string | number
       };
     }
     if (input.sql.startsWith('DELETE')) {
+      if (found.deleteError) throw found.deleteError;
       return {
         columnMetadata: [{ label: 'deleted', typeName: 'int4' }],
         records: Array.from({ length: rows }, () => [{ longValue: 1 }]),
@@ -276,7 +277,7 @@ describe('data path: happy path with a created Cognito user pool', () => {
     );
     expect(count).toMatchObject({
       resourceArn: OUTPUTS.DATA_MART_CLUSTER_ARN,
-      secretArn: OUTPUTS.DATA_MART_SECRET_ARN,
+      secretArn: OUTPUTS.DATA_MART_TEST_SECRET_ARN,
     });
     const keys = count?.parameters?.map((p) => p.value?.stringValue);
     expect(keys).toHaveLength(3);
@@ -518,6 +519,27 @@ describe('data path: failures', () => {
     );
     expect(sent.at(-1)?.operation).toBe('AdminDeleteUser');
   });
+
+  test('every Data API statement logs in with the tester login secret of the outputs, never another secret', async () => {
+    await runDataPath({ auth: COGNITO });
+    const secrets = new Set(rdsData.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input.secretArn));
+    expect([...secrets]).toEqual([OUTPUTS.DATA_MART_TEST_SECRET_ARN]);
+    // Single statements only: the tester may not begin transactions (DataMartStack grants it ExecuteStatement only).
+    expect(rdsData.calls().every((call) => call.args[0] instanceof ExecuteStatementCommand)).toBe(true);
+  });
+
+  test('cleanup fails with the database error when the database refuses the DELETE', async () => {
+    mockMart({
+      deleteError: Object.assign(new Error('ERROR: permission denied for table clicks'), {
+        name: 'DatabaseErrorException',
+      }),
+    });
+    const { byName } = await runDataPath({ auth: COGNITO });
+    expect(byName('cleanup').passed).toBe(false);
+    expect(byName('cleanup').detail).toMatch(
+      /^could not remove mart rows: DatabaseErrorException: ERROR: permission denied for table clicks\. removed: 1 object\(s\) of s3:\/\/dp-dev-curated-bucket\//,
+    );
+  });
 });
 
 describe('data path: registration', () => {
@@ -530,12 +552,12 @@ describe('data path: registration', () => {
     const lines: string[] = [];
     const exitCode = await runIntegrationTest({
       argv: ['--env', 'dev', '--only', 'data-path'],
-      env: { TARGET_REGION: 'eu-west-1', ...OUTPUTS, API_URL: undefined, DATA_MART_SECRET_ARN: '' },
+      env: { TARGET_REGION: 'eu-west-1', ...OUTPUTS, API_URL: undefined, DATA_MART_TEST_SECRET_ARN: '' },
       print: (line) => lines.push(line),
       clock: fakeClock(),
     });
     expect(exitCode).toBe(2);
-    expect(lines.join('\n')).toContain('Missing environment variables API_URL, DATA_MART_SECRET_ARN');
+    expect(lines.join('\n')).toContain('Missing environment variables API_URL, DATA_MART_TEST_SECRET_ARN');
     expect(sfn.calls()).toHaveLength(0);
   });
 });

@@ -15,14 +15,14 @@ import { logger } from '../../../lambda/shared/logger';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
 import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../helpers/fake-aws';
-import { startPostgres, type TestDatabase } from '../../helpers/postgres';
+import { narrowedTo, startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../validate/local-s3';
 import { CLICK_COUNT, martTables, migrateAndSeed } from '../mart-query/mart-fixture';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
 process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().datasets));
 process.env.MART_CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
-process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:mart-master-AbCdEf';
+process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:ReaderLoginSecret-AbCdEf';
 process.env.MART_DATABASE = 'mart';
 process.env.ARTIFACTS_BUCKET = 'dp-dev-artifacts-222222222222-eu-west-1';
 process.env.KMS_KEY_ARN = 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555';
@@ -117,10 +117,11 @@ function sqsEvent(body: string, receiveCount = 1): SQSEvent {
   };
 }
 
+/** The worker as in AWS: with the reader login's privileges. */
 function workerFor(executor: SqlExecutor = db.executor, pageRows = 1000, client: S3Client = s3) {
   return worker.createHandler({
     jobs,
-    executor,
+    executor: narrowedTo(executor, 'mart_reader_a'),
     tables: martTables,
     target: { s3: client, bucket: BUCKET, kmsKeyArn: KMS_KEY_ARN, partBytes: 5 * 1024 * 1024 },
     pageRows,

@@ -25,9 +25,9 @@ import {
 import { describeWithCopy, startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../validate/local-s3';
 
-process.env.CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-data-mart';
-process.env.SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-abc';
-process.env.DATABASE_NAME = 'mart';
+process.env.MART_CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-data-mart';
+process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:LoaderLoginSecret-AbCdEf';
+process.env.MART_DATABASE = 'mart';
 process.env.MART_TABLES = JSON.stringify({ impressions: 'impressions', clicks: 'clicks' });
 setLambdaRoleEnvironment();
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -137,7 +137,7 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
     };
   });
 
-  it('imports every part server-side with aws_s3 as mart_loader and returns the counts', async () => {
+  it('imports every part server-side with aws_s3 as the loader login and returns the counts', async () => {
     answers.Execute = auroraAnswers();
     await expect(loadMart.handler(input)).resolves.toEqual({
       dataset: 'impressions',
@@ -152,7 +152,9 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
     expect(listing).toMatchObject({ method: 'GET', path: `/${input.bucket}`, query: { prefix: input.prefix } });
     const sent = statements();
     expect(sent.every((statement) => statement.transactionId === 'tx-1')).toBe(true);
-    expect(sent[0].sql).toBe('SET LOCAL ROLE "mart_loader"');
+    // Logged in as the loader login: its secret, and no SET ROLE (the session already is the right user).
+    expect(sent.every((statement) => statement.secretArn === process.env.MART_SECRET_ARN)).toBe(true);
+    expect(sent.some((statement) => /\bSET (LOCAL )?ROLE\b/i.test(statement.sql ?? ''))).toBe(false);
     const imports = sent.filter((statement) => statement.sql?.includes('aws_s3.table_import_from_s3'));
     expect(imports.map((statement) => statement.parameters)).toEqual(
       partKeys.map((key) => [

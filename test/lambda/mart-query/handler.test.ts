@@ -2,14 +2,14 @@ import { encodeCursor } from '../../../lambda/shared/api-cursor';
 import { queryFingerprint } from '../../../lambda/shared/api-mart-query';
 import { logger } from '../../../lambda/shared/logger';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
-import { startPostgres, type TestDatabase } from '../../helpers/postgres';
+import { narrowedTo, startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { exampleConfig } from '../../helpers/app';
 import { type FakeAws, type FakeAwsHandler, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { CLICK_COUNT, clickId, martTables, migrateAndSeed, proxyEvent, query } from './mart-fixture';
 
 process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().datasets));
 process.env.MART_CLUSTER_ARN = 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart';
-process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:mart-master-AbCdEf';
+process.env.MART_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:ReaderLoginSecret-AbCdEf';
 process.env.MART_DATABASE = 'mart';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'DataPlatformTest';
@@ -32,7 +32,8 @@ beforeAll(async () => {
   martQuery = await import('../../../lambda/mart-query/handler');
   db = await startPostgres();
   await migrateAndSeed(db.executor);
-  handler = martQuery.createHandler({ executor: db.executor, tables: martTables });
+  // With the reader login's privileges, as in AWS.
+  handler = martQuery.createHandler({ executor: narrowedTo(db.executor, 'mart_reader_a'), tables: martTables });
 });
 afterAll(async () => {
   await rds?.stop();
@@ -103,7 +104,7 @@ describe('GET /v1/marts/{table} on the migrated mart', () => {
     expect(count).toBe(CLICK_COUNT);
   });
 
-  test('reads as mart_reader: a table that role may not read is refused by the database', async () => {
+  test('reads as the reader login: a table mart_reader may not read is refused by the database', async () => {
     await db.executor.query('CREATE TABLE mart.private_notes (id text PRIMARY KEY)');
     await db.executor.query('REVOKE ALL ON mart.private_notes FROM mart_reader');
     const tables = new Map(martTables);
@@ -114,7 +115,7 @@ describe('GET /v1/marts/{table} on the migrated mart', () => {
       primaryKey: ['id'],
       filterable: ['id'],
     });
-    const response = await martQuery.createHandler({ executor: db.executor, tables })(
+    const response = await martQuery.createHandler({ executor: narrowedTo(db.executor, 'mart_reader_a'), tables })(
       proxyEvent({ pathParameters: { table: 'private_notes' } }),
     );
     expect(response.statusCode).toBe(500);

@@ -161,9 +161,9 @@ describe('migrations against PostgreSQL', () => {
     await expect(
       applyMigrations(
         db.executor,
-        versionedMigrations({ ...files, 'V050__marker.sql': 'SELECT 1', 'V004__late.sql': 'SELECT 1' }),
+        versionedMigrations({ ...files, 'V050__marker.sql': 'SELECT 1', 'V040__late.sql': 'SELECT 1' }),
       ),
-    ).rejects.toThrow(/V004 .* is not applied but V050 already is, so it would run out of order\. Fix: renumber it/);
+    ).rejects.toThrow(/V040 .* is not applied but V050 already is, so it would run out of order\. Fix: renumber it/);
   });
 });
 

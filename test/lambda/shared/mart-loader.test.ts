@@ -81,7 +81,15 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
   async function load(request: MartLoadRequest, directory: string, stager?: Stager) {
     const client = await db.pool.connect();
     try {
-      return await loadBatch(new PgExecutor(client), request, stager ?? copyStager(client, directorySource(directory)));
+      // Connected as the owner: narrowed to the loader's group role, as the loader login would be in AWS.
+      return await loadBatch(
+        new PgExecutor(client),
+        request,
+        stager ?? copyStager(client, directorySource(directory)),
+        {
+          role: 'mart_loader',
+        },
+      );
     } finally {
       client.release();
     }

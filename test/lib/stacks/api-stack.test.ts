@@ -426,26 +426,58 @@ describe('cross-stack references', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
-  test('read the mart secret only, decrypting it only through Secrets Manager', () => {
-    templateFor('dev').hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-            Resource: Match.stringLikeRegexp('^arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-'),
+  test("the mart functions read the reader login's secret only, decrypting it only through Secrets Manager", () => {
+    const template = templateFor('dev');
+    for (const fn of ['MartQueryFunction', 'ExportWorkerFunction']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp(`^${fn}ServiceRole`) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'DataApiOnMartCluster',
+              Action: [
+                'rds-data:BeginTransaction',
+                'rds-data:CommitTransaction',
+                'rds-data:ExecuteStatement',
+                'rds-data:RollbackTransaction',
+              ],
+              Resource: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
+            }),
+            {
+              Sid: 'ReadMartReaderSecret',
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:ReaderLoginSecret-AbCdEf',
+            },
+            Match.objectLike({
+              Action: 'kms:Decrypt',
+              Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${fn}ServiceRole`), 'Arn'] },
+        Environment: {
+          Variables: Match.objectLike({
+            MART_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:ReaderLoginSecret-AbCdEf',
+            MART_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
+            MART_DATABASE: 'mart',
           }),
-          Match.objectLike({
-            Action: 'kms:Decrypt',
-            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
-          }),
-        ]),
-      },
-    });
+        },
+      });
+    }
+    // No other secret appears anywhere in the API stack but the tester's, for the integration-test role.
+    const secrets = JSON.stringify(template.toJSON()).match(/secret:[A-Za-z0-9!-]+?-AbCdEf/g) ?? [];
+    expect([...new Set(secrets)].sort()).toEqual([
+      'secret:ReaderLoginSecret-AbCdEf',
+      'secret:TesterLoginSecret-AbCdEf',
+    ]);
   });
 });
 
 describe('data-path integration test', () => {
-  test("the integration-test role may follow the mart datasets' runs and query the mart, nothing broader", () => {
+  test("the integration-test role may follow the mart datasets' runs and query the mart as the tester, nothing broader", () => {
     const template = templateFor('dev');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyName: Match.stringLikeRegexp('^DataPathTestPolicy'),
@@ -461,18 +493,21 @@ describe('data-path integration test', () => {
             Action: 'states:DescribeExecution',
             Resource: Match.arrayWith(['arn:aws:states:eu-west-1:222222222222:execution:dp-dev-clicks:*']),
           }),
-          Match.objectLike({
-            Sid: 'QueryMart',
+          // Single statements as the tester login: never the master secret.
+          {
+            Sid: 'DataApiOnMartCluster',
+            Effect: 'Allow',
             Action: 'rds-data:ExecuteStatement',
             Resource: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
-          }),
-          Match.objectLike({
-            Sid: 'ReadMartSecret',
+          },
+          {
+            Sid: 'ReadMartTesterSecret',
+            Effect: 'Allow',
             Action: 'secretsmanager:GetSecretValue',
-            Resource: Match.stringLikeRegexp('^arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!cluster-'),
-          }),
+            Resource: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:TesterLoginSecret-AbCdEf',
+          },
           Match.objectLike({
-            Sid: 'DecryptMartSecret',
+            Sid: 'DecryptMartSecrets',
             Action: 'kms:Decrypt',
             Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
           }),

@@ -70,8 +70,8 @@ describe('DataMartStack cluster', () => {
       MasterUserSecret: { KmsKeyId: importOf(/Storage:ExportsOutputFnGetAttKey.*Arn/) },
       MasterUserPassword: Match.absent(),
     });
-    dev.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    dev.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    // The secrets of this stack are the three logins' (below); the master's is RDS's own.
+    dev.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
   });
 
   it('scales to zero with auto-pause in dev, from the environment config', () => {
@@ -251,9 +251,9 @@ describe('DataMartStack migrations', () => {
       VpcConfig: Match.absent(),
       Environment: {
         Variables: Match.objectLike({
-          CLUSTER_ARN: Match.anyValue(),
-          SECRET_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cluster'), 'MasterUserSecret.SecretArn'] },
-          DATABASE_NAME: 'mart',
+          MART_CLUSTER_ARN: Match.anyValue(),
+          MART_SECRET_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cluster'), 'MasterUserSecret.SecretArn'] },
+          MART_DATABASE: 'mart',
         }),
       },
     });
@@ -266,13 +266,20 @@ describe('DataMartStack migrations', () => {
             Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
           }),
           Match.objectLike({
-            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Action: 'secretsmanager:GetSecretValue',
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cluster'), 'MasterUserSecret.SecretArn'] },
           }),
           Match.objectLike({
             Action: 'kms:Decrypt',
             Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
           }),
+          // It reads the login secrets to set the users' initial passwords.
+          ...['Reader', 'Loader', 'Tester'].map((login) =>
+            Match.objectLike({
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: { Ref: Match.stringLikeRegexp(`^${login}LoginSecretAttachment`) },
+            }),
+          ),
         ]),
       },
     });
@@ -286,8 +293,8 @@ describe('DataMartStack load-mart function', () => {
       VpcConfig: Match.absent(),
       Environment: {
         Variables: Match.objectLike({
-          SECRET_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cluster'), 'MasterUserSecret.SecretArn'] },
-          DATABASE_NAME: 'mart',
+          MART_SECRET_ARN: { Ref: Match.stringLikeRegexp('^LoaderLoginSecretAttachment') },
+          MART_DATABASE: 'mart',
           MART_TABLES: JSON.stringify({ clicks: 'clicks', impressions: 'impressions' }),
         }),
       },
@@ -298,6 +305,10 @@ describe('DataMartStack load-mart function', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Action: Match.arrayWith(['rds-data:ExecuteStatement']) }),
+          Match.objectLike({
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: { Ref: Match.stringLikeRegexp('^LoaderLoginSecretAttachment') },
+          }),
           {
             Action: 's3:ListBucket',
             Effect: 'Allow',
@@ -311,6 +322,140 @@ describe('DataMartStack load-mart function', () => {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^LoadMartFunction') }] },
     });
     expect(JSON.stringify(loaderPolicies)).not.toContain('s3:GetObject');
+  });
+});
+
+describe('DataMartStack login secrets and their rotation', () => {
+  const functionId = (template: Template, handlerEnv: string) =>
+    Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment?.Variables?.[handlerEnv] !== undefined,
+    )?.[0];
+
+  it('creates one secret per login with the first user of its pair and a generated password, encrypted with the platform key', () => {
+    for (const [login, user] of [
+      ['Reader', 'mart_reader_a'],
+      ['Loader', 'mart_loader_a'],
+      ['Tester', 'mart_tester_a'],
+    ]) {
+      const secrets = dev.template.findResources('AWS::SecretsManager::Secret', {
+        Properties: {
+          KmsKeyId: importOf(/Storage:ExportsOutputFnGetAttKey.*Arn/),
+          GenerateSecretString: Match.objectLike({
+            SecretStringTemplate: JSON.stringify({ engine: 'postgres', dbname: 'mart', username: user }),
+            GenerateStringKey: 'password',
+            PasswordLength: 32,
+            ExcludePunctuation: true,
+            IncludeSpace: false,
+          }),
+        },
+      });
+      const secret = Object.keys(secrets);
+      expect(secret).toEqual([expect.stringMatching(new RegExp(`^${login}LoginSecret`))]);
+      // Attached to the cluster: Secrets Manager adds host, port and the cluster identifier.
+      dev.template.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
+        SecretId: { Ref: secret[0] },
+        TargetType: 'AWS::RDS::DBCluster',
+        TargetId: { Ref: Match.stringLikeRegexp('^Cluster') },
+      });
+    }
+  });
+
+  it('rotates each login secret with the rotation function, every dataMart.loginRotationDays, after the migrations', () => {
+    const schedules = Object.values(dev.template.findResources('AWS::SecretsManager::RotationSchedule'));
+    expect(schedules).toHaveLength(3);
+    const rotationFunction = functionId(dev.template, 'MART_LOGIN_SECRETS');
+    const migrations = Object.keys(dev.template.findResources('Custom::DataMartMigrations'))[0];
+    for (const schedule of schedules) {
+      expect(schedule.Properties).toEqual({
+        SecretId: { Ref: expect.stringMatching(/^(Reader|Loader|Tester)LoginSecretAttachment/) },
+        RotationLambdaARN: { 'Fn::GetAtt': [rotationFunction, 'Arn'] },
+        RotationRules: { ScheduleExpression: `rate(${exampleEnvironment('dev').dataMart.loginRotationDays} days)` },
+      });
+      expect(schedule.DependsOn).toContain(migrations);
+    }
+    expect(exampleEnvironment('dev').dataMart.loginRotationDays).toBe(30);
+  });
+
+  it('takes the rotation interval from the environment config', () => {
+    const environment = exampleEnvironment('test');
+    const app = testApp();
+    const env = { account: environment.account, region: environment.region };
+    const weekly = { ...environment, dataMart: { ...environment.dataMart, loginRotationDays: 7 } };
+    const common = { prefix: 'dp-test', environment: weekly, deploymentAccount: '111111111111', env };
+    const storage = new StorageStack(app, 'Storage', common);
+    const stack = new DataMartStack(app, 'DataMart', {
+      ...common,
+      vpc: new NetworkStack(app, 'Network', { ...common, key: storage.key }).vpc,
+      key: storage.key,
+      curatedBucket: storage.buckets.curated,
+      curatedBucketName: storage.bucketNames.curated,
+      datasets: exampleConfig().datasets,
+    });
+    Template.fromStack(stack).allResourcesProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationRules: { ScheduleExpression: 'rate(7 days)' },
+    });
+  });
+
+  it('runs the rotation function outside the VPC, as the master, on the login secrets of this stack only', () => {
+    const rotationFunction = functionId(dev.template, 'MART_LOGIN_SECRETS') as string;
+    const fn = dev.template.findResources('AWS::Lambda::Function')[rotationFunction];
+    expect(fn.Properties.VpcConfig).toBeUndefined();
+    expect(fn.Properties.Timeout).toBe(300);
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      MART_SECRET_ARN: { 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'MasterUserSecret.SecretArn'] },
+      MART_DATABASE: 'mart',
+    });
+    const logins = JSON.stringify(fn.Properties.Environment.Variables.MART_LOGIN_SECRETS);
+    for (const login of ['Reader', 'Loader', 'Tester'])
+      expect(logins).toMatch(new RegExp(`${login}LoginSecretAttachment`));
+    dev.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^RotateLoginSecretsFunction') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          }),
+          Match.objectLike({
+            Action: [
+              'secretsmanager:DescribeSecret',
+              'secretsmanager:GetSecretValue',
+              'secretsmanager:PutSecretValue',
+              'secretsmanager:UpdateSecretVersionStage',
+            ],
+            Resource: ['Loader', 'Reader', 'Tester'].map((login) => ({
+              Ref: Match.stringLikeRegexp(`^${login}LoginSecretAttachment`),
+            })),
+          }),
+        ]),
+      },
+    });
+    // Only Secrets Manager, and only on behalf of this account, may invoke it.
+    dev.template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [rotationFunction, 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: '222222222222',
+    });
+    expect(Object.values(dev.template.findResources('AWS::Lambda::Permission'))).toHaveLength(1);
+  });
+
+  it("passes the login secrets to the migrations, so a replaced secret re-runs them and sets its user's password", () => {
+    const [migrations] = Object.values(dev.template.findResources('Custom::DataMartMigrations'));
+    const text = JSON.stringify(migrations.Properties.LoginSecrets);
+    for (const login of ['reader', 'loader', 'tester']) expect(text).toContain(`\\"${login}\\":`);
+    for (const login of ['Reader', 'Loader', 'Tester'])
+      expect(text).toMatch(new RegExp(`${login}LoginSecretAttachment`));
+  });
+
+  it('logs no statements and lets only the master set passwords, through the parameter group', () => {
+    dev.template.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
+      Parameters: { 'rds.force_ssl': '1', log_statement: 'none', 'rds.restrict_password_commands': '1' },
+    });
+  });
+
+  it("adds nothing to the Storage stack's key policy (every kms permission is on the principal's side)", () => {
+    const keyPolicy = JSON.stringify(Template.fromStack(dev.storage).findResources('AWS::KMS::Key'));
+    expect(keyPolicy).not.toContain('secretsmanager');
   });
 });
 

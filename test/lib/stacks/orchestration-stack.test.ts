@@ -304,28 +304,51 @@ describe('OrchestrationStack', () => {
     template.resourceCountIs('AWS::KMS::Key', 0);
   });
 
-  test('SQL functions use the Data API on the mart cluster only, outside any VPC', () => {
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'DataApiOnMartCluster', Resource: CLUSTER_ARN }),
-          Match.objectLike({
-            Sid: 'ReadMartSecret',
-            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+  test('SQL functions use the Data API on the mart cluster only, as the loader login, outside any VPC', () => {
+    const loaderSecret = fromStack('dp-dev-data-mart', /RefLoaderLoginSecretAttachment/);
+    for (const fn of ['ValidateFunction', 'BatchFunction', 'JobAuditorFunction']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp(`^${fn}ServiceRole`) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'DataApiOnMartCluster',
+              Resource: CLUSTER_ARN,
+              Action: [
+                'rds-data:BeginTransaction',
+                'rds-data:CommitTransaction',
+                'rds-data:ExecuteStatement',
+                'rds-data:RollbackTransaction',
+              ],
+            }),
+            {
+              Sid: 'ReadMartLoaderSecret',
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: loaderSecret,
+            },
+            Match.objectLike({
+              Sid: 'DecryptMartSecrets',
+              Action: 'kms:Decrypt',
+              Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${fn}ServiceRole`), 'Arn'] },
+        Environment: {
+          Variables: Match.objectLike({
+            MART_CLUSTER_ARN: CLUSTER_ARN,
+            MART_DATABASE: 'mart',
+            MART_SECRET_ARN: loaderSecret,
           }),
-        ]),
-      },
-    });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          MART_CLUSTER_ARN: CLUSTER_ARN,
-          MART_DATABASE: 'mart',
-          MART_SECRET_ARN: Match.anyValue(),
-        }),
-      },
-      VpcConfig: Match.absent(),
-    });
+        },
+        VpcConfig: Match.absent(),
+      });
+    }
+    // No function of this stack may read the master secret.
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/MasterUserSecret/);
   });
 
   test('validate reads landing and writes only staging/ and quarantine/ of artifacts', () => {

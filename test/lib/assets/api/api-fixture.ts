@@ -7,6 +7,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { EnvironmentConfig } from '../../../../config/schema';
 import { ApiStack } from '../../../../lib/stacks/api-stack';
+import { MartDataApi } from '../../../../lib/stacks/data-mart-stack';
 import { IamStack } from '../../../../lib/stacks/iam-stack';
 import { StorageStack } from '../../../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment } from '../../../helpers/app';
@@ -23,22 +24,33 @@ export function buildApiStack(
   const common = { prefix: `dp-${envName}`, environment, deploymentAccount: config.platform.deployment.account, env };
   const storage = new StorageStack(app, 'Storage', common);
   const iam = new IamStack(app, 'Iam', { ...common, storage });
-  // Like the DataMart stack's RDS-managed master secret: encrypted with the platform key of the Storage stack
-  // (imported, so it adds no resource; the real one lives in the DataMart stack).
-  const secret = secretsmanager.Secret.fromSecretAttributes(storage, 'MartMasterSecretStandIn', {
-    secretCompleteArn: `arn:aws:secretsmanager:${environment.region}:${environment.account}:secret:rds!cluster-0a1b2c3d-AbCdEf`,
-    encryptionKey: storage.key,
+  // Like the DataMart stack's secrets: encrypted with the platform key of the Storage stack (imported, so they add
+  // no resource; the real ones live in the DataMart stack). The grants are the DataMart stack's own (MartDataApi).
+  const secretArn = (name: string) =>
+    `arn:aws:secretsmanager:${environment.region}:${environment.account}:secret:${name}-AbCdEf`;
+  const standIn = (id: string, name: string) =>
+    secretsmanager.Secret.fromSecretAttributes(storage, id, {
+      secretCompleteArn: secretArn(name),
+      encryptionKey: storage.key,
+    });
+  const mart = new MartDataApi({
+    clusterArn: `arn:aws:rds:${environment.region}:${environment.account}:cluster:dp-${envName}-mart`,
+    databaseName: 'mart',
+    key: storage.key,
+    region: environment.region,
+    secrets: {
+      reader: standIn('MartReaderSecretStandIn', 'ReaderLoginSecret'),
+      loader: standIn('MartLoaderSecretStandIn', 'LoaderLoginSecret'),
+      tester: standIn('MartTesterSecretStandIn', 'TesterLoginSecret'),
+      master: standIn('MartMasterSecretStandIn', 'rds!cluster-0a1b2c3d'),
+    },
   });
   return new ApiStack(app, 'Api', {
     ...common,
     datasets: config.datasets,
     key: storage.key,
     bucketNames: storage.bucketNames,
-    mart: {
-      clusterArn: `arn:aws:rds:${environment.region}:${environment.account}:cluster:dp-${envName}-mart`,
-      secret,
-      databaseName: 'mart',
-    },
+    mart,
     invokerRoles: [iam.integrationTestRole],
   });
 }

@@ -94,11 +94,17 @@ export function parseValidationSettings(env: Readonly<Record<string, string | un
       continue;
     }
     const value = Number(text);
-    // The ratio may be fractional; every other setting is a count of bytes, rows, characters or seconds.
-    const valid = name === 'maxInflationRatio' ? Number.isFinite(value) && value >= 1 : Number.isSafeInteger(value);
-    if (!valid || (name !== 'timeBudgetMarginSeconds' && value <= 0) || value < 0) {
+    // The ratio may be fractional; the others count bytes, rows, characters or seconds. Zero rejected rows is a
+    // strict mode (the first bad row quarantines the file); a zero size or length would refuse every file.
+    const [valid, expected] =
+      name === 'maxInflationRatio'
+        ? [Number.isFinite(value) && value >= 1, 'a number >= 1']
+        : name === 'maxRejectedRows'
+          ? [Number.isSafeInteger(value) && value >= 0, 'a whole number >= 0']
+          : [Number.isSafeInteger(value) && value > 0, 'a whole number > 0'];
+    if (!valid) {
       throw new Error(
-        `Environment variable ${variable} is ${JSON.stringify(text)}, not a ${name === 'maxInflationRatio' ? 'number >= 1' : name === 'timeBudgetMarginSeconds' ? 'whole number >= 0' : 'whole number > 0'}. Fix: set ${VALIDATION_CONFIG_KEYS[name]} in config/environments/<env>.json and redeploy (default ${VALIDATION_DEFAULTS[name]})`,
+        `Environment variable ${variable} is ${JSON.stringify(text)}, not ${expected}. Fix: set ${VALIDATION_CONFIG_KEYS[name]} in config/environments/<env>.json and redeploy (default ${VALIDATION_DEFAULTS[name]})`,
       );
     }
     settings[name] = value;

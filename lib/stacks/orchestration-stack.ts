@@ -14,7 +14,7 @@ import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { AUDIT_ENV } from '../../lambda/audit/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
 import { REGENERATE_COMMAND } from '../../lambda/validate/bundle-datasets';
-import { VALIDATE_ENV } from '../../lambda/validate/contract';
+import { VALIDATE_ENV, validationEnvironment } from '../../lambda/validate/contract';
 import { staleBundledDatasets } from '../../lambda/validate/datasets';
 import { DatasetFlow } from '../constructs/dataset-flow';
 import { PlatformFunction } from '../constructs/platform-function';
@@ -92,7 +92,10 @@ export class OrchestrationStack extends Stack {
     };
     this.validateFunction = this.function('ValidateFunction', 'validate', removalPolicy, {
       description: 'Validates one landed object against its dataset: valid rows to staging, the rest to quarantine.',
-      environment: { [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts },
+      environment: {
+        [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts,
+        ...validationEnvironment(environment.etl.validation),
+      },
       // Streams objects of any size: memory bounds the buffers, time the largest file.
       memorySize: 1024,
       timeout: Duration.minutes(15),

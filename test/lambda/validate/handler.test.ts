@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import type { ValidateOutput } from '../../../lambda/validate/contract';
+import { VALIDATION_DEFAULTS, type ValidateOutput, type ValidationSettings } from '../../../lambda/validate/contract';
 import type { createHandler as CreateHandler } from '../../../lambda/validate/handler';
 import { DEFAULT_PART_SIZE, S3ObjectStore } from '../../../lambda/validate/object-store';
 import { loadDataset, writeSample } from '../../../scripts/generate-sample';
@@ -14,6 +14,7 @@ const ARTIFACTS = 'artifacts';
 
 let local: LocalS3;
 let validate: (event: unknown) => Promise<ValidateOutput>;
+let createHandlerWith: (settings: Partial<ValidationSettings>, now: () => number) => ReturnType<typeof CreateHandler>;
 
 beforeAll(async () => {
   // The module reads its environment at load, as in Lambda.
@@ -27,6 +28,13 @@ beforeAll(async () => {
   };
   local = await startLocalS3([LANDING, ARTIFACTS]);
   validate = createHandler({ store: new S3ObjectStore(local.s3), artifactsBucket: ARTIFACTS });
+  createHandlerWith = (settings, now) =>
+    createHandler({
+      store: new S3ObjectStore(local.s3),
+      artifactsBucket: ARTIFACTS,
+      settings: { ...VALIDATION_DEFAULTS, ...settings },
+      now,
+    });
 });
 
 afterAll(async () => {
@@ -232,6 +240,81 @@ describe('validate handler', () => {
     expect(stagedParts.length).toBeGreaterThanOrEqual(2);
     const staged = await local.getText(ARTIFACTS, `${output.stagingPrefix}part-00000.ndjson`);
     expect(staged.split('\n').filter((line) => line !== '')).toHaveLength(rows - rows / badEvery);
+  });
+
+  test('rejects a small gzip of {} lines at the rejected-row cap: the file quarantined whole, nothing staged', async () => {
+    const body = gzipSync(Buffer.from('{}\n'.repeat(200_000)));
+    const key = 'impressions/ingest_date=2026-11-22/objects.ndjson.gz';
+    const output = await land(key, body);
+    const quarantine = `quarantine/impressions/ingest_date=2026-11-22/run_id=run-${runCounter}/`;
+    expect(output).toMatchObject({
+      status: 'UNREADABLE',
+      limit: 'maxRejectedRows',
+      rowsTotal: 10_001,
+      rowsValid: 0,
+      rowsRejected: 10_001,
+      quarantineKey: `${quarantine}objects.ndjson.gz`,
+      reason: expect.stringMatching(
+        /^more than 10000 rows rejected \(etl\.validation\.maxRejectedRows\): record 10001 was rejection 10001 \(line 10001: column "impression_id" is required but is missing; /,
+      ),
+    });
+    expect(output.reason!.length).toBeLessThanOrEqual(2000);
+    // The landed object and its reason: no rejected-rows file, nothing staged.
+    expect(await local.list(ARTIFACTS, quarantine)).toEqual([
+      `${quarantine}objects.ndjson.gz`,
+      `${quarantine}objects.ndjson.gz.reason.json`,
+    ]);
+    expect((await local.getBytes(ARTIFACTS, `${quarantine}objects.ndjson.gz`)).equals(body)).toBe(true);
+    expect(await local.list(ARTIFACTS, output.stagingPrefix)).toEqual([]);
+    const reasonFile = JSON.parse(await local.getText(ARTIFACTS, `${quarantine}objects.ndjson.gz.reason.json`));
+    expect(reasonFile).toMatchObject({
+      limit: 'maxRejectedRows',
+      counts: { rowsRead: 10_001, rowsValid: 0, rowsRejected: 10_001, bytesRead: body.length },
+      limits: { maxRejectedRows: 10_000 },
+      source: { bucket: LANDING, key },
+    });
+    expect(reasonFile.reason.startsWith(output.reason!.slice(0, 1990))).toBe(true);
+  });
+
+  test('rejects a file when the invocation has no time left beyond the margin, instead of timing out', async () => {
+    const key = 'impressions/ingest_date=2026-11-22/late.ndjson';
+    await local.put(LANDING, key, fixture('impressions-mixed.ndjson'));
+    const now = Date.parse('2026-11-22T10:00:00Z');
+    const late = createHandlerWith({ timeBudgetMarginSeconds: 60 }, () => now);
+    const output = await late(
+      { bucket: LANDING, key, dataset: 'impressions', runId: 'run-late' },
+      { getRemainingTimeInMillis: () => 59_000 },
+    );
+    expect(output).toMatchObject({
+      status: 'UNREADABLE',
+      limit: 'timeBudget',
+      rowsTotal: 0,
+      quarantineKey: 'quarantine/impressions/ingest_date=2026-11-22/run_id=run-late/late.ndjson',
+      reason: expect.stringMatching(/^did not finish within the time budget: /),
+    });
+    const reasonFile = JSON.parse(await local.getText(ARTIFACTS, `${output.quarantineKey}.reason.json`));
+    // The deadline: the invocation's end less the margin.
+    expect(reasonFile.limits.deadline).toBe('2026-11-22T09:59:59.000Z');
+
+    // With time to spare the same file is validated as usual.
+    const onTime = await late(
+      { bucket: LANDING, key, dataset: 'impressions', runId: 'run-on-time' },
+      { getRemainingTimeInMillis: () => 900_000 },
+    );
+    expect(onTime).toMatchObject({ status: 'VALID', rowsValid: 3 });
+  });
+
+  test('fails the cold start when a limit variable is malformed', async () => {
+    process.env.VALIDATE_MAX_REJECTED_ROWS = 'many';
+    try {
+      await jest.isolateModulesAsync(async () => {
+        await expect(import('../../../lambda/validate/handler')).rejects.toThrow(
+          'Environment variable VALIDATE_MAX_REJECTED_ROWS is "many", not a whole number >= 0. Fix: set etl.validation.maxRejectedRows in config/environments/<env>.json and redeploy (default 10000)',
+        );
+      });
+    } finally {
+      delete process.env.VALIDATE_MAX_REJECTED_ROWS;
+    }
   });
 
   test('fails an unknown dataset with InvalidInputError naming the known ones', async () => {

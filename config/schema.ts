@@ -482,6 +482,63 @@ export const environmentSchema = z
             retryDelayMinutes: positiveInt('1 to 1440').min(1).max(1440).default(5),
           })
           .prefault({}),
+        /**
+         * What one landed file may cost the validate function. Beyond a limit reading stops at once and the file is
+         * quarantined whole (status UNREADABLE, a reason naming the limit, the value reached and this key); nothing
+         * of it is staged. The function has 1024 MB and 15 minutes, and validates ~50-100 MB of text per second.
+         */
+        validation: z
+          .strictObject({
+            /**
+             * Text a gzip file may inflate to. 10 GiB is ~2-4 minutes of validation, well inside the 15-minute
+             * function, and far above what producers send in one file (Firehose batches are at most 128 MB).
+             * @default 10737418240 (10 GiB)
+             */
+            maxInflatedBytes: positiveInt('at least 1048576 (1 MiB), e.g. 10737418240 (10 GiB)')
+              .min(1_048_576)
+              .default(10_737_418_240),
+            /**
+             * Inflated bytes per compressed byte, checked once 16 MiB of text are out. NDJSON and CSV compress 4-20x
+             * (repeated keys and codes: up to ~50x); deflate's ceiling is ~1032x, which is what bombs use. 100 keeps
+             * twice the margin over the most repetitive genuine exports, and stops a 1000x bomb 16 KiB into its input.
+             * @default 100
+             */
+            maxInflationRatio: z
+              .number({ error: 'must be a number. Fix: e.g. 100' })
+              .min(2, { error: 'must be at least 2 (genuine text compresses 4x or more). Fix: e.g. 100' })
+              .default(100),
+            /**
+             * Size of a file that is not compressed: the same 10 GiB as for inflated text, so that gzip or not, a file
+             * costs the same at most. @default 10737418240 (10 GiB)
+             */
+            maxUncompressedObjectBytes: positiveInt('at least 1048576 (1 MiB), e.g. 10737418240 (10 GiB)')
+              .min(1_048_576)
+              .default(10_737_418_240),
+            /**
+             * Rejected rows written per file; one more and the file is quarantined whole. Rejected rows are for a
+             * person to read and land again: beyond 10,000 the file is wrong as a whole (format, schema version), and
+             * per-row reasons only multiply the output (a 3 KB gzip of `{}` lines once wrote 9 GB of them). 0 refuses
+             * a file at its first bad row. @default 10000
+             */
+            maxRejectedRows: positiveInt('0 or more, e.g. 10000').min(0).default(10_000),
+            /**
+             * Characters of one record (NDJSON line, JSON array element, CSV record), so at least as many bytes. Flat
+             * records of scalar columns take a few KB; 1 Mi leaves room for long text while one record, its parsed
+             * value and its rejected-row copy stay a few MB of the function's memory. At most 16 Mi.
+             * @default 1048576
+             */
+            maxRecordChars: positiveInt('between 1024 and 16777216, e.g. 1048576')
+              .min(1024)
+              .max(16_777_216)
+              .default(1_048_576),
+            /**
+             * Seconds of the invocation kept back to quarantine a file that could not be read in time (abort the
+             * staged upload, copy the file, write its reason) instead of timing out and being retried. 60 s covers
+             * the copy of the largest file (10 GiB, copied in parallel parts) with room. @default 60
+             */
+            timeBudgetMarginSeconds: positiveInt('between 10 and 300, e.g. 60').min(10).max(300).default(60),
+          })
+          .prefault({}),
       })
       .prefault({}),
     api: z

@@ -11,7 +11,11 @@
 import * as z from 'zod/mini';
 import '../shared/zod-locale';
 
-/** Environment variables of the function (all required, read at cold start). */
+/**
+ * Environment variables of the function, read at cold start. `artifactsBucket` is required; the limits default to
+ * {@link VALIDATION_DEFAULTS} when unset (the Orchestration stack always sets them from `etl.validation`), and a
+ * malformed value fails the cold start with the variable, the value and the fix.
+ */
 export const VALIDATE_ENV = {
   /** Bucket that receives `staging/...` and `quarantine/...` (the artifacts bucket). */
   artifactsBucket: 'ARTIFACTS_BUCKET',
@@ -19,7 +23,109 @@ export const VALIDATE_ENV = {
   batchStateMachineArn: 'BATCH_STATE_MACHINE_ARN',
   /** Seconds a newly started stage B loop has to take its dataset's lease (BatchSettings.startLeaseSeconds). */
   startLeaseSeconds: 'BATCH_START_LEASE_SECONDS',
+  maxInflatedBytes: 'VALIDATE_MAX_INFLATED_BYTES',
+  maxInflationRatio: 'VALIDATE_MAX_INFLATION_RATIO',
+  maxUncompressedObjectBytes: 'VALIDATE_MAX_UNCOMPRESSED_OBJECT_BYTES',
+  maxRejectedRows: 'VALIDATE_MAX_REJECTED_ROWS',
+  maxRecordChars: 'VALIDATE_MAX_RECORD_CHARS',
+  timeBudgetMarginSeconds: 'VALIDATE_TIME_BUDGET_MARGIN_SECONDS',
 } as const;
+
+/**
+ * What one file may cost. Beyond any limit the file is read no further: it is quarantined whole (status UNREADABLE,
+ * `limit` naming the config key) and nothing of it is staged. Configured per environment in `etl.validation`
+ * (config/schema.ts explains each default).
+ */
+export interface ValidationLimits {
+  /** Text a gzip file may inflate to, in bytes. */
+  readonly maxInflatedBytes: number;
+  /** Inflated bytes per compressed byte read, checked once {@link RATIO_CHECK_AFTER_BYTES} are inflated. */
+  readonly maxInflationRatio: number;
+  /** Size of a file that is not compressed, in bytes. */
+  readonly maxUncompressedObjectBytes: number;
+  /** Rejected rows written for one file; one more and the file is quarantined whole. */
+  readonly maxRejectedRows: number;
+  /** Characters of one record (an NDJSON line, a JSON array element, a CSV record); at least as many bytes. */
+  readonly maxRecordChars: number;
+}
+
+/** The handler's settings: the limits, and the time kept back from the invocation's to write the quarantine. */
+export interface ValidationSettings extends ValidationLimits {
+  readonly timeBudgetMarginSeconds: number;
+}
+
+/** The defaults of `etl.validation` (config/schema.ts says why each value). */
+export const VALIDATION_DEFAULTS: ValidationSettings = {
+  maxInflatedBytes: 10 * 1024 ** 3,
+  maxInflationRatio: 100,
+  maxUncompressedObjectBytes: 10 * 1024 ** 3,
+  maxRejectedRows: 10_000,
+  maxRecordChars: 1024 * 1024,
+  timeBudgetMarginSeconds: 60,
+};
+
+/**
+ * The inflation ratio is checked only once this much text is out: a small file may compress very well (a header and
+ * a few repeated rows) without being refused, while a bomb (deflate reaches ~1000x) is stopped after ~16 KiB of input.
+ */
+export const RATIO_CHECK_AFTER_BYTES = 16 * 1024 * 1024;
+
+/** The config key of each setting, named in reasons so that the fix is one edit away. */
+export const VALIDATION_CONFIG_KEYS: { readonly [K in keyof ValidationSettings]: string } = {
+  maxInflatedBytes: 'etl.validation.maxInflatedBytes',
+  maxInflationRatio: 'etl.validation.maxInflationRatio',
+  maxUncompressedObjectBytes: 'etl.validation.maxUncompressedObjectBytes',
+  maxRejectedRows: 'etl.validation.maxRejectedRows',
+  maxRecordChars: 'etl.validation.maxRecordChars',
+  timeBudgetMarginSeconds: 'etl.validation.timeBudgetMarginSeconds',
+};
+
+const SETTING_NAMES = Object.keys(VALIDATION_DEFAULTS) as (keyof ValidationSettings)[];
+
+/** The function's environment for `settings` (the Orchestration stack sets it from `etl.validation`). */
+export function validationEnvironment(settings: ValidationSettings): Record<string, string> {
+  return Object.fromEntries(SETTING_NAMES.map((name) => [VALIDATE_ENV[name], String(settings[name])]));
+}
+
+/** The settings in `env`: unset ones take their default, malformed ones throw (cold start fails, loudly). */
+export function parseValidationSettings(env: Readonly<Record<string, string | undefined>>): ValidationSettings {
+  const settings: Record<string, number> = {};
+  for (const name of SETTING_NAMES) {
+    const variable = VALIDATE_ENV[name];
+    const text = env[variable];
+    if (text === undefined || text === '') {
+      settings[name] = VALIDATION_DEFAULTS[name];
+      continue;
+    }
+    const value = Number(text);
+    // The ratio may be fractional; the others count bytes, rows, characters or seconds. Zero rejected rows is a
+    // strict mode (the first bad row quarantines the file); a zero size or length would refuse every file.
+    const [valid, expected] =
+      name === 'maxInflationRatio'
+        ? [Number.isFinite(value) && value >= 1, 'a number >= 1']
+        : name === 'maxRejectedRows'
+          ? [Number.isSafeInteger(value) && value >= 0, 'a whole number >= 0']
+          : [Number.isSafeInteger(value) && value > 0, 'a whole number > 0'];
+    if (!valid) {
+      throw new Error(
+        `Environment variable ${variable} is ${JSON.stringify(text)}, not ${expected}. Fix: set ${VALIDATION_CONFIG_KEYS[name]} in config/environments/<env>.json and redeploy (default ${VALIDATION_DEFAULTS[name]})`,
+      );
+    }
+    settings[name] = value;
+  }
+  return settings as unknown as ValidationSettings;
+}
+
+/** What can stop a file being read: the {@link ValidationLimits}, or the invocation's time budget. */
+export const VALIDATION_LIMIT_NAMES = [
+  'maxInflatedBytes',
+  'maxInflationRatio',
+  'maxUncompressedObjectBytes',
+  'maxRejectedRows',
+  'maxRecordChars',
+  'timeBudget',
+] as const;
+export type ValidationLimitName = (typeof VALIDATION_LIMIT_NAMES)[number];
 
 export const validateInputSchema = z.object({
   /** Landing bucket of the object. */
@@ -48,8 +154,9 @@ export const validateOutputSchema = z.object({
   /**
    * VALID: at least one valid row was staged (rejected rows, if any, are in `quarantineKey`).
    * NO_VALID_ROWS: the file was read but no row passed (empty file, or every row rejected): nothing to curate.
-   * UNREADABLE: the file could not be read at all (bad gzip, binary, malformed JSON array/CSV structure): the whole
-   * object is copied to `quarantineKey` with a `.reason.json` next to it.
+   * UNREADABLE: the file could not be read at all (bad gzip, binary, malformed JSON array/CSV structure), or reading
+   * it reached a limit of {@link ValidationLimits} or the time budget (`limit` says which): the whole object is copied
+   * to `quarantineKey` with a `.reason.json` next to it, and nothing of it is staged.
    */
   status: z.enum(VALIDATE_STATUSES),
   dataset: z.string(),
@@ -66,8 +173,14 @@ export const validateOutputSchema = z.object({
   stagingPrefix: z.string(),
   /** Rejected-rows file (VALID / NO_VALID_ROWS with rejections) or the quarantined whole file (UNREADABLE). */
   quarantineKey: z.optional(z.string()),
-  /** Why the file is UNREADABLE, or a summary of the first rejection reasons. */
+  /** Why the file is UNREADABLE, or a summary of the first rejection reasons (at most 2,000 characters). */
   reason: z.optional(z.string()),
+  /**
+   * UNREADABLE because a limit was reached: which one (a {@link ValidationLimits} name, or `timeBudget`; the reason
+   * names its config key). Reading stopped there: `rowsTotal` and `rowsRejected` are the counts reached, `rowsValid`
+   * is 0 (nothing of the file is staged).
+   */
+  limit: z.optional(z.enum(VALIDATION_LIMIT_NAMES)),
 });
 export type ValidateOutput = z.infer<typeof validateOutputSchema>;
 

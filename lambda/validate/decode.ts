@@ -9,7 +9,19 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { UnreadableFileError } from './readers';
+import {
+  RATIO_CHECK_AFTER_BYTES,
+  VALIDATION_CONFIG_KEYS,
+  VALIDATION_DEFAULTS,
+  type ValidationLimits,
+} from './contract';
+import { LimitReachedError, UnreadableFileError } from './readers';
+
+/** The limits on bytes: beyond one, decoding stops at once with a {@link LimitReachedError}. */
+export type DecodeLimits = Pick<
+  ValidationLimits,
+  'maxInflatedBytes' | 'maxInflationRatio' | 'maxUncompressedObjectBytes'
+>;
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 const INFLATED_CHUNK_BYTES = 64 * 1024;
@@ -69,8 +81,43 @@ function isZlibError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('Z_');
 }
 
-/** Inflates gzip content; zlib errors become {@link UnreadableFileError}s. */
-async function* gunzip(compressed: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+/** Stops reading a source (an S3 body, a file stream): its connection or descriptor is released now, not at GC. */
+function release(source: AsyncIterable<Uint8Array>): void {
+  const destroy = (source as { destroy?: unknown }).destroy;
+  if (typeof destroy === 'function') destroy.call(source);
+}
+
+const fix = (key: string) => `Fix: split the file into smaller ones, or raise ${key} in config/environments/<env>.json`;
+
+/** Whether inflating `next` more bytes stays within the limits; throws the reason otherwise. */
+function checkInflated(info: DecodeInfo, next: number, limits: DecodeLimits): void {
+  const out = info.bytesOut + next;
+  if (out > limits.maxInflatedBytes) {
+    throw new LimitReachedError(
+      'maxInflatedBytes',
+      `the gzip content inflates to more than ${limits.maxInflatedBytes} bytes (${VALIDATION_CONFIG_KEYS.maxInflatedBytes}): reading stopped at ${out} bytes of text from ${info.bytesIn} compressed bytes. ${fix(VALIDATION_CONFIG_KEYS.maxInflatedBytes)}`,
+    );
+  }
+  // bytesIn counts what the inflater has been given, which is ahead of what it has inflated: the ratio errs low.
+  if (out >= RATIO_CHECK_AFTER_BYTES && out > limits.maxInflationRatio * info.bytesIn) {
+    throw new LimitReachedError(
+      'maxInflationRatio',
+      `the gzip content inflates more than ${limits.maxInflationRatio}x (${VALIDATION_CONFIG_KEYS.maxInflationRatio}): ${out} bytes of text from ${info.bytesIn} compressed bytes (${Math.floor(out / Math.max(info.bytesIn, 1))}x), the mark of a decompression bomb; reading stopped there. Fix: if the file is genuine and this repetitive, raise ${VALIDATION_CONFIG_KEYS.maxInflationRatio} in config/environments/<env>.json`,
+    );
+  }
+}
+
+function checkUncompressed(bytes: number, limits: DecodeLimits, seen: 'read' | 'size'): void {
+  if (bytes > limits.maxUncompressedObjectBytes) {
+    throw new LimitReachedError(
+      'maxUncompressedObjectBytes',
+      `the file is larger than ${limits.maxUncompressedObjectBytes} bytes (${VALIDATION_CONFIG_KEYS.maxUncompressedObjectBytes}): ${seen === 'size' ? `its size is ${bytes} bytes, so it was not read` : `reading stopped at ${bytes} bytes`}. ${fix(VALIDATION_CONFIG_KEYS.maxUncompressedObjectBytes)} (or gzip it: limits on gzip files apply to the text)`,
+    );
+  }
+}
+
+/** Inflates gzip content; zlib errors become {@link UnreadableFileError}s. `stop` releases the source early. */
+async function* gunzip(compressed: AsyncIterable<Buffer>, stop: () => void): AsyncGenerator<Buffer> {
   // Inflated chunks as large as the reads (zlib's default is 16 KiB): a quarter of the chunks, so of the per-chunk
   // work downstream (async iteration, joining a record split between chunks).
   const inflater = createGunzip({ chunkSize: INFLATED_CHUNK_BYTES });
@@ -86,6 +133,8 @@ async function* gunzip(compressed: AsyncIterable<Buffer>): AsyncGenerator<Buffer
     }
     throw error;
   } finally {
+    // Released before waiting for the pipeline: a pending read of the source then ends now.
+    stop();
     inflater.destroy();
     await done;
   }
@@ -164,33 +213,55 @@ class TextDecoding {
   }
 }
 
+/** Options of {@link decodeText}. */
+export interface DecodeOptions {
+  readonly limits: DecodeLimits;
+  /** The object's size, when known (the S3 event's): a plain file above the limit is refused before it is read. */
+  readonly size?: number;
+}
+
 /**
  * Streams the text of `source`: inflated when gzip, checked for UTF-8, without a BOM. `info` is filled as it goes.
+ * Beyond a limit it stops at once (nothing more is read or inflated) with a {@link LimitReachedError}; the source is
+ * released however the iteration ends.
  */
-export async function* decodeText(source: AsyncIterable<Uint8Array>, info: DecodeInfo): AsyncGenerator<string> {
-  const { head, seen, rest } = await peek(source, GZIP_MAGIC.length);
-  info.gzip = head.length === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  const decoding = new TextDecoding(info);
-  if (info.gzip) {
-    for await (const chunk of gunzip(replay(seen, rest, info))) {
-      const text = decoding.write(chunk);
-      if (text.length > 0) yield text;
+export async function* decodeText(
+  source: AsyncIterable<Uint8Array>,
+  info: DecodeInfo,
+  options: DecodeOptions = { limits: VALIDATION_DEFAULTS },
+): AsyncGenerator<string> {
+  const { limits } = options;
+  try {
+    const { head, seen, rest } = await peek(source, GZIP_MAGIC.length);
+    info.gzip = head.length === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+    const decoding = new TextDecoding(info);
+    if (info.gzip) {
+      for await (const chunk of gunzip(replay(seen, rest, info), () => release(source))) {
+        checkInflated(info, chunk.length, limits);
+        const text = decoding.write(chunk);
+        if (text.length > 0) yield text;
+      }
+    } else {
+      if (options.size !== undefined) checkUncompressed(options.size, limits, 'size');
+      // Plain text is read straight from the source: one asynchronous step per chunk rather than one per layer.
+      for (const chunk of seen) {
+        info.bytesIn += chunk.length;
+        checkUncompressed(info.bytesIn, limits, 'read');
+        const text = decoding.write(chunk);
+        if (text.length > 0) yield text;
+      }
+      while (rest !== undefined) {
+        const next = await rest.next();
+        if (next.done) break;
+        info.bytesIn += next.value.byteLength;
+        checkUncompressed(info.bytesIn, limits, 'read');
+        const text = decoding.write(asBuffer(next.value));
+        if (text.length > 0) yield text;
+      }
     }
-  } else {
-    // Plain text is read straight from the source: one asynchronous step per chunk rather than one per layer.
-    for (const chunk of seen) {
-      info.bytesIn += chunk.length;
-      const text = decoding.write(chunk);
-      if (text.length > 0) yield text;
-    }
-    while (rest !== undefined) {
-      const next = await rest.next();
-      if (next.done) break;
-      info.bytesIn += next.value.byteLength;
-      const text = decoding.write(asBuffer(next.value));
-      if (text.length > 0) yield text;
-    }
+    const text = decoding.end();
+    if (text.length > 0) yield text;
+  } finally {
+    release(source);
   }
-  const text = decoding.end();
-  if (text.length > 0) yield text;
 }

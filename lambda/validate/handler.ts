@@ -3,6 +3,9 @@
  * message is one landed object: claim -> validate -> STAGED (or quarantined) -> its dataset's stage B loop is running
  * (stage-object.ts). Partial batch failures: a message that fails is reported and comes back after its visibility
  * timeout; after the queue's last receive it is dead-lettered (and alarmed), never dropped.
+ *
+ * The invocation's time is a budget: reading stops `etl.validation.timeBudgetMarginSeconds` before the function would
+ * time out, and the file is quarantined with a reason instead of timing out (and coming back, to time out again).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -14,7 +17,7 @@ import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
-import { VALIDATE_ENV } from './contract';
+import { parseValidationSettings, VALIDATE_ENV, VALIDATION_DEFAULTS } from './contract';
 import { S3ObjectStore } from './object-store';
 import { type StageObjectDependencies, type StageObjectOutcome, stageObject } from './stage-object';
 import { createValidator } from './validate-object';
@@ -29,16 +32,18 @@ export const OUTCOME_METRICS: Readonly<Record<StageObjectOutcome, string>> = {
   ALREADY_PROCESSED: 'ObjectsAlreadyProcessed',
 };
 
-/** Time kept after a file's deadline to write its quarantine objects and audit row. */
-export const DEADLINE_MARGIN_MS = 60_000;
+export interface HandlerOptions {
+  /** Seconds of the invocation kept to quarantine a file that could not be read in time. @default 60 */
+  readonly timeBudgetMarginSeconds?: number;
+}
 
-export function createHandler(deps: StageObjectDependencies) {
+export function createHandler(deps: StageObjectDependencies, options: HandlerOptions = {}) {
+  const marginMs = (options.timeBudgetMarginSeconds ?? VALIDATION_DEFAULTS.timeBudgetMarginSeconds) * 1000;
   return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
-      const deadline = context
-        ? new Date(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)
-        : undefined;
+      // Taken first for each message: everything after this, parsing included, spends the invocation's time.
+      const deadline = context ? new Date(Date.now() + context.getRemainingTimeInMillis() - marginMs) : undefined;
       try {
         const result = await stageObject(deps, JSON.parse(record.body) as unknown, deadline);
         logger.info('object staged', {
@@ -68,28 +73,37 @@ export function createHandler(deps: StageObjectDependencies) {
 
 const sfn = new SfnClient();
 const datasets = bundledDatasets();
+const settings = parseValidationSettings(process.env);
 
 export const handler =
   datasets === undefined
     ? bundledWithoutDatasets('validate')
-    : createHandler({
-        executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-        validate: createValidator({
-          store: new S3ObjectStore(new S3Client()),
-          artifactsBucket: requireEnv(VALIDATE_ENV.artifactsBucket),
+    : createHandler(
+        {
+          executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
+          validate: createValidator({
+            store: new S3ObjectStore(new S3Client()),
+            artifactsBucket: requireEnv(VALIDATE_ENV.artifactsBucket),
+            datasets,
+            settings,
+          }),
           datasets,
-        }),
-        datasets,
-        startLeaseSeconds: Number(requireEnv(VALIDATE_ENV.startLeaseSeconds)),
-        loops: {
-          async start(name, input) {
-            try {
-              await sfn.startExecution({ stateMachineArn: requireEnv(VALIDATE_ENV.batchStateMachineArn), name, input });
-              return 'started';
-            } catch (error) {
-              if ((error as Error).name === 'ExecutionAlreadyExists') return 'exists';
-              throw error;
-            }
+          startLeaseSeconds: Number(requireEnv(VALIDATE_ENV.startLeaseSeconds)),
+          loops: {
+            async start(name, input) {
+              try {
+                await sfn.startExecution({
+                  stateMachineArn: requireEnv(VALIDATE_ENV.batchStateMachineArn),
+                  name,
+                  input,
+                });
+                return 'started';
+              } catch (error) {
+                if ((error as Error).name === 'ExecutionAlreadyExists') return 'exists';
+                throw error;
+              }
+            },
           },
         },
-      });
+        settings,
+      );

@@ -14,9 +14,16 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const FIRST_BUFFER_BYTES = 512 * 1024;
 /** Characters gathered before they are copied into the part buffer. */
 const BATCH_CHARS = 64 * 1024;
-/** CopyObject copies at most 5 GiB; larger objects are copied in parts of this size. */
-const COPY_PART_SIZE = 1024 * 1024 * 1024;
-const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
+/**
+ * Objects above this are copied in parts, several at a time (CopyObject takes at most 5 GiB, and one copy of gigabytes
+ * can take minutes): the quarantine of a file stopped by the time budget must fit the budget's margin.
+ */
+const MAX_SINGLE_COPY = 512 * 1024 * 1024;
+const COPY_PART_SIZE = 512 * 1024 * 1024;
+/** UploadPartCopy calls in flight: 8 x 512 MiB moves a 10 GiB file in three rounds. */
+const COPY_CONCURRENCY = 8;
+/** S3's limit of parts per upload. */
+const MAX_PARTS = 10_000;
 
 export interface ObjectLocation {
   readonly bucket: string;
@@ -300,20 +307,37 @@ export class S3ObjectStore implements ObjectStore {
       return;
     }
     const { UploadId } = await this.s3.createMultipartUpload({ Bucket: to.bucket, Key: to.key });
+    const partSize = Math.max(COPY_PART_SIZE, Math.ceil(size / MAX_PARTS));
+    const count = Math.ceil(size / partSize);
     const parts: { PartNumber: number; ETag: string }[] = [];
-    try {
-      for (let start = 0, partNumber = 1; start < size; start += COPY_PART_SIZE, partNumber++) {
-        const end = Math.min(start + COPY_PART_SIZE, size) - 1;
+    let next = 0;
+    let failed = false;
+    // A few workers take the parts in order; the first failure stops them all (the upload is then aborted).
+    const worker = async () => {
+      while (next < count && !failed) {
+        const index = next++;
+        const start = index * partSize;
         const part = await this.s3.uploadPartCopy({
           Bucket: to.bucket,
           Key: to.key,
           UploadId,
-          PartNumber: partNumber,
+          PartNumber: index + 1,
           CopySource: copySource(from),
-          CopySourceRange: `bytes=${start}-${end}`,
+          CopySourceRange: `bytes=${start}-${Math.min(start + partSize, size) - 1}`,
         });
-        parts.push({ PartNumber: partNumber, ETag: part.CopyPartResult?.ETag ?? '' });
+        parts[index] = { PartNumber: index + 1, ETag: part.CopyPartResult?.ETag ?? '' };
       }
+    };
+    const work = async () => {
+      try {
+        await worker();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, count) }, work));
       await this.s3.completeMultipartUpload({
         Bucket: to.bucket,
         Key: to.key,

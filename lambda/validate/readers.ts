@@ -1,21 +1,34 @@
 /**
  * Streaming record readers: text goes in chunk by chunk (`push`, then `end`), records come out through a callback.
  * Nothing holds more than one record plus one chunk, so memory stays bounded whatever the file size; a record longer
- * than {@link MAX_RECORD_CHARS} makes the file unreadable instead of growing a buffer without limit.
+ * than the reader's `maxRecordChars` stops the file (a {@link LimitReachedError}) instead of growing a buffer without
+ * limit. Nesting is tracked with a counter, never by recursion, so any depth is read in constant stack.
  *
  * Records are reported with the line they start on (1-based) and their raw text, so a rejected record can be
  * quarantined exactly as received.
  */
+import { VALIDATION_CONFIG_KEYS, VALIDATION_DEFAULTS, type ValidationLimitName } from './contract';
 import type { CsvField } from './record-validator';
 
-/** The longest record accepted (characters). A longer one means the file is not in the format it claims. */
-export const MAX_RECORD_CHARS = 1024 * 1024;
+/** The longest record accepted by default (characters). A longer one means the file is not in the format it claims. */
+export const MAX_RECORD_CHARS = VALIDATION_DEFAULTS.maxRecordChars;
 
 /** The file cannot be read as its format at all: the whole file is quarantined with this reason. */
 export class UnreadableFileError extends Error {
   constructor(reason: string) {
     super(reason);
     this.name = 'UnreadableFileError';
+  }
+}
+
+/** Reading the file reached a limit: it is read no further and quarantined whole, with this reason. */
+export class LimitReachedError extends UnreadableFileError {
+  constructor(
+    readonly limit: ValidationLimitName,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'LimitReachedError';
   }
 }
 
@@ -27,9 +40,10 @@ export interface RecordReader {
 /** A JSON record: its raw text (one value) and where it starts. */
 export type JsonRecordHandler = (raw: string, line: number) => void;
 
-function tooLong(line: number): UnreadableFileError {
-  return new UnreadableFileError(
-    `the record starting at line ${line} is longer than ${MAX_RECORD_CHARS} characters: the file is not in the expected format. Fix: send one record per line (ndjson), a JSON array, or CSV`,
+function tooLong(line: number, maxRecordChars: number): LimitReachedError {
+  return new LimitReachedError(
+    'maxRecordChars',
+    `the record starting at line ${line} is longer than ${maxRecordChars} characters (${VALIDATION_CONFIG_KEYS.maxRecordChars}): the file is not in the expected format, or holds a record too large to check. Fix: send one record per line (ndjson), a JSON array, or CSV; raise ${VALIDATION_CONFIG_KEYS.maxRecordChars} only if records this long are expected`,
   );
 }
 
@@ -38,7 +52,10 @@ export class NdjsonReader implements RecordReader {
   private rest = '';
   private line = 0;
 
-  constructor(private readonly onRecord: JsonRecordHandler) {}
+  constructor(
+    private readonly onRecord: JsonRecordHandler,
+    private readonly maxRecordChars: number = MAX_RECORD_CHARS,
+  ) {}
 
   push(text: string): void {
     const buffer = this.rest === '' ? text : this.rest + text;
@@ -50,7 +67,7 @@ export class NdjsonReader implements RecordReader {
       newline = buffer.indexOf('\n', start);
     }
     this.rest = start === 0 ? buffer : buffer.slice(start);
-    if (this.rest.length > MAX_RECORD_CHARS) throw tooLong(this.line + 1);
+    if (this.rest.length > this.maxRecordChars) throw tooLong(this.line + 1, this.maxRecordChars);
   }
 
   end(): void {
@@ -62,6 +79,8 @@ export class NdjsonReader implements RecordReader {
     this.line++;
     const stop = end > start && buffer.charCodeAt(end - 1) === 13 ? end - 1 : end;
     if (stop === start) return;
+    // A line within one chunk is held whole too: the same limit as for one spanning chunks.
+    if (stop - start > this.maxRecordChars) throw tooLong(this.line, this.maxRecordChars);
     const raw = buffer.slice(start, stop);
     // Skip whitespace-only lines without a regex on every line: only lines not starting with `{` are tested.
     if (raw.charCodeAt(0) !== 123 && raw.trim() === '') return;
@@ -101,7 +120,10 @@ export class JsonDocumentReader implements RecordReader {
   private line = 1;
   private recordLine = 1;
 
-  constructor(private readonly onRecord: JsonRecordHandler) {}
+  constructor(
+    private readonly onRecord: JsonRecordHandler,
+    private readonly maxRecordChars: number = MAX_RECORD_CHARS,
+  ) {}
 
   push(text: string): void {
     let recordStart = this.inRecord ? 0 : -1;
@@ -182,7 +204,7 @@ export class JsonDocumentReader implements RecordReader {
     }
     if (this.inRecord) {
       this.pending += text.slice(Math.max(recordStart, 0));
-      if (this.pending.length > MAX_RECORD_CHARS) throw tooLong(this.recordLine);
+      if (this.pending.length > this.maxRecordChars) throw tooLong(this.recordLine, this.maxRecordChars);
     }
   }
 
@@ -209,6 +231,7 @@ export class JsonDocumentReader implements RecordReader {
   }
 
   private emit(raw: string): void {
+    if (raw.length > this.maxRecordChars) throw tooLong(this.recordLine, this.maxRecordChars);
     const trimmed = raw.trim();
     // An empty element (`[1,,2]`) is still a record, so it is reported rather than silently skipped.
     this.onRecord(trimmed, this.recordLine);
@@ -251,6 +274,7 @@ export class CsvReader implements RecordReader {
   constructor(
     private readonly onRecord: CsvRecordHandler,
     private readonly onUnquotedLine?: CsvLineHandler,
+    private readonly maxRecordChars: number = MAX_RECORD_CHARS,
   ) {}
 
   push(text: string): void {
@@ -274,6 +298,7 @@ export class CsvReader implements RecordReader {
       if (quote < 0 || quote > lineEnd) {
         // Fast path: a record without quotes is one line split on commas.
         const stop = lineEnd > start && buffer.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
+        if (stop - start > this.maxRecordChars) throw tooLong(this.line, this.maxRecordChars);
         if (stop > start) {
           const raw = buffer.slice(start, stop);
           if (this.onUnquotedLine === undefined || !this.onUnquotedLine(raw, this.line)) {
@@ -286,13 +311,14 @@ export class CsvReader implements RecordReader {
       }
       const parsed = parseQuotedRecord(buffer, start, final);
       if (parsed === undefined) break; // the record continues in the next chunk
+      if (parsed.end - start > this.maxRecordChars) throw tooLong(this.line, this.maxRecordChars);
       const raw = buffer.slice(start, parsed.end);
       this.onRecord('problem' in parsed ? { problem: parsed.problem } : { fields: parsed.fields }, this.line, raw);
       this.line += countNewlines(buffer, start, parsed.next);
       start = parsed.next;
     }
     this.rest = start >= buffer.length ? '' : buffer.slice(start);
-    if (this.rest.length > MAX_RECORD_CHARS) throw tooLong(this.line);
+    if (this.rest.length > this.maxRecordChars) throw tooLong(this.line, this.maxRecordChars);
   }
 }
 

@@ -18,6 +18,9 @@
  */
 import { COLUMN_TYPE } from '../../config/column-type';
 import type { ColumnConfig, DatasetConfig } from '../../config/schema';
+import { showValue } from './show-value';
+
+export { showValue };
 
 /** A field as the CSV reader yields it: `null` for an unquoted empty field (SQL NULL), else the text. */
 export type CsvField = string | null;
@@ -90,6 +93,42 @@ function needsJsonEscape(text: string): boolean {
   return false;
 }
 
+/**
+ * Whether a string is not staged as written by the compiled CSV path: it needs JSON escaping, or holds a surrogate
+ * (paired or not: the checked path decides). Text without either also holds no NUL, so it is storable.
+ */
+function needsEscapeOrCheck(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 32 || code === 34 || code === 92 || code === 0x2028 || code === 0x2029 || (code & 0xf800) === 0xd800) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** `String.prototype.isWellFormed` (ES2024; Node.js 20+): no unpaired surrogate, so the text has a UTF-8 form. */
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * Whether every downstream can store the text: no NUL (PostgreSQL text refuses it; it arrives as the JSON escape
+ * `\u0000`, since a NUL byte makes the whole file binary) and no unpaired surrogate (an escape such as `\ud800`
+ * alone: not Unicode, so no valid UTF-8 for Parquet or PostgreSQL).
+ */
+export function isStorableText(text: string): boolean {
+  return text.indexOf('\u0000') < 0 && isWellFormed(text);
+}
+
+/** Why a text is not storable ({@link isStorableText} is false). */
+function unstorableText(text: string): string {
+  return text.indexOf('\u0000') >= 0
+    ? `${showValue(text)} holds a NUL character (\\u0000), which PostgreSQL cannot store in text. Fix: remove it from the value`
+    : `${showValue(text)} holds an unpaired UTF-16 surrogate (an escape such as \\ud800 without its pair), which is not Unicode text. Fix: send the character itself, or both halves of its pair`;
+}
+
+/** Problems listed for one record at most: a record of 100,000 unknown keys gets one line of reason, not megabytes. */
+const MAX_PROBLEMS = 10;
+
 /** Appends a problem to a list created on first use (valid records, the common case, allocate nothing). */
 function withProblem(problems: string[] | undefined, problem: string): string[] {
   if (problems === undefined) return [problem];
@@ -97,10 +136,17 @@ function withProblem(problems: string[] | undefined, problem: string): string[] 
   return problems;
 }
 
-/** How a value is shown in a reason: JSON, cut to a readable length. */
-export function showValue(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+/** The first {@link MAX_PROBLEMS} problems, and how many more there were. */
+function capProblems(problems: string[], total: number): string[] {
+  if (total <= MAX_PROBLEMS) return problems;
+  return [...problems.slice(0, MAX_PROBLEMS), `and ${total - MAX_PROBLEMS} more problems`];
+}
+
+/** The largest finite double: JSON numbers beyond it parse as Infinity, which no downstream type holds. */
+const MAX_DOUBLE_TEXT = '1.7976931348623157e308';
+
+function beyondDouble(value: number, type: string): string {
+  return `a number beyond ${value < 0 ? '-' : ''}${MAX_DOUBLE_TEXT} (parsed as ${value < 0 ? '-' : ''}Infinity) is out of range for ${type}. Fix: send a finite number`;
 }
 
 /** Days of each month in a common year. */
@@ -124,27 +170,42 @@ function twoDigitsAt(text: string, at: number): number {
   return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
 }
 
-/** YYYY-MM-DD at `at`, a real calendar day. */
+/**
+ * YYYY-MM-DD at `at`, a real calendar day of the years 0001 to 9999: the range of PostgreSQL's and Spark's dates
+ * and timestamps alike (there is no year 0 in PostgreSQL, and a year has four digits in Spark's output).
+ */
 function isDateAt(text: string, at: number): boolean {
   if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45) return false;
   const century = twoDigitsAt(text, at);
   const yearOfCentury = twoDigitsAt(text, at + 2);
   const month = twoDigitsAt(text, at + 5);
   const day = twoDigitsAt(text, at + 8);
-  return (
-    century >= 0 &&
-    yearOfCentury >= 0 &&
-    month >= 0 &&
-    day >= 0 &&
-    isValidDate(century * 100 + yearOfCentury, month, day)
-  );
+  const year = century * 100 + yearOfCentury;
+  return century >= 0 && yearOfCentury >= 0 && month >= 0 && day >= 0 && year >= 1 && isValidDate(year, month, day);
 }
 
 function checkDateText(text: string): boolean {
   return text.length === 10 && isDateAt(text, 0);
 }
 
-/** ISO 8601: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction(1-9)]][Z|+HH:MM|+HHMM]`. */
+/** The largest UTC offset Spark accepts (java.time.ZoneOffset: ±18:00), in minutes. */
+const MAX_OFFSET_MINUTES = 18 * 60;
+
+/**
+ * Whether a timestamp of the first or last day of the range stays in it once its offset is applied (Spark stores
+ * the UTC instant, and 0001-01-01T00:30+01:00 is in year 0): other days cannot leave the range.
+ */
+function instantInRange(text: string, localMinutes: number, offsetMinutes: number): boolean {
+  const first = text.charCodeAt(0);
+  if (first !== ZERO && first !== ZERO + 9) return true;
+  if (localMinutes - offsetMinutes < 0 && text.startsWith('0001-01-01')) return false;
+  return !(localMinutes - offsetMinutes >= 24 * 60 && text.startsWith('9999-12-31'));
+}
+
+/**
+ * ISO 8601: `YYYY-MM-DD[T ]HH:MM[:SS[.fraction(1-9)]][Z|+HH:MM|+HHMM]`, a real day of 0001-9999 whose UTC instant is
+ * in that range too, with an offset of at most ±18:00.
+ */
 function checkTimestampText(text: string): boolean {
   const length = text.length;
   if (length < 16 || !isDateAt(text, 0)) return false;
@@ -171,7 +232,29 @@ function checkTimestampText(text: string): boolean {
   const offsetHours = twoDigitsAt(text, i + 1);
   const colon = text.charCodeAt(i + 3) === 58 ? 1 : 0;
   const offsetMinutes = twoDigitsAt(text, i + 3 + colon);
-  return offsetHours >= 0 && offsetHours <= 18 && offsetMinutes >= 0 && offsetMinutes <= 59 && i + 5 + colon === length;
+  if (offsetHours < 0 || offsetMinutes < 0 || offsetMinutes > 59 || i + 5 + colon !== length) return false;
+  const offset = offsetHours * 60 + offsetMinutes;
+  if (offset > MAX_OFFSET_MINUTES) return false;
+  return offset === 0 || instantInRange(text, hour * 60 + minute, zone === 45 ? -offset : offset);
+}
+
+/** Why a text shaped like a date (or a timestamp) is not one, when its day, year or offset is the reason. */
+function dateTimeProblem(text: string, kind: 'date' | 'timestamp'): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (match === null) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (year === 0) return 'there is no year 0000 (years run from 0001 to 9999)';
+  if (month < 1 || month > 12) return `there is no month ${match[2]}`;
+  if (!isValidDate(year, month, day)) return `${match[1]}-${match[2]} has no day ${match[3]}`;
+  if (kind === 'date') return undefined;
+  const zone = /([+-])(\d{2}):?(\d{2})$/.exec(text.slice(16));
+  if (zone === null) return undefined;
+  const offset = Number(zone[2]) * 60 + Number(zone[3]);
+  if (offset > MAX_OFFSET_MINUTES) return `its UTC offset ${zone[0]} is beyond ±18:00`;
+  if (checkTimestampText(text.slice(0, 16 + zone.index) + 'Z')) {
+    return 'its UTC instant is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once the offset is applied';
+  }
+  return undefined;
 }
 
 /** The digits of a decimal text: `[+-]digits[.digits]`, counted without leading and trailing zeros. */
@@ -362,18 +445,33 @@ function enumTest(values: readonly string[]): (text: string) => boolean {
   };
 }
 
+/** Whether a pattern admits only ASCII without NUL (the compiled table of a simple pattern), so only storable text. */
+function patternAdmitsOnlyStorable(source: string): boolean {
+  const classes = fixedPatternClasses(source);
+  return classes?.every((allowed) => allowed[0] === 0) ?? false;
+}
+
 function stringRule(column: ColumnConfig): TypeChecks {
   const allowed = column.enum ? enumTest(column.enum) : undefined;
   const matches = column.pattern !== undefined ? compilePattern(column.pattern) : undefined;
+  // The enum or the pattern may already admit only storable text (the common id and code columns): then the test
+  // run on every value scans nothing more.
+  const constrained =
+    (column.enum?.every(isStorableText) ?? false) ||
+    (column.pattern !== undefined && patternAdmitsOnlyStorable(column.pattern));
   // One closure per case: the test run on every value holds no branch on what the column has.
+  const admitted: ((text: string) => boolean) | undefined =
+    allowed !== undefined && matches !== undefined ? (text) => allowed(text) && matches(text) : (allowed ?? matches);
   const validText: (text: string) => boolean =
-    allowed !== undefined && matches !== undefined
-      ? (text) => allowed(text) && matches(text)
-      : (allowed ?? matches ?? (() => true));
+    admitted === undefined ? isStorableText : constrained ? admitted : (text) => admitted(text) && isStorableText(text);
   const describeText = (text: string) =>
-    allowed !== undefined && !allowed(text)
-      ? `${showValue(text)} is not one of ${column.enum!.join(', ')}`
-      : `${showValue(text)} does not match ${column.pattern}`;
+    !isStorableText(text)
+      ? unstorableText(text)
+      : allowed !== undefined && !allowed(text)
+        ? `${showValue(text)} is not one of ${column.enum!.join(', ')}`
+        : `${showValue(text)} does not match ${column.pattern}`;
+  // Text needing no escape and holding no surrogate holds no NUL either: admitted is then the whole test.
+  const writtenTest = admitted ?? (() => true);
   return {
     validJson: (value) => typeof value === 'string' && validText(value),
     stringValued: true,
@@ -381,7 +479,7 @@ function stringRule(column: ColumnConfig): TypeChecks {
     validText,
     describeText,
     textToJson: (text) => (needsJsonEscape(text) ? JSON.stringify(text) : `"${text}"`),
-    validAsWritten: (text) => validText(text) && !needsJsonEscape(text),
+    validAsWritten: (text) => writtenTest(text) && !needsEscapeOrCheck(text),
     quoted: true,
   };
 }
@@ -415,6 +513,7 @@ function integerRule(type: 'integer' | 'bigint'): TypeChecks {
             typeof value === 'number' ? Number.isSafeInteger(value) : typeof value === 'string' && validText(value),
     describeJson: (value) => {
       if (typeof value === 'string') return describeText(value);
+      if (typeof value === 'number' && !Number.isFinite(value)) return beyondDouble(value, type);
       if (typeof value !== 'number' || !Number.isInteger(value)) return notType(value);
       if (type === 'integer') return `${showValue(value)} is out of range for integer`;
       return `${showValue(value)} cannot be represented exactly as a JSON number. Fix: send bigints above 2^53 as strings`;
@@ -434,13 +533,22 @@ function doubleRule(): TypeChecks {
   const validText = (text: string) =>
     (text.length <= FINITE_PLAIN_NUMBER_CHARS && isPlainNumber(text)) ||
     (DOUBLE_TEXT.test(text) && Number.isFinite(Number(text)));
-  const describe = (value: unknown) => `${showValue(value)} is not a double`;
+  const describeText = (text: string) =>
+    DOUBLE_TEXT.test(text)
+      ? `${showValue(text)} is out of range for double (finite values are within ±${MAX_DOUBLE_TEXT}). Fix: send a finite number`
+      : `${showValue(text)} is not a double`;
   return {
-    // JSON numbers are always finite.
-    validJson: (value) => typeof value === 'number' || (typeof value === 'string' && validText(value)),
-    describeJson: describe,
+    // JSON.parse turns a number beyond the double range (1e400) into Infinity: refused, as the same text in CSV.
+    validJson: (value) =>
+      typeof value === 'number' ? Number.isFinite(value) : typeof value === 'string' && validText(value),
+    describeJson: (value) =>
+      typeof value === 'number'
+        ? beyondDouble(value, 'double')
+        : typeof value === 'string'
+          ? describeText(value)
+          : `${showValue(value)} is not a double`,
     validText,
-    describeText: describe,
+    describeText,
     textToJson: (text) => (CANONICAL_JSON_NUMBER.test(text) ? text : String(Number(text))),
     validAsWritten: (text) => text.length <= FINITE_PLAIN_NUMBER_CHARS && isPlainNumber(text),
     quoted: false,
@@ -481,6 +589,7 @@ function decimalRule(type: string, precision: number, scale: number): TypeChecks
     },
     describeJson: (value) => {
       if (typeof value === 'string') return describeText(value);
+      if (typeof value === 'number' && !Number.isFinite(value)) return beyondDouble(value, type);
       if (typeof value === 'number') return describeText(numberToPlainText(value));
       return `${showValue(value)} is not a ${type}`;
     },
@@ -524,10 +633,13 @@ function rememberingDateCheck(): (text: string) => boolean {
 
 function textFormatRule(kind: 'date' | 'timestamp'): TypeChecks {
   const validText = kind === 'date' ? rememberingDateCheck() : checkTimestampText;
-  const problem = (value: unknown) =>
-    kind === 'date'
+  const problem = (value: unknown) => {
+    const why = typeof value === 'string' ? dateTimeProblem(value, kind) : undefined;
+    if (why !== undefined) return `${showValue(value)} is not a ${kind}: ${why}`;
+    return kind === 'date'
       ? `${showValue(value)} is not a date (YYYY-MM-DD)`
       : `${showValue(value)} is not a timestamp (ISO 8601, e.g. 2026-01-31T12:00:00Z)`;
+  };
   return {
     validJson: (value) => typeof value === 'string' && validText(value),
     stringValued: true,
@@ -736,13 +848,16 @@ export class RecordValidator {
   /** Every problem of a record, unknown columns first, then the columns in config order. */
   private describeProblems(values: Record<string, unknown>): string[] | undefined {
     let problems: string[] | undefined;
+    let total = 0;
     for (const key in values) {
-      if (!this.positions.has(key)) problems = withProblem(problems, this.unknownColumn(key));
+      if (this.positions.has(key)) continue;
+      // Counted, not worded, beyond the cap: a record may hold any number of unknown keys.
+      if (++total <= MAX_PROBLEMS) problems = withProblem(problems, this.unknownColumn(key));
     }
     for (const rule of this.rules) {
       const value = values[rule.name];
       if (value === undefined || value === null) {
-        if (!rule.nullable) {
+        if (!rule.nullable && ++total <= MAX_PROBLEMS) {
           problems = withProblem(
             problems,
             `column "${rule.name}" is required but is ${value === null ? 'null' : 'missing'}`,
@@ -751,9 +866,11 @@ export class RecordValidator {
         continue;
       }
       const problem = checkJson(rule, value);
-      if (problem !== undefined) problems = withProblem(problems, `column "${rule.name}": ${problem}`);
+      if (problem !== undefined && ++total <= MAX_PROBLEMS) {
+        problems = withProblem(problems, `column "${rule.name}": ${problem}`);
+      }
     }
-    return problems;
+    return problems === undefined ? undefined : capProblems(problems, total);
   }
 
   /**
@@ -763,14 +880,20 @@ export class RecordValidator {
   forCsvHeader(header: readonly CsvField[]): CsvRecordMapper | { readonly headerProblem: string } {
     const names = header.map((name) => (name ?? '').trim());
     const problems: string[] = [];
-    names.forEach((name, index) => {
+    const seen = new Set<string>();
+    names.forEach((name) => {
       if (!this.positions.has(name)) problems.push(this.unknownColumn(name));
-      else if (names.indexOf(name) !== index) problems.push(`column "${name}" appears twice`);
+      else if (seen.has(name)) problems.push(`column "${name}" appears twice`);
+      seen.add(name);
     });
     for (const rule of this.rules) {
-      if (!rule.nullable && !names.includes(rule.name)) problems.push(`required column "${rule.name}" is missing`);
+      if (!rule.nullable && !seen.has(rule.name)) problems.push(`required column "${rule.name}" is missing`);
     }
-    if (problems.length > 0) return { headerProblem: `CSV header: ${problems.join('; ')}` };
+    if (problems.length > 0) {
+      return {
+        headerProblem: `CSV header: ${capProblems(problems.slice(0, MAX_PROBLEMS), problems.length).join('; ')}`,
+      };
+    }
 
     // For each dataset column (in config order), where its field is in a record (-1: absent, always null).
     const positions = this.rules.map((rule) => names.indexOf(rule.name));

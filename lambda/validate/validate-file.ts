@@ -2,6 +2,11 @@
  * The work of the validate Lambda, independent of Lambda and of S3 (storage is the {@link ObjectStore} seam):
  * stream one landed file, check every record against its dataset, write valid rows to staging and rejected rows (with
  * a reason each) to quarantine, or quarantine the whole file when it cannot be read.
+ *
+ * Every file is bounded ({@link ValidationLimits}, and a deadline): inflated size and ratio, plain size, record length,
+ * rejected rows, time. At a limit reading stops at once, the outputs are aborted (no partial staging, no partial
+ * rejected-rows file) and the whole file is quarantined with a reason naming the limit, the value reached, the counts
+ * and the config key to raise.
  */
 import { posix } from 'node:path';
 import type { DatasetConfig } from '../../config/schema';
@@ -11,8 +16,11 @@ import {
   STAGED_METADATA,
   STAGED_ROWS_FILE,
   stagingPrefix,
+  VALIDATION_CONFIG_KEYS,
+  VALIDATION_DEFAULTS,
   type ValidateInput,
   type ValidateOutput,
+  type ValidationLimits,
 } from './contract';
 import { type DecodeInfo, decodeText } from './decode';
 import type { ObjectStore, ObjectWriterOptions } from './object-store';
@@ -21,6 +29,7 @@ import {
   CsvReader,
   type CsvRecordHandler,
   JsonDocumentReader,
+  LimitReachedError,
   NdjsonReader,
   type RecordReader,
   UnreadableFileError,
@@ -41,10 +50,16 @@ export interface ValidateFileOptions {
   readonly dataset: DatasetConfig;
   /** Bucket receiving staging/ and quarantine/. */
   readonly artifactsBucket: string;
-  /** Clock for the ingest date of keys without `ingest_date=`. @default - the system clock */
+  /** Clock for the ingest date of keys without `ingest_date=`, and for the deadline. @default - the system clock */
   readonly now?: () => Date;
-  /** When the file must be done (the invocation's time left, minus a margin). @default - no time budget */
-  readonly deadline?: Date;
+  /** What one file may cost. @default VALIDATION_DEFAULTS */
+  readonly limits?: ValidationLimits;
+  /**
+   * When reading must stop (epoch milliseconds, compared with `now`), leaving the caller time to write the
+   * quarantine: a file not read by then is quarantined whole with a "time budget" reason. The handler passes its
+   * invocation's remaining time less `etl.validation.timeBudgetMarginSeconds`. @default - no deadline
+   */
+  readonly deadline?: number;
   /** Part size and concurrency of the outputs. @default - see ObjectWriter */
   readonly writerOptions?: ObjectWriterOptions;
 }
@@ -74,15 +89,22 @@ export function formatOf(key: string, fallback: FileFormat): FileFormat {
   return fallback;
 }
 
-function summarize(count: number, total: number, reasons: readonly string[]): string {
-  const lead = count === total ? `all ${total} rows rejected` : `${count} of ${total} rows rejected`;
-  const text = `${lead}; first: ${reasons.join(' | ')}`;
+/** A reason as it goes into the output (the state's payload is limited; the full reason is in `.reason.json`). */
+function cut(text: string): string {
   return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS - 3)}...` : text;
 }
 
+function summarize(count: number, total: number, reasons: readonly string[]): string {
+  const lead = count === total ? `all ${total} rows rejected` : `${count} of ${total} rows rejected`;
+  return cut(`${lead}; first: ${reasons.join(' | ')}`);
+}
+
 export async function validateFile(options: ValidateFileOptions): Promise<ValidateFileResult> {
-  const { store, input, dataset, artifactsBucket } = options;
-  const ingestDate = ingestDateOf(input.key) ?? (options.now?.() ?? new Date()).toISOString().slice(0, 10);
+  const { store, input, dataset, artifactsBucket, deadline } = options;
+  const limits = options.limits ?? VALIDATION_DEFAULTS;
+  const clock = options.now ?? (() => new Date());
+  const startedAt = clock().getTime();
+  const ingestDate = ingestDateOf(input.key) ?? new Date(startedAt).toISOString().slice(0, 10);
   const format = formatOf(input.key, dataset.format);
   const staging = stagingPrefix(dataset.name, input.runId);
   const quarantine = quarantinePrefix(dataset.name, ingestDate, input.runId);
@@ -113,6 +135,12 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
 
   const reject = (reason: string, raw: string) => {
     rowsRejected++;
+    if (rowsRejected > limits.maxRejectedRows) {
+      throw new LimitReachedError(
+        'maxRejectedRows',
+        `more than ${limits.maxRejectedRows} rows rejected (${VALIDATION_CONFIG_KEYS.maxRejectedRows}): record ${rowsTotal} was rejection ${rowsRejected} (${reason.length > 300 ? `${reason.slice(0, 297)}...` : reason}); first: ${firstReasons.join(' | ')}. A file this wrong is quarantined whole rather than row by row. Fix: correct the file (format, columns) and land it again; raise ${VALIDATION_CONFIG_KEYS.maxRejectedRows} only if so many rejections are expected`,
+      );
+    }
     if (firstReasons.length < REASONS_IN_OUTPUT) firstReasons.push(reason);
     rejected.write(`${JSON.stringify({ record: rowsTotal, reason, raw })}\n`);
   };
@@ -184,43 +212,77 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
 
   const reader: RecordReader =
     format === 'csv'
-      ? new CsvReader(onCsvRecord, onCsvLine)
+      ? new CsvReader(onCsvRecord, onCsvLine, limits.maxRecordChars)
       : format === 'json'
-        ? new JsonDocumentReader(onJsonRecord)
-        : new NdjsonReader(onJsonRecord);
+        ? new JsonDocumentReader(onJsonRecord, limits.maxRecordChars)
+        : new NdjsonReader(onJsonRecord, limits.maxRecordChars);
   const decode: DecodeInfo = { gzip: false, bytesIn: 0, bytesOut: 0 };
+  const outOfTime = () =>
+    new LimitReachedError(
+      'timeBudget',
+      `did not finish within the time budget: reading stopped after ${((clock().getTime() - startedAt) / 1000).toFixed(1)} s, at ${decode.bytesOut} bytes of text (${decode.bytesIn} bytes of the object${input.size === undefined ? '' : ` of ${input.size}`}). The budget is the function's remaining time less ${VALIDATION_CONFIG_KEYS.timeBudgetMarginSeconds}, kept to write this quarantine. Fix: split the file into smaller ones and land them again`,
+    );
 
   try {
+    if (deadline !== undefined && clock().getTime() >= deadline) throw outOfTime();
     const source = await store.read({ bucket: input.bucket, key: input.key, versionId: input.versionId });
-    for await (const text of decodeText(source, decode)) {
+    for await (const text of decodeText(source, decode, { limits, size: input.size })) {
       // One scan per chunk spares a scan per record in the common case of a file without CR.
       sawCarriageReturn ||= text.indexOf('\r') >= 0;
       reader.push(text);
       if (staged.needsDrain) await staged.drain();
       if (rejected.needsDrain) await rejected.drain();
+      // Checked per chunk (64 KiB or so): the time of a few records, so the budget is kept to within milliseconds.
+      if (deadline !== undefined && clock().getTime() >= deadline) throw outOfTime();
     }
     reader.end();
   } catch (error) {
     await Promise.all([staged.abort(), rejected.abort()]);
     if (!(error instanceof UnreadableFileError)) throw error;
+    const limit = error instanceof LimitReachedError ? error.limit : undefined;
+    // The counts where reading stopped: the rows read are not staged, the file is quarantined whole.
+    const reason =
+      limit === undefined
+        ? error.message
+        : `${error.message}. Read ${rowsTotal} records (${rowsValid} valid, ${rowsRejected} rejected) when reading stopped; the whole file is quarantined and nothing of it is staged`;
     const quarantineKey = quarantine + posix.basename(input.key);
     await store.copy(input, { bucket: artifactsBucket, key: quarantineKey });
+    const details = {
+      reason,
+      ...(limit === undefined
+        ? {}
+        : {
+            limit,
+            limits: { ...limits, deadline: deadline === undefined ? undefined : new Date(deadline).toISOString() },
+            counts: {
+              rowsRead: rowsTotal,
+              rowsValid,
+              rowsRejected,
+              bytesRead: decode.bytesIn,
+              textBytes: decode.bytesOut,
+            },
+          }),
+      source: input,
+      dataset: dataset.name,
+      runId: input.runId,
+    };
     await store.put(
       artifactsBucket,
       `${quarantineKey}.reason.json`,
-      `${JSON.stringify({ reason: error.message, source: input, dataset: dataset.name, runId: input.runId }, null, 2)}\n`,
+      `${JSON.stringify(details, null, 2)}\n`,
       'application/json',
     );
     return {
       output: {
         status: 'UNREADABLE',
         ...base,
-        rowsTotal: 0,
+        rowsTotal: limit === undefined ? 0 : rowsTotal,
         rowsValid: 0,
-        rowsRejected: 0,
+        rowsRejected: limit === undefined ? 0 : rowsRejected,
         stagedBytes: 0,
         quarantineKey,
-        reason: error.message,
+        reason: cut(reason),
+        ...(limit === undefined ? {} : { limit }),
       },
       format,
       decode,

@@ -6,7 +6,8 @@ import type { DatasetConfig } from '../../config/schema';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
-import { type ValidateOutput, validateInputSchema } from './contract';
+import { VALIDATION_DEFAULTS, type ValidateOutput, type ValidationSettings, validateInputSchema } from './contract';
+import { showValue } from './show-value';
 import type { ObjectStore } from './object-store';
 import { validateFile } from './validate-file';
 
@@ -15,18 +16,24 @@ export interface ValidateDependencies {
   readonly artifactsBucket: string;
   /** The dataset definitions by name (bundled by the synth; tests pass their own). */
   readonly datasets: ReadonlyMap<string, DatasetConfig>;
+  /** Limits and time-budget margin. @default VALIDATION_DEFAULTS */
+  readonly settings?: ValidationSettings;
+  /** Clock of the deadline and of ingest dates. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Builds the validator around its dependencies (tests and local runs pass their own S3 client). */
 export function createValidator(
   dependencies: ValidateDependencies,
 ): (event: unknown, deadline?: Date) => Promise<ValidateOutput> {
+  const settings = dependencies.settings ?? VALIDATION_DEFAULTS;
+  const now = dependencies.now ?? Date.now;
   return async (event, deadline) => {
     const parsed = validateInputSchema.safeParse(event);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
       throw new InvalidInputError(
-        `Invalid validate input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { bucket, key, dataset, runId, versionId? } (lambda/validate/contract.ts)`,
+        `Invalid validate input ${showValue(event, 500)}: ${problems.join('; ')}. Fix: pass { bucket, key, dataset, runId, versionId? } (lambda/validate/contract.ts)`,
       );
     }
     const input = parsed.data;
@@ -50,7 +57,9 @@ export function createValidator(
       input,
       dataset,
       artifactsBucket: dependencies.artifactsBucket,
-      deadline,
+      limits: settings,
+      deadline: deadline?.getTime(),
+      now: () => new Date(now()),
     });
 
     const { output } = result;
@@ -58,8 +67,11 @@ export function createValidator(
     metrics.addMetric('RowsValid', MetricUnit.Count, output.rowsValid);
     metrics.addMetric('RowsRejected', MetricUnit.Count, output.rowsRejected);
     metrics.addMetric(output.status === 'UNREADABLE' ? 'FilesUnreadable' : 'FilesRead', MetricUnit.Count, 1);
+    // A file stopped by a limit is worth an alarm of its own: a bomb, a runaway producer, or a limit set too low.
+    if (output.limit !== undefined) metrics.addMetric('FilesStoppedByLimit', MetricUnit.Count, 1);
     metrics.addMetric('BytesRead', MetricUnit.Bytes, result.decode.bytesOut);
     metrics.publishStoredMetrics();
+    if (output.limit !== undefined) logger.warn('Stopped by a limit', { limit: output.limit, reason: output.reason });
     logger.info('Validated', {
       ...output,
       format: result.format,

@@ -12,7 +12,7 @@ import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { BATCH_ENV, type BatchSettings } from '../../lambda/batch/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
 import { DATASETS_GLOBAL } from '../../lambda/shared/datasets';
-import { VALIDATE_ENV } from '../../lambda/validate/contract';
+import { VALIDATE_ENV, validationEnvironment } from '../../lambda/validate/contract';
 import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
@@ -133,6 +133,7 @@ export class OrchestrationStack extends Stack {
         [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts,
         [VALIDATE_ENV.batchStateMachineArn]: this.batchStage.stateMachine.stateMachineArn,
         [VALIDATE_ENV.startLeaseSeconds]: String(this.batchSettings.startLeaseSeconds),
+        ...validationEnvironment(environment.etl.validation),
       },
       // Streams objects of any size: memory bounds the buffers, time the largest file.
       memorySize: 1024,

@@ -86,6 +86,11 @@ def main(argv):
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+    # Validate stages dates and timestamps of the years 0001-9999 (PostgreSQL's range too). Spark 3.5 refuses by
+    # default to write dates before 1582-10-15 and timestamps before 1900 to Parquet (EXCEPTION mode), which would
+    # fail the whole batch: they are written as they are, proleptic Gregorian, as every reader of these files reads.
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
+    spark.conf.set("spark.sql.parquet.int96RebaseModeInWrite", "CORRECTED")
     # No _SUCCESS marker: the mart loader reads every part file of the batch folder and nothing else.
     spark_context._jsc.hadoopConfiguration().set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
 

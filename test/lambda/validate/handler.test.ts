@@ -65,6 +65,12 @@ function objectCreated(key: string, versionId: string) {
   };
 }
 
+/** The event of an object in an unversioned bucket (the local S3 copies only the current version). */
+function unversioned(event: ReturnType<typeof objectCreated>) {
+  const { 'version-id': _version, ...object } = event.detail.object;
+  return { ...event, detail: { ...event.detail, object } };
+}
+
 function sqsEvent(...bodies: unknown[]): SQSEvent {
   return {
     Records: bodies.map((body, index) => ({
@@ -170,6 +176,44 @@ describe('validate handler (stage A over SQS)', () => {
       status: 'UNREADABLE',
       error: expect.stringMatching(/^no dataset named "orders" is configured \(known: clicks, impressions\)/),
     });
+  });
+
+  test('rejects a file when the invocation has no time left beyond the margin: quarantined and recorded, not retried', async () => {
+    const key = 'impressions/ingest_date=2026-12-01/late.ndjson';
+    await s3.put(LANDING, key, `${row(5)}\n`);
+    const response = await createHandler(
+      {
+        executor: db.executor,
+        validate: createValidator({ store: new S3ObjectStore(s3.s3), artifactsBucket: ARTIFACTS, datasets }),
+        datasets,
+        startLeaseSeconds: 300,
+        loops: { start: async () => 'started' },
+        sleep: async () => undefined,
+      },
+      { timeBudgetMarginSeconds: 60 },
+    )(sqsEvent(unversioned(objectCreated(key, 'v5'))), { getRemainingTimeInMillis: () => 59_000 });
+    expect(response.batchItemFailures).toEqual([]);
+    const [run] = await db.executor.query<{ status: string; error: string }>(
+      'SELECT status, error FROM audit.pipeline_runs WHERE object_key = :key',
+      { key },
+    );
+    expect(run).toEqual({
+      status: 'UNREADABLE',
+      error: expect.stringMatching(/^did not finish within the time budget: /),
+    });
+  });
+
+  test('fails the cold start when a limit variable is malformed', async () => {
+    process.env.VALIDATE_MAX_REJECTED_ROWS = 'many';
+    try {
+      await jest.isolateModulesAsync(async () => {
+        await expect(import('../../../lambda/validate/handler')).rejects.toThrow(
+          'Environment variable VALIDATE_MAX_REJECTED_ROWS is "many", not a whole number >= 0. Fix: set etl.validation.maxRejectedRows in config/environments/<env>.json and redeploy (default 10000)',
+        );
+      });
+    } finally {
+      delete process.env.VALIDATE_MAX_REJECTED_ROWS;
+    }
   });
 
   test('names one EMF count per outcome', () => {

@@ -140,21 +140,32 @@ describe('S3ObjectStore.copy', () => {
     );
   });
 
-  test('copies objects above 5 GiB in 1 GiB UploadPartCopy ranges', async () => {
+  test('copies objects above 512 MiB in 512 MiB UploadPartCopy ranges, several at a time', async () => {
     size = 6 * 1024 ** 3 + 10;
     await store().copy({ bucket: 'landing', key: 'big.ndjson' }, { bucket: 'artifacts', key: 'quarantine/big.ndjson' });
-    const ranges = copies().map((call) => call.headers['x-amz-copy-source-range']);
-    expect(ranges).toHaveLength(7);
-    expect(ranges[0]).toBe(`bytes=0-${1024 ** 3 - 1}`);
-    expect(ranges[6]).toBe(`bytes=${6 * 1024 ** 3}-${size - 1}`);
+    const part = 512 * 1024 ** 2;
+    const ranges = copies()
+      .map((call) => [Number(call.query.get('partNumber')), call.headers['x-amz-copy-source-range']] as const)
+      .sort(([a], [b]) => a - b);
+    expect(ranges).toHaveLength(13);
+    expect(ranges[0]).toEqual([1, `bytes=0-${part - 1}`]);
+    expect(ranges[1]).toEqual([2, `bytes=${part}-${2 * part - 1}`]);
+    expect(ranges[12]).toEqual([13, `bytes=${12 * part}-${size - 1}`]);
     expect(copies().every((call: FakeAwsCall) => call.query.get('uploadId') === 'u1')).toBe(true);
     const complete = fake.calls.at(-1)!;
     expect([complete.method, complete.query.get('uploadId')]).toEqual(['POST', 'u1']);
     const parts = [...complete.body.matchAll(/<PartNumber>(\d+)<\/PartNumber><ETag>([^<]*)<\/ETag>/g)].map(
       ([, partNumber, etag]) => ({ PartNumber: Number(partNumber), ETag: etag.replace(/&quot;/g, '"') }),
     );
-    expect(parts).toHaveLength(7);
-    expect(parts[6]).toEqual({ PartNumber: 7, ETag: '"e7"' });
+    // In part order, whatever order the copies finished in.
+    expect(parts.map((p) => p.PartNumber)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(parts[12]).toEqual({ PartNumber: 13, ETag: '"e13"' });
+  });
+
+  test('copies objects up to 512 MiB with one CopyObject', async () => {
+    size = 512 * 1024 ** 2;
+    await store().copy({ bucket: 'landing', key: 'a.ndjson' }, { bucket: 'artifacts', key: 'quarantine/a.ndjson' });
+    expect(copies().map((call) => call.headers['x-amz-copy-source-range'])).toEqual([undefined]);
   });
 });
 

@@ -1,61 +1,7 @@
-import { Readable } from 'node:stream';
 import { datasetSchema } from '../../../config/schema';
-import {
-  type ObjectLocation,
-  type ObjectStore,
-  ObjectWriter,
-  type PartSink,
-} from '../../../lambda/validate/object-store';
+import { ObjectWriter } from '../../../lambda/validate/object-store';
 import { formatOf, ingestDateOf, validateFile } from '../../../lambda/validate/validate-file';
-
-/** The storage seam in memory: objects are Buffers, parts are recorded as they arrive. */
-class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, Buffer>();
-  readonly parts = new Map<string, number>();
-  readonly aborted: string[] = [];
-  failPart: number | undefined;
-
-  async read(location: ObjectLocation): Promise<AsyncIterable<Uint8Array>> {
-    const body = this.objects.get(`${location.bucket}/${location.key}`);
-    if (body === undefined) throw new Error(`no object ${location.key}`);
-    // Small chunks, so records and characters straddle chunk boundaries.
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < body.length; i += 997) chunks.push(body.subarray(i, i + 997));
-    return Readable.from(chunks);
-  }
-
-  createWriter(bucket: string, key: string, _contentType: string, options?: { partSize?: number }): ObjectWriter {
-    const name = `${bucket}/${key}`;
-    const received: Buffer[] = [];
-    const sink: PartSink = {
-      putWhole: async (body) => {
-        this.objects.set(name, Buffer.from(body));
-        this.parts.set(name, 1);
-      },
-      begin: async () => undefined,
-      uploadPart: async (partNumber, body) => {
-        if (partNumber === this.failPart) throw new Error('SlowDown: please reduce your request rate');
-        received[partNumber - 1] = Buffer.from(body);
-      },
-      complete: async () => {
-        this.objects.set(name, Buffer.concat(received));
-        this.parts.set(name, received.length);
-      },
-      abort: async () => {
-        this.aborted.push(name);
-      },
-    };
-    return new ObjectWriter(sink, options);
-  }
-
-  async put(bucket: string, key: string, body: string): Promise<void> {
-    this.objects.set(`${bucket}/${key}`, Buffer.from(body));
-  }
-
-  async copy(from: ObjectLocation, to: { bucket: string; key: string }): Promise<void> {
-    this.objects.set(`${to.bucket}/${to.key}`, this.objects.get(`${from.bucket}/${from.key}`)!);
-  }
-}
+import { MemoryStore } from './memory-store';
 
 const dataset = datasetSchema.parse({
   name: 'notes',

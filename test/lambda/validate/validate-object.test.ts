@@ -236,6 +236,70 @@ describe('validate one object', () => {
     expect(staged.split('\n').filter((line) => line !== '')).toHaveLength(rows - rows / badEvery);
   });
 
+  test('rejects a small gzip of {} lines at the rejected-row cap: the file quarantined whole, nothing staged', async () => {
+    const body = gzipSync(Buffer.from('{}\n'.repeat(200_000)));
+    const key = 'impressions/ingest_date=2026-11-22/objects.ndjson.gz';
+    const output = await land(key, body);
+    const quarantine = `quarantine/impressions/ingest_date=2026-11-22/run_id=run-${runCounter}/`;
+    expect(output).toMatchObject({
+      status: 'UNREADABLE',
+      limit: 'maxRejectedRows',
+      rowsTotal: 10_001,
+      rowsValid: 0,
+      rowsRejected: 10_001,
+      quarantineKey: `${quarantine}objects.ndjson.gz`,
+      reason: expect.stringMatching(
+        /^more than 10000 rows rejected \(etl\.validation\.maxRejectedRows\): record 10001 was rejection 10001 \(line 10001: column "impression_id" is required but is missing; /,
+      ),
+    });
+    expect(output.reason!.length).toBeLessThanOrEqual(2000);
+    // The landed object and its reason: no rejected-rows file, nothing staged.
+    expect(await local.list(ARTIFACTS, quarantine)).toEqual([
+      `${quarantine}objects.ndjson.gz`,
+      `${quarantine}objects.ndjson.gz.reason.json`,
+    ]);
+    expect((await local.getBytes(ARTIFACTS, `${quarantine}objects.ndjson.gz`)).equals(body)).toBe(true);
+    expect(await local.list(ARTIFACTS, output.stagingPrefix)).toEqual([]);
+    const reasonFile = JSON.parse(await local.getText(ARTIFACTS, `${quarantine}objects.ndjson.gz.reason.json`));
+    expect(reasonFile).toMatchObject({
+      limit: 'maxRejectedRows',
+      counts: { rowsRead: 10_001, rowsValid: 0, rowsRejected: 10_001, bytesRead: body.length },
+      limits: { maxRejectedRows: 10_000 },
+      source: { bucket: LANDING, key },
+    });
+    expect(reasonFile.reason.startsWith(output.reason!.slice(0, 1990))).toBe(true);
+  });
+
+  test('rejects a file whose deadline has passed, instead of timing out; with time to spare it is validated', async () => {
+    const key = 'impressions/ingest_date=2026-11-22/late.ndjson';
+    await local.put(LANDING, key, fixture('impressions-mixed.ndjson'));
+    const now = Date.parse('2026-11-22T10:00:00Z');
+    const late = createValidator({
+      store: new S3ObjectStore(local.s3),
+      artifactsBucket: ARTIFACTS,
+      datasets: datasetMap(exampleConfig().datasets),
+      now: () => now,
+    });
+    const output = await late(
+      { bucket: LANDING, key, dataset: 'impressions', runId: 'run-late' },
+      new Date(now - 1000),
+    );
+    expect(output).toMatchObject({
+      status: 'UNREADABLE',
+      limit: 'timeBudget',
+      rowsTotal: 0,
+      quarantineKey: 'quarantine/impressions/ingest_date=2026-11-22/run_id=run-late/late.ndjson',
+      reason: expect.stringMatching(/^did not finish within the time budget: /),
+    });
+    const reasonFile = JSON.parse(await local.getText(ARTIFACTS, `${output.quarantineKey}.reason.json`));
+    expect(reasonFile.limits.deadline).toBe('2026-11-22T09:59:59.000Z');
+    const onTime = await late(
+      { bucket: LANDING, key, dataset: 'impressions', runId: 'run-on-time' },
+      new Date(now + 900_000),
+    );
+    expect(onTime).toMatchObject({ status: 'VALID', rowsValid: 3 });
+  });
+
   test('fails an unknown dataset with InvalidInputError naming the known ones', async () => {
     await expect(
       validate({ bucket: LANDING, key: 'views/ingest_date=2026-11-22/a.ndjson', dataset: 'views', runId: 'r1' }),

@@ -36,7 +36,7 @@ export interface ApiStackProps extends StackProps {
    * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
    */
   readonly bucketNames: { readonly landing: string; readonly artifacts: string; readonly curated?: string };
-  /** The data mart: the API functions read it as its reader login, the integration test as its tester login. */
+  /** The data mart: the API functions read it as its reader login, the integration test as its loader login. */
   readonly mart: MartAccess;
   /**
    * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
@@ -544,7 +544,7 @@ export class ApiStack extends Stack {
   /**
    * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
    * follow the state machine runs of the mart-enabled datasets, query the mart and its audit row and delete its own
-   * sample rows through the Data API as the tester login (never the master), remove the run's mart batch from
+   * sample rows through the Data API as the loader login (never the master), remove the run's mart batch from
    * curated, and, when the environment's auth gives the test no identity for the API, put its sample straight into
    * landing.
    */
@@ -567,7 +567,8 @@ export class ApiStack extends Stack {
         resources: executions,
       }),
       // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
-      ...props.mart.dataApiStatements('tester'),
+      // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
+      ...props.mart.dataApiStatements('loader', { transactions: false }),
     ];
     const batches = props.bucketNames.curated
       ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `_mart/${name}/*`))

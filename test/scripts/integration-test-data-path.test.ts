@@ -26,7 +26,7 @@ const OUTPUTS = {
   LANDING_BUCKET_NAME: 'dp-dev-landing-bucket',
   CURATED_BUCKET_NAME: 'dp-dev-curated-bucket',
   DATA_MART_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-data-mart',
-  DATA_MART_TEST_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:TesterLoginSecretD37A05BF-AbCdEf',
+  DATA_MART_LOADER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:LoaderLoginSecretD37A05BF-AbCdEf',
   DATA_MART_DATABASE_NAME: 'mart',
 };
 const OBJECT_KEY = 'clicks/ingest_date=2026-11-22/req-123.csv';
@@ -277,7 +277,7 @@ describe('data path: happy path with a created Cognito user pool', () => {
     );
     expect(count).toMatchObject({
       resourceArn: OUTPUTS.DATA_MART_CLUSTER_ARN,
-      secretArn: OUTPUTS.DATA_MART_TEST_SECRET_ARN,
+      secretArn: OUTPUTS.DATA_MART_LOADER_SECRET_ARN,
     });
     const keys = count?.parameters?.map((p) => p.value?.stringValue);
     expect(keys).toHaveLength(3);
@@ -520,11 +520,11 @@ describe('data path: failures', () => {
     expect(sent.at(-1)?.operation).toBe('AdminDeleteUser');
   });
 
-  test('every Data API statement logs in with the tester login secret of the outputs, never another secret', async () => {
+  test('every Data API statement logs in with the loader login secret of the outputs, never another secret', async () => {
     await runDataPath({ auth: COGNITO });
     const secrets = new Set(rdsData.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input.secretArn));
-    expect([...secrets]).toEqual([OUTPUTS.DATA_MART_TEST_SECRET_ARN]);
-    // Single statements only: the tester may not begin transactions (DataMartStack grants it ExecuteStatement only).
+    expect([...secrets]).toEqual([OUTPUTS.DATA_MART_LOADER_SECRET_ARN]);
+    // Single statements only: the integration-test role may not begin transactions (ApiStack grants it ExecuteStatement only).
     expect(rdsData.calls().every((call) => call.args[0] instanceof ExecuteStatementCommand)).toBe(true);
   });
 
@@ -552,12 +552,12 @@ describe('data path: registration', () => {
     const lines: string[] = [];
     const exitCode = await runIntegrationTest({
       argv: ['--env', 'dev', '--only', 'data-path'],
-      env: { TARGET_REGION: 'eu-west-1', ...OUTPUTS, API_URL: undefined, DATA_MART_TEST_SECRET_ARN: '' },
+      env: { TARGET_REGION: 'eu-west-1', ...OUTPUTS, API_URL: undefined, DATA_MART_LOADER_SECRET_ARN: '' },
       print: (line) => lines.push(line),
       clock: fakeClock(),
     });
     expect(exitCode).toBe(2);
-    expect(lines.join('\n')).toContain('Missing environment variables API_URL, DATA_MART_TEST_SECRET_ARN');
+    expect(lines.join('\n')).toContain('Missing environment variables API_URL, DATA_MART_LOADER_SECRET_ARN');
     expect(sfn.calls()).toHaveLength(0);
   });
 });

@@ -2,9 +2,10 @@
  * Data-path checks: sends a small sample (a few valid rows and one invalid row, ids unique per run) of the smallest
  * mart-enabled dataset through the API, authenticating as the environment is configured, waits for the state machine
  * run of that object, checks the curated output, the mart rows and the audit row through the Data API, then removes
- * what it created and says what it had to leave. The Data API calls log in as the data mart's tester login
- * (DATA_MART_TEST_SECRET_ARN): it reads mart.* and audit.pipeline_runs and may delete mart rows, nothing else; the
- * test never holds the master secret.
+ * what it created and says what it had to leave. The Data API calls log in as the data mart's loader login
+ * (DATA_MART_LOADER_SECRET_ARN), single statements only: it reads audit.* and mart.* and deletes its own sample rows
+ * from the mart by key (the loader may not TRUNCATE, DROP or DELETE from audit); the test never holds the master
+ * secret.
  *
  * Auth: `iam` signs the request with the integration-test role (SigV4); `cognito` (a pool the stack creates) signs a
  * throwaway user in (AdminCreateUser, AdminSetUserPassword, AdminInitiateAuth) and deletes it at the end;
@@ -107,7 +108,7 @@ export const DATA_PATH_OUTPUTS = [
   'LANDING_BUCKET_NAME',
   'CURATED_BUCKET_NAME',
   'DATA_MART_CLUSTER_ARN',
-  'DATA_MART_TEST_SECRET_ARN',
+  'DATA_MART_LOADER_SECRET_ARN',
   'DATA_MART_DATABASE_NAME',
 ] as const;
 
@@ -435,7 +436,7 @@ function sdkRdsData(client: RDSDataClient): RdsDataApi {
 function martExecutor(context: CheckContext): DataApiExecutor {
   return new DataApiExecutor(sdkRdsData(context.clients.get(RDSDataClient)), {
     resourceArn: output(context, 'DATA_MART_CLUSTER_ARN'),
-    secretArn: output(context, 'DATA_MART_TEST_SECRET_ARN'),
+    secretArn: output(context, 'DATA_MART_LOADER_SECRET_ARN'),
     database: output(context, 'DATA_MART_DATABASE_NAME'),
   });
 }
@@ -454,7 +455,7 @@ async function martQuery<T extends Record<string, unknown>>(
       if (error instanceof TransientError) return { state: error.message };
       if ((error as Error).name === 'AccessDeniedException') {
         throw new CheckFailedError(
-          `the Data API refused the query (${(error as Error).message}). Fix: grant the integration-test role rds-data:ExecuteStatement on the mart cluster and secretsmanager:GetSecretValue on the tester login's secret (DataMartStack.dataApiStatements('tester'))`,
+          `the Data API refused the query (${(error as Error).message}). Fix: grant the integration-test role rds-data:ExecuteStatement on the mart cluster and secretsmanager:GetSecretValue on the loader login's secret (DataMartStack.dataApiStatements('loader'))`,
         );
       }
       throw error;
@@ -531,7 +532,7 @@ async function auditRow(context: CheckContext, run: DataPathRun): Promise<string
 // -------------------------------------------------------------------------------------------------------------------
 
 /**
- * Removes what the run created where the role may: the mart rows (as the tester login, through the Data API), the
+ * Removes what the run created where the role may: the mart rows (as the loader login, through the Data API), the
  * run's mart batch under curated `_mart/`, the throwaway user. Landing denies deletes to every role but the data
  * engineer's, the curated Parquet partitions are shared with real data and the audit row is the record of the run:
  * those are left and named. Fails when something it should remove could not be.

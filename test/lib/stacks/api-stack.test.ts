@@ -467,17 +467,23 @@ describe('cross-stack references', () => {
         },
       });
     }
-    // No other secret appears anywhere in the API stack but the tester's, for the integration-test role.
+    // No other secret appears anywhere in the API stack but the loader's, for the integration-test role only.
     const secrets = JSON.stringify(template.toJSON()).match(/secret:[A-Za-z0-9!-]+?-AbCdEf/g) ?? [];
     expect([...new Set(secrets)].sort()).toEqual([
+      'secret:LoaderLoginSecret-AbCdEf',
       'secret:ReaderLoginSecret-AbCdEf',
-      'secret:TesterLoginSecret-AbCdEf',
+    ]);
+    const loaderReaders = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy).includes('secret:LoaderLoginSecret-AbCdEf'),
+    );
+    expect(loaderReaders.map((policy) => policy.Properties.PolicyName)).toEqual([
+      expect.stringMatching(/^DataPathTestPolicy/),
     ]);
   });
 });
 
 describe('data-path integration test', () => {
-  test("the integration-test role may follow the mart datasets' runs and query the mart as the tester, nothing broader", () => {
+  test("the integration-test role may follow the mart datasets' runs and query the mart as the loader, nothing broader", () => {
     const template = templateFor('dev');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyName: Match.stringLikeRegexp('^DataPathTestPolicy'),
@@ -493,7 +499,7 @@ describe('data-path integration test', () => {
             Action: 'states:DescribeExecution',
             Resource: Match.arrayWith(['arn:aws:states:eu-west-1:222222222222:execution:dp-dev-clicks:*']),
           }),
-          // Single statements as the tester login: never the master secret.
+          // Single statements as the loader login: never the master secret, no transactions.
           {
             Sid: 'DataApiOnMartCluster',
             Effect: 'Allow',
@@ -501,10 +507,10 @@ describe('data-path integration test', () => {
             Resource: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-mart',
           },
           {
-            Sid: 'ReadMartTesterSecret',
+            Sid: 'ReadMartLoaderSecret',
             Effect: 'Allow',
             Action: 'secretsmanager:GetSecretValue',
-            Resource: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:TesterLoginSecret-AbCdEf',
+            Resource: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:LoaderLoginSecret-AbCdEf',
           },
           Match.objectLike({
             Sid: 'DecryptMartSecrets',

@@ -40,7 +40,6 @@ const KNOWN_ENV: Record<string, string> = {
   MART_LOGIN_SECRETS: JSON.stringify({
     reader: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:reader-AbCdEf',
     loader: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:loader-AbCdEf',
-    tester: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:tester-AbCdEf',
   }),
   KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:222222222222:key/11111111-2222-3333-4444-555555555555',
   URL_EXPIRY_SECONDS: '900',

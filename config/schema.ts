@@ -429,7 +429,7 @@ export const environmentSchema = z
             },
           )
           .optional(),
-        /** Days between rotations of the login secrets (reader, loader, tester). @default 30 */
+        /** Days between rotations of the login secrets (reader, loader). @default 30 */
         loginRotationDays: positiveInt('1 to 365, e.g. 30').min(1).max(365).default(30),
       })
       .prefault({})

@@ -81,8 +81,8 @@ export class DataPlatformStage extends Stage {
       this.output(storage, `${zone[0].toUpperCase()}${zone.slice(1)}BucketName`, bucket.bucketName);
     }
     this.output(dataMart, 'DataMartClusterArn', dataMart.clusterArn);
-    // The integration test's own login (reads the mart and its audit row, deletes its sample rows): not the master.
-    this.output(dataMart, 'DataMartTestSecretArn', dataMart.loginSecrets.tester.secretArn);
+    // The integration test logs in as the loader (follows its run in audit, deletes its sample rows): not the master.
+    this.output(dataMart, 'DataMartLoaderSecretArn', dataMart.loginSecrets.loader.secretArn);
     this.output(dataMart, 'DataMartDatabaseName', dataMart.databaseName);
     this.output(catalog, 'CuratedDatabaseName', catalog.curatedDatabaseName);
     this.output(catalog, 'AthenaWorkGroup', catalog.workGroupName);

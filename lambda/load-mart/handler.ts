@@ -105,7 +105,8 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
 
 const martTables = JSON.parse(requireEnv(LOAD_MART_ENV.martTables)) as Record<string, string>;
 export const handler = createHandler({
-  // The loader login: INSERT/UPDATE on mart.* and audit.*, temp tables, the aws_s3 import; no DDL, no DELETE.
+  // The loader login: INSERT/UPDATE on mart.* and audit.*, DELETE on mart.* (the integration test's cleanup), temp
+  // tables, the aws_s3 import; no DDL, no TRUNCATE.
   executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
   s3: new S3Client(),
   region: requireEnv('AWS_REGION'),

@@ -7,7 +7,7 @@ import { MART_LOGIN_NAMES, type MartLogin } from '../shared/mart-connection';
 import '../shared/zod-locale';
 
 export const ROTATE_ENV = {
-  /** JSON object: login (reader, loader, tester) -> ARN of its secret. Only these secrets are rotated. */
+  /** JSON object: login (reader, loader) -> ARN of its secret. Only these secrets are rotated. */
   loginSecrets: 'MART_LOGIN_SECRETS',
 } as const;
 

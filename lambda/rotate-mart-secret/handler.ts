@@ -1,5 +1,5 @@
 /**
- * rotate-mart-secret: the rotation function of the data mart's login secrets (reader, loader, tester), invoked by
+ * rotate-mart-secret: the rotation function of the data mart's login secrets (reader, loader), invoked by
  * Secrets Manager for each step (see ./rotation.ts). Not in the VPC: it reaches the database through the Data API,
  * as the master user for password changes and with the login's own secret for the final check.
  */

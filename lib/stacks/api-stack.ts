@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
+import { martBatchPrefix } from '../../lambda/batch/contract';
 import { API_ENV } from '../../lambda/shared/api-env';
 import { isApiRouteKey } from '../../lambda/shared/api-routes';
 import { martTablesFromDatasets } from '../../lambda/shared/api-marts';
@@ -36,7 +37,7 @@ export interface ApiStackProps extends StackProps {
    * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
    */
   readonly bucketNames: { readonly landing: string; readonly artifacts: string; readonly curated?: string };
-  /** The data mart: the API functions read it as its reader login, the integration test as its tester login. */
+  /** The data mart: the API functions read it as its reader login, the integration test as its loader login. */
   readonly mart: MartAccess;
   /**
    * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
@@ -543,34 +544,24 @@ export class ApiStack extends Stack {
 
   /**
    * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
-   * follow the state machine runs of the mart-enabled datasets, query the mart and its audit row and delete its own
-   * sample rows through the Data API as the tester login (never the master), remove the run's mart batch from
-   * curated, and, when the environment's auth gives the test no identity for the API, put its sample straight into
-   * landing.
+   * follow its run and batch in audit, query the mart and delete its own sample rows through the Data API as the
+   * loader login (never the master; single statements), remove its batch's `_mart/` CSV from curated, and, when the
+   * environment's auth gives the test no identity for the API, put its sample straight into landing. It follows the
+   * batch through audit only, so it needs no Step Functions permission.
    */
   private allowDataPathTest(roles: iam.IRole[]): void {
     const { props } = this;
-    const { prefix, environment } = props;
+    const { environment } = props;
     const datasets = props.datasets.filter((dataset) => dataset.mart.enabled).map((dataset) => dataset.name);
     if (datasets.length === 0) return;
-    const statesArn = (resource: string) => `arn:aws:states:${this.region}:${this.account}:${resource}`;
-    const executions = datasets.map((name) => statesArn(`execution:${prefix}-${name}:*`));
     const statements = [
-      new iam.PolicyStatement({
-        sid: 'ListDatasetRuns',
-        actions: ['states:ListExecutions'],
-        resources: datasets.map((name) => statesArn(`stateMachine:${prefix}-${name}`)),
-      }),
-      new iam.PolicyStatement({
-        sid: 'DescribeDatasetRuns',
-        actions: ['states:DescribeExecution'],
-        resources: executions,
-      }),
       // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
-      ...props.mart.dataApiStatements('tester'),
+      // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
+      ...props.mart.dataApiStatements('loader', { transactions: false }),
     ];
+    // `_mart/<dataset>/batch_id=*/*`: the CSV of any batch of the dataset (the test's batch id is known only at run time).
     const batches = props.bucketNames.curated
-      ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `_mart/${name}/*`))
+      ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `${martBatchPrefix(name, '*')}*`))
       : [];
     if (batches.length > 0) {
       statements.push(
@@ -597,13 +588,9 @@ export class ApiStack extends Stack {
     }
     const policy = new iam.Policy(this, 'DataPathTestPolicy', { roles, statements });
     Validations.of(policy).acknowledge(
-      ...executions.map((id) => ({
-        id: `AwsSolutions-IAM5[Resource::${id}]`,
-        reason: 'Executions of this one dataset state machine: the run of the test object is found among them',
-      })),
       ...batches.map((id) => ({
         id: `AwsSolutions-IAM5[Resource::${id}]`,
-        reason: "The mart batch of this dataset's runs under curated _mart/: the test removes its own run's batch",
+        reason: "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
       })),
       ...(putsIntoLanding ? landingObjects : []).map((id) => ({
         id: `AwsSolutions-IAM5[Resource::${id}]`,

@@ -47,19 +47,24 @@ export const MART_BATCH_PREFIX = '_mart/';
 export const DATABASE_NAME = 'mart';
 const MASTER_USERNAME = 'mart_admin';
 
-/** Data API actions per login: the tester runs single statements only; the others also use transactions. */
+/** Data API actions: single statements, and the transactions most callers also use. */
+const SINGLE_STATEMENTS = ['rds-data:ExecuteStatement'];
 const TRANSACTIONS = [
-  'rds-data:ExecuteStatement',
+  ...SINGLE_STATEMENTS,
   'rds-data:BeginTransaction',
   'rds-data:CommitTransaction',
   'rds-data:RollbackTransaction',
 ];
-const DATA_API_ACTIONS: Readonly<Record<MartLogin | 'master', readonly string[]>> = {
-  reader: TRANSACTIONS,
-  loader: TRANSACTIONS,
-  tester: ['rds-data:ExecuteStatement'],
-  master: TRANSACTIONS,
-};
+
+/** How much of the Data API a grantee gets. */
+export interface DataApiGrantOptions {
+  /**
+   * Whether it may also begin, commit and roll back transactions (false: ExecuteStatement only, e.g. the
+   * integration test, which runs single statements).
+   * @default true
+   */
+  readonly transactions?: boolean;
+}
 
 const pascal = (name: string) => name[0].toUpperCase() + name.slice(1);
 
@@ -76,7 +81,7 @@ export interface MartAccess {
    */
   grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void;
   /** The same statements, for a policy a stack builds itself (e.g. one attached to a role of another stack). */
-  dataApiStatements(login: MartLogin): iam.PolicyStatement[];
+  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[];
   /** MART_CLUSTER_ARN, MART_SECRET_ARN (the login's secret) and MART_DATABASE: what the function reads. */
   connectionEnvironment(login: MartLogin): Record<string, string>;
 }
@@ -100,8 +105,8 @@ export class MartDataApi implements MartAccess {
     this.grant(grantee, login);
   }
 
-  dataApiStatements(login: MartLogin): iam.PolicyStatement[] {
-    return this.statements(login);
+  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[] {
+    return this.statements(login, options);
   }
 
   connectionEnvironment(login: MartLogin): Record<string, string> {
@@ -114,12 +119,12 @@ export class MartDataApi implements MartAccess {
     for (const statement of this.statements(login)) principal.addToPrincipalPolicy(statement);
   }
 
-  statements(login: MartLogin | 'master'): iam.PolicyStatement[] {
+  statements(login: MartLogin | 'master', options: DataApiGrantOptions = {}): iam.PolicyStatement[] {
     const { props } = this;
     return [
       new iam.PolicyStatement({
         sid: 'DataApiOnMartCluster',
-        actions: [...DATA_API_ACTIONS[login]],
+        actions: [...((options.transactions ?? true) ? TRANSACTIONS : SINGLE_STATEMENTS)],
         resources: [props.clusterArn],
       }),
       new iam.PolicyStatement({
@@ -156,7 +161,7 @@ export class MartDataApi implements MartAccess {
  * custom resource.
  *
  * Credentials: the master password is managed and rotated by RDS in Secrets Manager; only the migrate function and
- * the rotation function may read it. Application code logs in as a login per purpose (reader, loader, tester: see
+ * the rotation function may read it. Application code logs in as a login per purpose (reader, loader: see
  * lambda/shared/mart-connection.ts), each with its own secret encrypted with the platform key and rotated on a
  * schedule by a rotation function that is not in the VPC (it sets passwords through the Data API as the master).
  */
@@ -346,8 +351,8 @@ export class DataMartStack extends Stack implements MartAccess {
     this.dataApi.grantDataApi(grantee, login);
   }
 
-  dataApiStatements(login: MartLogin): iam.PolicyStatement[] {
-    return this.dataApi.dataApiStatements(login);
+  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[] {
+    return this.dataApi.dataApiStatements(login, options);
   }
 
   connectionEnvironment(login: MartLogin): Record<string, string> {

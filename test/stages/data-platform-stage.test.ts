@@ -47,13 +47,13 @@ function synthesize(envName: 'dev' | 'test' | 'prod') {
     return { stack: idOf(stack), value };
   }
 
-  /** What a secret reference names: master, a login (reader, loader, tester), '*' or something else. */
+  /** What a secret reference names: master, a login (reader, loader), '*' or something else. */
   function secretKind(resource: Json, stack: CloudFormationStackArtifact): string {
     const { stack: owner, value } = resolve(resource, stack);
     if (value === '*') return '*';
     const text = JSON.stringify(value);
     if (owner === 'mart' && text.includes('MasterUserSecret.SecretArn')) return 'master';
-    const login = /"Ref":"(Reader|Loader|Tester)LoginSecretAttachment/.exec(text)?.[1];
+    const login = /"Ref":"(Reader|Loader)LoginSecretAttachment/.exec(text)?.[1];
     if (owner === 'mart' && login) return login.toLowerCase();
     return `other:${owner}:${text}`;
   }
@@ -117,7 +117,9 @@ const DATA_MART_SECRET_READERS = {
     'mart/MigrateFunctionServiceRole',
     'mart/RotateLoginSecretsFunctionServiceRole',
   ],
+  // The integration-test role too: it checks its run and removes its sample rows as the loader (no tester login).
   loader: [
+    'iam/IntegrationTestRole',
     'mart/LoadMartFunctionServiceRole',
     'mart/MigrateFunctionServiceRole',
     'mart/RotateLoginSecretsFunctionServiceRole',
@@ -125,7 +127,6 @@ const DATA_MART_SECRET_READERS = {
     'orchestration/JobAuditorFunctionServiceRole',
     'orchestration/ValidateFunctionServiceRole',
   ],
-  tester: ['iam/IntegrationTestRole', 'mart/MigrateFunctionServiceRole', 'mart/RotateLoginSecretsFunctionServiceRole'],
 };
 
 describe.each(['dev', 'test', 'prod'] as const)('the %s stage', (envName) => {
@@ -139,11 +140,9 @@ describe.each(['dev', 'test', 'prod'] as const)('the %s stage', (envName) => {
     expect({
       reader: stage.readers('reader'),
       loader: stage.readers('loader'),
-      tester: stage.readers('tester'),
     }).toEqual({
       reader: DATA_MART_SECRET_READERS.reader,
       loader: DATA_MART_SECRET_READERS.loader,
-      tester: DATA_MART_SECRET_READERS.tester,
     });
   });
 
@@ -157,7 +156,7 @@ describe.each(['dev', 'test', 'prod'] as const)('the %s stage', (envName) => {
 
   test('grants no secret read on a wildcard or on any secret but the data mart ones', () => {
     const reads = stage.grants.filter((g) => g.action !== 'secretsmanager:GetRandomPassword');
-    expect(reads.filter((g) => !['master', 'reader', 'loader', 'tester'].includes(g.secret))).toEqual([]);
+    expect(reads.filter((g) => !['master', 'reader', 'loader'].includes(g.secret))).toEqual([]);
     // GetRandomPassword has no resource-level permission: only the rotation function holds it.
     expect([
       ...new Set(stage.grants.filter((g) => g.action === 'secretsmanager:GetRandomPassword').map((g) => g.principal)),
@@ -171,10 +170,10 @@ describe.each(['dev', 'test', 'prod'] as const)('the %s stage', (envName) => {
       ),
     );
     expect([...new Set(writes.map((g) => g.principal))]).toEqual(['mart/RotateLoginSecretsFunctionServiceRole']);
-    expect([...new Set(writes.map((g) => g.secret))].sort()).toEqual(['loader', 'reader', 'tester']);
+    expect([...new Set(writes.map((g) => g.secret))].sort()).toEqual(['loader', 'reader']);
   });
 
-  test('outputs the tester secret for the integration test, and no stack exports the master secret', () => {
+  test('outputs the loader secret for the integration test, and no stack exports the master secret', () => {
     for (const stack of stage.stacks) {
       for (const [name, output] of Object.entries<{ Value: Json }>(stack.template.Outputs ?? {})) {
         const kind =
@@ -182,11 +181,12 @@ describe.each(['dev', 'test', 'prod'] as const)('the %s stage', (envName) => {
             ? stage.secretKind(output.Value, stack)
             : undefined;
         expect({ name, kind }).not.toEqual({ name, kind: 'master' });
-        if (name === 'DataMartTestSecretArn') expect(kind).toBe('tester');
+        if (name === 'DataMartLoaderSecretArn') expect(kind).toBe('loader');
       }
     }
     const outputs = stage.stacks.flatMap((stack) => Object.keys(stack.template.Outputs ?? {}));
-    expect(outputs).toContain('DataMartTestSecretArn');
+    expect(outputs).toContain('DataMartLoaderSecretArn');
     expect(outputs).not.toContain('DataMartSecretArn');
+    expect(outputs).not.toContain('DataMartTestSecretArn');
   });
 });

@@ -1,18 +1,22 @@
 /**
  * Data-path checks: sends a small sample (a few valid rows and one invalid row, ids unique per run) of the smallest
- * mart-enabled dataset through the API, authenticating as the environment is configured, waits for the state machine
- * run of that object, checks the curated output, the mart rows and the audit row through the Data API, then removes
- * what it created and says what it had to leave. The Data API calls log in as the data mart's tester login
- * (DATA_MART_TEST_SECRET_ARN): it reads mart.* and audit.pipeline_runs and may delete mart rows, nothing else; the
- * test never holds the master secret.
+ * mart-enabled dataset through the API, authenticating as the environment is configured, then follows the object
+ * through audit: stage A validates and stages it (its run RUNNING -> STAGED), stage B takes it into a batch of its
+ * dataset (batch RUNNING), curates the batch with one Glue job run and loads the mart once (run and batch
+ * SUCCEEDED). It then checks the curated data files, the mart rows and the audit record, removes what it created and
+ * says what it had to leave.
+ *
+ * The Data API calls log in as the data mart's loader login (DATA_MART_LOADER_SECRET_ARN), single statements only:
+ * the test reads audit.* and mart.* and deletes its own sample rows from the mart by key (the loader may not
+ * TRUNCATE, DROP or DELETE from audit); it never holds the master secret.
  *
  * Auth: `iam` signs the request with the integration-test role (SigV4); `cognito` (a pool the stack creates) signs a
  * throwaway user in (AdminCreateUser, AdminSetUserPassword, AdminInitiateAuth) and deletes it at the end;
  * `cognito-existing` and `lambda-authorizer` give the test no identity, so the API leg is skipped (said in the table)
  * and the sample is put straight into landing, which starts the same flow.
  *
- * The checks run in order and share one run: a check whose input an earlier check did not produce fails naming it,
- * and the cleanup check always runs.
+ * The checks run in order and share one run (./data-path-run.ts): a check whose input an earlier check did not
+ * produce fails naming it, and the cleanup check always runs.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -27,14 +31,14 @@ import {
 import {
   DeleteObjectsCommand,
   ListObjectsV2Command,
-  type _Object,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AppConfig, loadConfig } from '../../../config/load';
 import type { DatasetConfig, EnvironmentConfig } from '../../../config/schema';
 import { DOCUMENT_CONTENT_TYPES } from '../../../lib/constructs/api-templates';
+import { martBatchPrefix } from '../../../lambda/batch/contract';
 import { martTableName } from '../../../lambda/shared/mart-ddl';
 import { DataApiExecutor } from '../../../lambda/shared/sql-data-api';
 import type { RdsDataApi } from '../../../lambda/shared/aws/rds-data';
@@ -43,18 +47,29 @@ import type { SqlParams } from '../../../lambda/shared/sql';
 import { rowGenerator, writeSample } from '../../generate-sample';
 import { type CheckContext, output } from '../context';
 import { type Check, CheckFailedError, type CheckModule, waitFor } from '../runner';
+import { apiErrorReason, createAndSignIn, deleteUser, type Fetch, parseJson, signedFetch } from './data-path-http';
 import {
-  apiErrorReason,
-  createAndSignIn,
-  deleteUser,
-  type Fetch,
-  parseJson,
-  signedFetch,
-  type TestUser,
-} from './data-path-http';
+  type BatchOutputCheck,
+  type DataPathRun,
+  needs,
+  type ObservedBatch,
+  type ObservedRun,
+  STEP,
+  succeededBatch,
+} from './data-path-run';
 
 /** Valid rows in the sample; one invalid row follows them. */
 export const VALID_ROWS = 3;
+
+/**
+ * Added to `etl.batch.maxWaitMinutes` + `etl.glueTimeoutMinutes` for the longest wait for the batch: stage A's
+ * validation, one turn of the batch loop (`etl.batch.pollSeconds`, added too), the mart load (at most 16 minutes,
+ * OrchestrationStack) and a data mart cluster resuming from auto-pause.
+ */
+export const BATCH_WAIT_MARGIN_MINUTES = 20;
+
+/** Most pages (1,000 keys each) the curated check lists under `<dataset>/` before it stops. */
+export const MAX_CURATED_PAGES = 200;
 
 export interface DataPathOptions {
   /** @default globalThis.fetch */
@@ -66,50 +81,32 @@ export interface DataPathOptions {
   /** Password of the throwaway Cognito user. @default - random, meets the pool's policy */
   readonly password?: () => string;
   /**
-   * Longest wait for the state machine run (validate, Glue curate job, mart load).
-   * @default - 30 minutes, or the context's waitTimeoutMs when longer
+   * Longest wait for the object's run to be staged, batched, curated and loaded.
+   * @default - the environment's `etl.batch.maxWaitMinutes` + `etl.batch.pollSeconds` + `etl.glueTimeoutMinutes`
+   * + {@link BATCH_WAIT_MARGIN_MINUTES}, or the context's waitTimeoutMs when longer
    */
-  readonly executionTimeoutMs?: number;
+  readonly batchTimeoutMs?: number;
 }
-
-/** What the checks of one run hand to each other. */
-interface DataPathRun {
-  environment?: EnvironmentConfig;
-  prefix?: string;
-  dataset?: DatasetConfig;
-  seed?: number;
-  sample?: string;
-  contentType?: string;
-  keys?: string[][];
-  ingestDate?: string;
-  auth?: { kind: 'iam' } | { kind: 'cognito'; idToken: string } | { kind: 'skipped'; reason: string };
-  user?: TestUser;
-  objectKey?: string;
-  /** When the sample was sent (the context's clock). */
-  sentAt?: number;
-  /** The run of the object, once found; `ended` once it reached a final state (later checks look only then). */
-  execution?: { arn: string; name: string; startDate?: Date; ended: boolean };
-}
-
-const STEP = {
-  sample: 'data-path/sample',
-  authenticate: 'data-path/authenticate',
-  ingest: 'data-path/ingest',
-  execution: 'data-path/state machine run',
-  curated: 'data-path/curated output',
-  mart: 'data-path/mart rows',
-  audit: 'data-path/audit row',
-  cleanup: 'data-path/cleanup',
-} as const;
 
 export const DATA_PATH_OUTPUTS = [
   'API_URL',
   'LANDING_BUCKET_NAME',
   'CURATED_BUCKET_NAME',
   'DATA_MART_CLUSTER_ARN',
-  'DATA_MART_TEST_SECRET_ARN',
+  'DATA_MART_LOADER_SECRET_ARN',
   'DATA_MART_DATABASE_NAME',
 ] as const;
+
+/**
+ * Checks of what the batch wrote, in order, after the batch check and before the cleanup; each takes the batch from
+ * the shared run (`succeededBatch(run)`). An Athena check of the curated Iceberg table (checks/curated-athena.ts)
+ * goes here.
+ */
+const BATCH_OUTPUT_CHECKS: readonly BatchOutputCheck[] = [
+  { name: STEP.curated, run: curatedOutput },
+  { name: STEP.mart, run: martRows },
+  { name: STEP.audit, run: auditRow },
+];
 
 export function createDataPathChecks(options: DataPathOptions = {}): CheckModule {
   const fetchImpl: Fetch = options.fetch ?? ((url, init) => fetch(url, init));
@@ -118,19 +115,20 @@ export function createDataPathChecks(options: DataPathOptions = {}): CheckModule
     requiredOutputs: DATA_PATH_OUTPUTS,
     checks: (context) => {
       const run: DataPathRun = {};
-      const executionTimeoutMs = options.executionTimeoutMs ?? Math.max(context.waitTimeoutMs, 30 * 60_000);
+      const batchTimeoutMs = () => options.batchTimeoutMs ?? batchWaitMs(context, run.environment);
       const checks: Check[] = [
         { name: STEP.sample, run: () => buildSample(context, run, options) },
         { name: STEP.authenticate, run: () => authenticate(context, run, fetchImpl, options) },
         { name: STEP.ingest, run: () => ingest(context, run, fetchImpl) },
         {
-          name: STEP.execution,
-          run: () => awaitExecution(context, run, executionTimeoutMs),
-          timeoutMs: executionTimeoutMs + 60_000,
+          name: STEP.batch,
+          run: () => awaitBatch(context, run, batchTimeoutMs()),
+          // Read when the check starts: by then the sample check has read the environment's config.
+          get timeoutMs() {
+            return batchTimeoutMs() + 60_000;
+          },
         },
-        { name: STEP.curated, run: () => curatedOutput(context, run) },
-        { name: STEP.mart, run: () => martRows(context, run) },
-        { name: STEP.audit, run: () => auditRow(context, run) },
+        ...BATCH_OUTPUT_CHECKS.map((check) => ({ name: check.name, run: () => check.run(context, run) })),
         { name: STEP.cleanup, run: () => cleanup(context, run, fetchImpl) },
       ];
       return checks;
@@ -140,17 +138,14 @@ export function createDataPathChecks(options: DataPathOptions = {}): CheckModule
 
 export const dataPathChecks: CheckModule = createDataPathChecks();
 
-/** The run of the object, when it reached a final state (else the check fails as not run). */
-function endedExecution(run: DataPathRun): NonNullable<DataPathRun['execution']> {
-  const execution = needs(run.execution, STEP.execution);
-  if (!execution.ended) throw new CheckFailedError(`not run: ${STEP.execution} did not complete`);
-  return execution;
-}
-
-/** Fails a check whose input an earlier check should have produced. */
-function needs<T>(value: T | undefined, step: string): T {
-  if (value === undefined) throw new CheckFailedError(`not run: ${step} did not complete`);
-  return value;
+/** The longest wait for the batch (see {@link DataPathOptions.batchTimeoutMs}). */
+export function batchWaitMs(context: Pick<CheckContext, 'waitTimeoutMs'>, environment?: EnvironmentConfig): number {
+  if (!environment) return context.waitTimeoutMs;
+  const { etl } = environment;
+  const fromConfig =
+    (etl.batch.maxWaitMinutes + etl.glueTimeoutMinutes + BATCH_WAIT_MARGIN_MINUTES) * 60_000 +
+    etl.batch.pollSeconds * 1000;
+  return Math.max(fromConfig, context.waitTimeoutMs);
 }
 
 // -------------------------------------------------------------------------------------------------------------------
@@ -338,88 +333,173 @@ async function ingest(context: CheckContext, run: DataPathRun, fetchImpl: Fetch)
 }
 
 // -------------------------------------------------------------------------------------------------------------------
-// state machine run, curated output, mart, audit
+// the run through audit: staged, batched, curated and loaded
 // -------------------------------------------------------------------------------------------------------------------
 
-/** ARN of `<prefix>-<dataset>` in the environment's account, region and partition (from the cluster ARN output). */
-function stateMachineArn(context: CheckContext, run: DataPathRun): string {
-  const partition = output(context, 'DATA_MART_CLUSTER_ARN').split(':')[1] || 'aws';
-  const account = needs(run.environment, STEP.sample).account;
-  return `arn:${partition}:states:${context.region}:${account}:stateMachine:${run.prefix}-${run.dataset?.name}`;
+/** The object's run and its batch, in one statement (the latest run of the object, should there be several). */
+const RUN_AND_BATCH_SQL = `SELECT r.run_id, r.status, r.rows_valid, r.rows_rejected, r.error, r.staged_at, r.batch_id,
+       b.status AS batch_status, b.attempts AS batch_attempts, b.run_count AS batch_run_count,
+       b.started_at AS batch_started_at, b.finished_at AS batch_finished_at, b.next_attempt_at AS batch_next_attempt_at,
+       b.rows_loaded AS batch_rows_loaded, b.glue_job_run_id AS batch_glue_job_run_id, b.error AS batch_error
+  FROM audit.pipeline_runs r LEFT JOIN audit.batches b ON b.batch_id = r.batch_id
+ WHERE r.dataset = :dataset AND r.object_key = :objectKey
+ ORDER BY r.started_at DESC
+ LIMIT 1`;
+
+interface RunAndBatchRow extends Record<string, unknown> {
+  run_id: string;
+  status: string;
+  rows_valid: number | null;
+  rows_rejected: number | null;
+  error: string | null;
+  staged_at: Date | null;
+  batch_id: string | null;
+  batch_status: string | null;
+  batch_attempts: number | null;
+  batch_run_count: number | null;
+  batch_started_at: Date | null;
+  batch_finished_at: Date | null;
+  batch_next_attempt_at: Date | null;
+  batch_rows_loaded: number | null;
+  batch_glue_job_run_id: string | null;
+  batch_error: string | null;
 }
 
-async function awaitExecution(context: CheckContext, run: DataPathRun, timeoutMs: number): Promise<string> {
+/** Reads the object's run and batch and records them on the shared run. */
+async function observe(context: CheckContext, run: DataPathRun): Promise<void> {
+  const dataset = needs(run.dataset, STEP.sample);
+  const objectKey = needs(run.objectKey, STEP.ingest);
+  const [row] = await martQuery<RunAndBatchRow>(context, RUN_AND_BATCH_SQL, { dataset: dataset.name, objectKey });
+  if (!row) return;
+  run.pipelineRun = {
+    runId: row.run_id,
+    status: row.status,
+    rowsValid: numberOrNull(row.rows_valid),
+    rowsRejected: numberOrNull(row.rows_rejected),
+    error: row.error,
+    stagedAt: row.staged_at,
+  };
+  run.batch =
+    row.batch_id && row.batch_status && row.batch_started_at
+      ? {
+          batchId: row.batch_id,
+          status: row.batch_status,
+          attempts: Number(row.batch_attempts ?? 0),
+          runCount: Number(row.batch_run_count ?? 0),
+          startedAt: row.batch_started_at,
+          finishedAt: row.batch_finished_at,
+          nextAttemptAt: row.batch_next_attempt_at,
+          rowsLoaded: numberOrNull(row.batch_rows_loaded),
+          glueJobRunId: row.batch_glue_job_run_id,
+          error: row.batch_error,
+        }
+      : undefined;
+}
+
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const iso = (date: Date | null | undefined) => (date ? date.toISOString() : 'unknown');
+const clip = (text: string | null | undefined, length = 500) => (text ?? '').replace(/\s+/g, ' ').slice(0, length);
+
+/** Final states of a run that no batch will load (lambda/validate/runs.ts). */
+const STAGE_A_FAILURES = new Set(['FAILED', 'NO_VALID_ROWS', 'UNREADABLE']);
+
+/**
+ * Where the run is, for the wait: a phase (for the path seen) and a state (for a timeout message), `done` once run
+ * and batch SUCCEEDED. Throws when it cannot succeed any more: the run failed in stage A or its batch failed.
+ */
+function judge(run: DataPathRun, key: string): { phase: string; state: string; done?: true } {
+  const observed = run.pipelineRun;
+  if (!observed) return { phase: 'no audit row', state: `no audit row for ${key} yet (stage A has not claimed it)` };
+  const batch = run.batch;
+  const name = `run ${observed.runId}`;
+  if (observed.status === 'SUCCEEDED' && batch?.status === 'SUCCEEDED') {
+    return { phase: 'SUCCEEDED', state: `${name} SUCCEEDED in batch ${batch.batchId}`, done: true };
+  }
+  if (batch?.status === 'ABANDONED') {
+    throw new CheckFailedError(
+      `batch ${batch.batchId} of ${name} was ABANDONED after ${batch.attempts} attempt(s): ${clip(batch.error) || 'no error recorded'} (its runs are FAILED: replay them after the fix)`,
+    );
+  }
+  if (batch?.status === 'FAILED') {
+    throw new CheckFailedError(
+      `batch ${batch.batchId} of ${name} FAILED on attempt ${batch.attempts}: ${clip(batch.error) || 'no error recorded'} (stage B retries it${batch.nextAttemptAt ? ` at ${iso(batch.nextAttemptAt)}` : ''}; the test does not wait for retries)`,
+    );
+  }
+  if (STAGE_A_FAILURES.has(observed.status)) {
+    throw new CheckFailedError(
+      `${name} of ${key} ended ${observed.status} in stage A: ${clip(observed.error) || 'no error recorded'} (rows_valid ${observed.rowsValid}, rows_rejected ${observed.rowsRejected})`,
+    );
+  }
+  if (observed.status === 'SUCCEEDED') {
+    throw new CheckFailedError(
+      `${name} is SUCCEEDED but ${batch ? `its batch ${batch.batchId} is ${batch.status}` : 'names no batch'}: the audit rows disagree`,
+    );
+  }
+  if (observed.status === 'RUNNING') return { phase: 'RUNNING', state: `${name} RUNNING (stage A is validating)` };
+  if (observed.status === 'STAGED' && !batch) {
+    return { phase: 'STAGED', state: `${name} STAGED at ${iso(observed.stagedAt)}, waiting for its batch` };
+  }
+  if (observed.status === 'STAGED' && batch) {
+    return {
+      phase: `batch ${batch.status}`,
+      state: `${name} in batch ${batch.batchId} ${batch.status} (attempt ${batch.attempts}, started ${iso(batch.startedAt)})`,
+    };
+  }
+  return { phase: observed.status, state: `${name} ${observed.status}` };
+}
+
+async function awaitBatch(context: CheckContext, run: DataPathRun, timeoutMs: number): Promise<string> {
   const key = needs(run.objectKey, STEP.ingest);
-  const sfn = context.clients.get(SFNClient);
-  const machine = stateMachineArn(context, run);
-  /** Executions already described whose input is another object. */
-  const others = new Set<string>();
-  // The key as it appears inside the event JSON (and URL-encoded, as S3 writes keys into some notifications).
-  const forms = [JSON.stringify(key).slice(1, -1), encodeURIComponent(key)];
-  // Executions started well before the object was sent cannot be its run (5 minutes of clock skew allowed).
-  const earliest = needs(run.sentAt, STEP.ingest) - 5 * 60_000;
-  const execution = await waitFor(
+  const phases: string[] = [];
+  await waitFor(
     context,
-    `the execution of ${machine.split(':').pop()} for ${key} to finish`,
+    `the run of ${key} to be staged, batched, curated and loaded (audit.pipeline_runs and audit.batches)`,
     async () => {
-      const { executions = [] } = await sfn.send(
-        new ListExecutionsCommand({ stateMachineArn: machine, maxResults: 50 }),
-      );
-      for (const listed of executions) {
-        if (!listed.executionArn || others.has(listed.executionArn)) continue;
-        if (listed.startDate && listed.startDate.getTime() < earliest) continue;
-        const described = await sfn.send(new DescribeExecutionCommand({ executionArn: listed.executionArn }));
-        if (!forms.some((form) => described.input?.includes(form))) {
-          if (described.status !== 'RUNNING') others.add(listed.executionArn);
-          continue;
-        }
-        run.execution = {
-          arn: listed.executionArn,
-          name: described.name ?? listed.name ?? listed.executionArn.split(':').pop() ?? '',
-          startDate: described.startDate,
-          ended: described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE',
-        };
-        if (described.status === 'SUCCEEDED') return { value: run.execution, state: 'SUCCEEDED' };
-        if (run.execution.ended) {
-          throw new CheckFailedError(
-            `execution ${listed.executionArn} ended ${described.status}: ${described.error ?? 'no error name'}: ${(described.cause ?? 'no cause').slice(0, 500)}`,
-          );
-        }
-        return { state: `execution ${run.execution.name} ${described.status}` };
-      }
-      return { state: `no execution has ${key} as input yet` };
+      await observe(context, run);
+      const { phase, state, done } = judge(run, key);
+      if (phases.at(-1) !== phase) phases.push(phase);
+      return { value: done, state };
     },
     timeoutMs,
   );
-  return `execution ${execution.name} SUCCEEDED`;
+  run.batchSucceeded = true;
+  const observed = run.pipelineRun as ObservedRun;
+  const batch = run.batch as ObservedBatch;
+  return `run ${observed.runId} SUCCEEDED in batch ${batch.batchId} (attempt ${batch.attempts}, ${batch.runCount} run(s), ${batch.rowsLoaded ?? 'no'} mart row(s) loaded); seen: ${phases.join(' -> ')}`;
 }
 
+/**
+ * Data files the batch wrote: Parquet objects under `<dataset>/` of curated newer than the start of the batch's last
+ * attempt. Both layouts match: Hive-style partitions (`<dataset>/ingest_date=.../part-*.parquet`) and Iceberg data
+ * files (`<dataset>/data/...parquet`; its metadata is JSON and Avro). At most {@link MAX_CURATED_PAGES} pages.
+ */
 async function curatedOutput(context: CheckContext, run: DataPathRun): Promise<string> {
   const dataset = needs(run.dataset, STEP.sample);
-  const execution = endedExecution(run);
+  const batch = succeededBatch(run);
   const bucket = output(context, 'CURATED_BUCKET_NAME');
-  const prefix =
-    dataset.partitioning.by === 'ingest-date' && run.ingestDate
-      ? `${dataset.name}/ingest_date=${run.ingestDate}/`
-      : `${dataset.name}/`;
-  const written: _Object[] = [];
+  const prefix = `${dataset.name}/`;
+  const s3 = context.clients.get(S3Client);
+  let written = 0;
+  let listed = 0;
+  let pages = 0;
   let token: string | undefined;
   do {
-    const page = await context.clients
-      .get(S3Client)
-      .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    pages++;
     for (const object of page.Contents ?? []) {
-      const fresh = !execution.startDate || !object.LastModified || object.LastModified >= execution.startDate;
-      if (fresh && object.Key?.endsWith('.parquet')) written.push(object);
+      listed++;
+      if (object.Key?.endsWith('.parquet') && object.LastModified && object.LastModified >= batch.startedAt) written++;
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  if (written.length === 0) {
-    throw new CheckFailedError(
-      `no Parquet object under s3://${bucket}/${prefix} was written since execution ${execution.name} started`,
-    );
+  } while (token && pages < MAX_CURATED_PAGES);
+  const since = `since batch ${batch.batchId} started (${iso(batch.startedAt)})`;
+  const cut = token ? ` (listing stopped after ${listed} objects, ${MAX_CURATED_PAGES} pages)` : '';
+  if (written === 0) {
+    throw new CheckFailedError(`no Parquet data file under s3://${bucket}/${prefix} was written ${since}${cut}`);
   }
-  return `${written.length} Parquet object(s) under s3://${bucket}/${prefix} written by the run`;
+  return `${written} Parquet data file(s) under s3://${bucket}/${prefix} written ${since}${cut}`;
 }
 
 /** The Data API through the script's SDK client (only Lambda code avoids the SDK, for its cold start). */
@@ -435,12 +515,12 @@ function sdkRdsData(client: RDSDataClient): RdsDataApi {
 function martExecutor(context: CheckContext): DataApiExecutor {
   return new DataApiExecutor(sdkRdsData(context.clients.get(RDSDataClient)), {
     resourceArn: output(context, 'DATA_MART_CLUSTER_ARN'),
-    secretArn: output(context, 'DATA_MART_TEST_SECRET_ARN'),
+    secretArn: output(context, 'DATA_MART_LOADER_SECRET_ARN'),
     database: output(context, 'DATA_MART_DATABASE_NAME'),
   });
 }
 
-/** Runs a query, waiting (bounded) while an auto-paused cluster resumes. */
+/** Runs one statement as the loader, waiting (bounded) while an auto-paused cluster resumes. */
 async function martQuery<T extends Record<string, unknown>>(
   context: CheckContext,
   sql: string,
@@ -454,7 +534,7 @@ async function martQuery<T extends Record<string, unknown>>(
       if (error instanceof TransientError) return { state: error.message };
       if ((error as Error).name === 'AccessDeniedException') {
         throw new CheckFailedError(
-          `the Data API refused the query (${(error as Error).message}). Fix: grant the integration-test role rds-data:ExecuteStatement on the mart cluster and secretsmanager:GetSecretValue on the tester login's secret (DataMartStack.dataApiStatements('tester'))`,
+          `the Data API refused the query (${(error as Error).message}). Fix: grant the integration-test role rds-data:ExecuteStatement on the mart cluster and secretsmanager:GetSecretValue on the loader login's secret (DataMartStack.dataApiStatements('loader'))`,
         );
       }
       throw error;
@@ -484,7 +564,7 @@ function keyCondition(dataset: DatasetConfig, keys: readonly string[][]): { wher
 async function martRows(context: CheckContext, run: DataPathRun): Promise<string> {
   const dataset = needs(run.dataset, STEP.sample);
   const keys = needs(run.keys, STEP.sample);
-  endedExecution(run);
+  succeededBatch(run);
   const table = `mart.${quote(martTableName(dataset))}`;
   const { where, params } = keyCondition(dataset, keys);
   const [row] = await martQuery<{ rows: number }>(
@@ -499,31 +579,26 @@ async function martRows(context: CheckContext, run: DataPathRun): Promise<string
   return `${count} of ${keys.length} valid rows in ${table}`;
 }
 
+/** The audit record as it stands now: the run SUCCEEDED with the sample's counts, in the batch that SUCCEEDED. */
 async function auditRow(context: CheckContext, run: DataPathRun): Promise<string> {
   const dataset = needs(run.dataset, STEP.sample);
   const key = needs(run.objectKey, STEP.ingest);
-  endedExecution(run);
-  const rows = await martQuery<{
-    run_id: string;
-    status: string;
-    rows_valid: number | null;
-    rows_rejected: number | null;
-    error: string | null;
-  }>(
-    context,
-    `SELECT run_id, status, rows_valid, rows_rejected, error FROM audit.pipeline_runs
-     WHERE dataset = :dataset AND object_key = :objectKey`,
-    { dataset: dataset.name, objectKey: key },
-  );
-  const [row] = rows;
+  const awaited = succeededBatch(run);
+  const [row] = await martQuery<RunAndBatchRow>(context, RUN_AND_BATCH_SQL, { dataset: dataset.name, objectKey: key });
   if (!row) throw new CheckFailedError(`audit.pipeline_runs has no row for ${dataset.name} ${key}`);
   const found = `status ${row.status}, rows_valid ${row.rows_valid}, rows_rejected ${row.rows_rejected}`;
+  const batch = `batch ${row.batch_id ?? '(none)'} ${row.batch_status ?? 'not in audit.batches'}`;
+  const problems: string[] = [];
   if (row.status !== 'SUCCEEDED' || Number(row.rows_valid) !== VALID_ROWS || Number(row.rows_rejected) !== 1) {
-    throw new CheckFailedError(
-      `expected status SUCCEEDED, rows_valid ${VALID_ROWS}, rows_rejected 1 for run ${row.run_id}; found ${found}${row.error ? ` (${row.error.slice(0, 200)})` : ''}`,
+    problems.push(
+      `expected status SUCCEEDED, rows_valid ${VALID_ROWS}, rows_rejected 1 for run ${row.run_id}; found ${found}${row.error ? ` (${clip(row.error, 200)})` : ''}`,
     );
   }
-  return `run ${row.run_id}: ${found}`;
+  if (row.batch_id !== awaited.batchId || row.batch_status !== 'SUCCEEDED') {
+    problems.push(`expected batch ${awaited.batchId} SUCCEEDED; found ${batch}`);
+  }
+  if (problems.length > 0) throw new CheckFailedError(problems.join('; '));
+  return `run ${row.run_id}: ${found}; ${batch} (attempt ${row.batch_attempts}, ${row.batch_run_count} run(s), rows_loaded ${row.batch_rows_loaded ?? 'none'})`;
 }
 
 // -------------------------------------------------------------------------------------------------------------------
@@ -531,10 +606,23 @@ async function auditRow(context: CheckContext, run: DataPathRun): Promise<string
 // -------------------------------------------------------------------------------------------------------------------
 
 /**
- * Removes what the run created where the role may: the mart rows (as the tester login, through the Data API), the
- * run's mart batch under curated `_mart/`, the throwaway user. Landing denies deletes to every role but the data
- * engineer's, the curated Parquet partitions are shared with real data and the audit row is the record of the run:
- * those are left and named. Fails when something it should remove could not be.
+ * Whether stage A or B may still load the sample into the mart (deleting its rows now could race that load): no audit
+ * row yet, a run being validated or waiting, a stage A failure (its message is retried), or a batch running or waiting
+ * for its next attempt.
+ */
+function mayStillLoad(run: DataPathRun): boolean {
+  const observed = run.pipelineRun;
+  if (!observed) return true;
+  if (run.batch) return run.batch.status === 'RUNNING' || run.batch.status === 'FAILED';
+  return observed.status === 'RUNNING' || observed.status === 'STAGED' || observed.status === 'FAILED';
+}
+
+/**
+ * Removes what the run created where the role may: the sample's mart rows by key (as the loader login, through the
+ * Data API) once nothing can load them any more, the batch's `_mart/<dataset>/batch_id=<id>/` CSV once it SUCCEEDED,
+ * the throwaway user. It leaves, and names: the landing object (landing denies deletes to every role but the data
+ * engineer's), the sample's rows in curated (shared with real data) and the audit rows (the record of the run and its
+ * batch). Fails when something it should remove could not be.
  */
 async function cleanup(context: CheckContext, run: DataPathRun, fetchImpl: Fetch): Promise<string> {
   const removed: string[] = [];
@@ -549,37 +637,37 @@ async function cleanup(context: CheckContext, run: DataPathRun, fetchImpl: Fetch
     }
   };
 
-  const { dataset, keys } = run;
-  if (dataset && keys && run.execution?.ended) {
-    await attempt('mart rows', async () => {
-      const table = `mart.${quote(martTableName(dataset))}`;
-      const { where, params } = keyCondition(dataset, keys);
-      const deleted = await martQuery(context, `DELETE FROM ${table} WHERE ${where} RETURNING 1 AS deleted`, params);
-      return `${deleted.length} mart row(s) from ${table}`;
-    });
-    await attempt('mart batch', async () => {
-      const bucket = output(context, 'CURATED_BUCKET_NAME');
-      const prefix = `_mart/${dataset.name}/run_id=${run.execution?.name}/`;
-      const s3 = context.clients.get(S3Client);
-      const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-      const objects = Contents.flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
-      if (objects.length === 0) return undefined;
-      const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
-      if (result.Errors?.length) {
-        throw new Error(
-          `${result.Errors.length} object(s) not deleted, e.g. ${result.Errors[0].Key}: ${result.Errors[0].Code} ${result.Errors[0].Message ?? ''}`,
-        );
-      }
-      return `${objects.length} object(s) of s3://${bucket}/${prefix}`;
-    });
+  const { dataset, keys, batch } = run;
+  const keyList = keys?.map((k) => k.join('/')).join(', ');
+  if (dataset && keys && run.objectKey) {
+    if (!mayStillLoad(run)) {
+      await attempt('mart rows', async () => {
+        const table = `mart.${quote(martTableName(dataset))}`;
+        const { where, params } = keyCondition(dataset, keys);
+        const deleted = await martQuery(context, `DELETE FROM ${table} WHERE ${where} RETURNING 1 AS deleted`, params);
+        return `${deleted.length} mart row(s) from ${table}`;
+      });
+    } else {
+      left.push(
+        `mart rows with keys ${keyList}, if ${batch ? `batch ${batch.batchId} (${batch.status})` : `run ${run.pipelineRun?.runId ?? 'of the object'}`} still loads them`,
+      );
+    }
+  }
+  if (dataset && batch) {
+    const bucket = output(context, 'CURATED_BUCKET_NAME');
+    const prefix = martBatchPrefix(dataset.name, batch.batchId);
+    if (batch.status === 'SUCCEEDED') {
+      await attempt('mart batch', () => removePrefix(context, bucket, prefix));
+    } else {
+      left.push(`s3://${bucket}/${prefix} (batch ${batch.status}: kept for the investigation or the retry)`);
+    }
     left.push(
-      `the sample's rows in the curated Parquet of ${dataset.name} (partitions are shared with real data; keys ${keys.map((k) => k.join('/')).join(', ')})`,
+      `the sample's rows in the curated table of ${dataset.name} (shared with real data; keys ${keyList ?? 'unknown'})`,
     );
-    left.push(`audit.pipeline_runs row of run ${run.execution.name} (the record of the run)`);
-  } else if (dataset && keys && run.objectKey) {
-    // Deleting now could race the load: the rows (if any) stay, with the keys to find them.
+  }
+  if (run.pipelineRun) {
     left.push(
-      `mart rows with keys ${keys.map((k) => k.join('/')).join(', ')} and the _mart/ batch, if ${run.execution ? `run ${run.execution.name}` : 'a run'} still loads them`,
+      `audit rows of run ${run.pipelineRun.runId}${batch ? ` and batch ${batch.batchId}` : ''} (the record of the run)`,
     );
   }
   if (run.objectKey) {
@@ -607,4 +695,28 @@ async function cleanup(context: CheckContext, run: DataPathRun, fetchImpl: Fetch
   ].join('. ');
   if (failed.length > 0) throw new CheckFailedError(`could not remove ${failed.join('; ')}. ${summary}`);
   return summary;
+}
+
+/** Deletes every object under `prefix` (page by page); undefined when there was none. */
+async function removePrefix(context: CheckContext, bucket: string, prefix: string): Promise<string | undefined> {
+  const s3 = context.clients.get(S3Client);
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    const objects = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
+    if (objects.length > 0) {
+      const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+      if (result.Errors?.length) {
+        throw new Error(
+          `${result.Errors.length} object(s) not deleted, e.g. ${result.Errors[0].Key}: ${result.Errors[0].Code} ${result.Errors[0].Message ?? ''}`,
+        );
+      }
+      count += objects.length;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count === 0 ? undefined : `${count} object(s) of s3://${bucket}/${prefix}`;
 }

@@ -36,7 +36,7 @@ let dataApi: FakeAwsHandler = () => ({
   status: 400,
   body: { __type: 'BadRequestException', message: 'no answer set' },
 });
-/** Secrets Manager holding the three login secrets, as the DataMart stack creates them. */
+/** Secrets Manager holding the login secrets, as the DataMart stack creates them. */
 const store = new FakeSecretsManager();
 const loginSecrets = Object.fromEntries(
   MART_LOGIN_NAMES.map((login) => [
@@ -98,7 +98,7 @@ describe('migrate handler on PostgreSQL', () => {
   });
   afterAll(() => db?.stop());
 
-  const logins = 'reader:mart_reader_a,loader:mart_loader_a,tester:mart_tester_a';
+  const logins = 'reader:mart_reader_a,loader:mart_loader_a';
 
   it('applies the bundled migrations and the mart tables on Create, and nothing new on Update', async () => {
     const onEvent = migrate.createHandler(() => db.executor, secrets);
@@ -242,11 +242,11 @@ describe('migrate handler at the Data API boundary', () => {
       ...event('Create'),
       ResourceProperties: {
         ...event('Create').ResourceProperties,
-        LoginSecrets: JSON.stringify({ reader: loginSecrets.reader, loader: loginSecrets.loader }),
+        LoginSecrets: JSON.stringify({ reader: loginSecrets.reader }),
       },
     };
     await expect(migrate.handler(partial as CloudFormationCustomResourceEvent, context(900_000))).rejects.toThrow(
-      /Invalid migrations custom resource event: ResourceProperties.LoginSecrets.tester: /,
+      /Invalid migrations custom resource event: ResourceProperties.LoginSecrets.loader: /,
     );
     expect(rdsData.calls).toHaveLength(0);
   });

@@ -212,7 +212,7 @@ describe('database roles', () => {
     ).resolves.toBeUndefined();
   });
 
-  it('fails when mart_loader creates objects in any schema, deletes mart rows or touches the migration history', async () => {
+  it('fails when mart_loader creates objects in any schema, truncates, deletes audit rows or touches the migration history', async () => {
     await expect(asRole('mart_loader', 'CREATE TABLE mart.sneaky (id int)')).rejects.toThrow(
       /permission denied for schema mart/,
     );
@@ -222,8 +222,10 @@ describe('database roles', () => {
     await expect(asRole('mart_loader', 'CREATE TABLE public.sneaky (id int)')).rejects.toThrow(
       /permission denied for schema public/,
     );
-    await expect(asRole('mart_loader', 'DELETE FROM mart.clicks')).rejects.toThrow(
-      /permission denied for table clicks/,
+    // DELETE on mart.* is the loader's (the integration test's cleanup, V004); TRUNCATE and audit rows are not.
+    await expect(asRole('mart_loader', 'TRUNCATE mart.clicks')).rejects.toThrow(/permission denied for table clicks/);
+    await expect(asRole('mart_loader', 'DELETE FROM audit.pipeline_runs')).rejects.toThrow(
+      /permission denied for table pipeline_runs/,
     );
     await expect(asRole('mart_loader', 'DROP TABLE mart.clicks')).rejects.toThrow(/must be owner of table clicks/);
     await expect(asRole('mart_loader', 'SELECT * FROM audit.schema_migrations')).rejects.toThrow(/permission denied/);

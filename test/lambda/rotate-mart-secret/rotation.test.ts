@@ -240,17 +240,17 @@ describeWithPasswordAuth('login secret rotation against PostgreSQL with password
         waits.push(ms);
       },
     });
-    const token = store.startRotation(arns.tester);
-    for (const Step of STEPS) await rotate({ SecretId: arns.tester, ClientRequestToken: token, Step });
+    const token = store.startRotation(arns.loader);
+    for (const Step of STEPS) await rotate({ SecretId: arns.loader, ClientRequestToken: token, Step });
     expect(waits).toEqual([7, 7]);
-    const now = current('tester');
+    const now = current('loader');
     await expect(logsIn(now.username, now.password)).resolves.toBe(true);
   });
 
   it('fails testSecret when setSecret has not set this version', async () => {
     const rotate = handlerWith();
-    const token = store.startRotation(arns.tester);
-    const event = (Step: string) => ({ SecretId: arns.tester, ClientRequestToken: token, Step });
+    const token = store.startRotation(arns.loader);
+    const event = (Step: string) => ({ SecretId: arns.loader, ClientRequestToken: token, Step });
     await rotate(event('createSecret'));
     await expect(rotate(event('testSecret'))).rejects.toThrow(
       /is not ready: its password was not set from this secret version \(recorded: "password of secret version [0-9a-f-]+"\)/,
@@ -263,11 +263,11 @@ describeWithPasswordAuth('login secret rotation against PostgreSQL with password
 
   it('puts AWSCURRENT back and fails finishSecret when the new version cannot log in', async () => {
     const rotate = handlerWith({ verifyAttempts: 2 });
-    const before = current('tester');
-    const token = store.startRotation(arns.tester);
-    const event = (Step: string) => ({ SecretId: arns.tester, ClientRequestToken: token, Step });
+    const before = current('loader');
+    const token = store.startRotation(arns.loader);
+    const event = (Step: string) => ({ SecretId: arns.loader, ClientRequestToken: token, Step });
     for (const Step of ['createSecret', 'setSecret', 'testSecret']) await rotate(event(Step));
-    const pending = store.valueAt(arns.tester, 'AWSPENDING') as { username: string };
+    const pending = store.valueAt(arns.loader, 'AWSPENDING') as { username: string };
     // The password changes behind the rotation's back (as a broken setSecret would leave it).
     await master.query(`ALTER ROLE ${pending.username} PASSWORD 'SomethingElse0123456789abcdef'`);
 
@@ -276,8 +276,8 @@ describeWithPasswordAuth('login secret rotation against PostgreSQL with password
         `Logging in with the new version ${token} .* failed: error: password authentication failed for user "${pending.username}"\\. AWSCURRENT is back on version`,
       ),
     );
-    expect(current('tester')).toEqual(before);
-    expect(store.stages(arns.tester)[token]).toEqual(['AWSPENDING', 'AWSPREVIOUS']);
+    expect(current('loader')).toEqual(before);
+    expect(store.stages(arns.loader)[token]).toEqual(['AWSPENDING', 'AWSPREVIOUS']);
     await expect(logsIn(before.username, before.password)).resolves.toBe(true);
     // A retry after the repair finishes.
     await rotate(event('setSecret'));

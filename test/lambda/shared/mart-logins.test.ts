@@ -155,13 +155,13 @@ describe('setLoginPassword', () => {
     await expect(
       setLoginPassword(
         none,
-        'tester',
+        'loader',
         { username: 'postgres', password: PASSWORD },
         '0b7f3c3e-8d1f-4c57-9a4e-2f9d8e1c6a01',
       ),
-    ).rejects.toThrow(/User "postgres" is not a user of login tester/);
+    ).rejects.toThrow(/User "postgres" is not a user of login loader/);
     await expect(
-      setLoginPassword(none, 'tester', { username: 'mart_tester_a', password: PASSWORD }, "x'; DROP ROLE postgres; --"),
+      setLoginPassword(none, 'loader', { username: 'mart_loader_a', password: PASSWORD }, "x'; DROP ROLE postgres; --"),
     ).rejects.toThrow(/is not 32 to 64 letters, digits/);
   });
 });

@@ -70,8 +70,8 @@ describe('DataMartStack cluster', () => {
       MasterUserSecret: { KmsKeyId: importOf(/Storage:ExportsOutputFnGetAttKey.*Arn/) },
       MasterUserPassword: Match.absent(),
     });
-    // The secrets of this stack are the three logins' (below); the master's is RDS's own.
-    dev.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    // The secrets of this stack are the two logins' (below; $0.40/month each); the master's is RDS's own.
+    dev.template.resourceCountIs('AWS::SecretsManager::Secret', 2);
   });
 
   it('scales to zero with auto-pause in dev, from the environment config', () => {
@@ -274,7 +274,7 @@ describe('DataMartStack migrations', () => {
             Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
           }),
           // It reads the login secrets to set the users' initial passwords.
-          ...['Reader', 'Loader', 'Tester'].map((login) =>
+          ...['Reader', 'Loader'].map((login) =>
             Match.objectLike({
               Action: 'secretsmanager:GetSecretValue',
               Resource: { Ref: Match.stringLikeRegexp(`^${login}LoginSecretAttachment`) },
@@ -335,7 +335,6 @@ describe('DataMartStack login secrets and their rotation', () => {
     for (const [login, user] of [
       ['Reader', 'mart_reader_a'],
       ['Loader', 'mart_loader_a'],
-      ['Tester', 'mart_tester_a'],
     ]) {
       const secrets = dev.template.findResources('AWS::SecretsManager::Secret', {
         Properties: {
@@ -362,12 +361,12 @@ describe('DataMartStack login secrets and their rotation', () => {
 
   it('rotates each login secret with the rotation function, every dataMart.loginRotationDays, after the migrations', () => {
     const schedules = Object.values(dev.template.findResources('AWS::SecretsManager::RotationSchedule'));
-    expect(schedules).toHaveLength(3);
+    expect(schedules).toHaveLength(2);
     const rotationFunction = functionId(dev.template, 'MART_LOGIN_SECRETS');
     const migrations = Object.keys(dev.template.findResources('Custom::DataMartMigrations'))[0];
     for (const schedule of schedules) {
       expect(schedule.Properties).toEqual({
-        SecretId: { Ref: expect.stringMatching(/^(Reader|Loader|Tester)LoginSecretAttachment/) },
+        SecretId: { Ref: expect.stringMatching(/^(Reader|Loader)LoginSecretAttachment/) },
         RotationLambdaARN: { 'Fn::GetAtt': [rotationFunction, 'Arn'] },
         RotationRules: { ScheduleExpression: `rate(${exampleEnvironment('dev').dataMart.loginRotationDays} days)` },
       });
@@ -406,8 +405,7 @@ describe('DataMartStack login secrets and their rotation', () => {
       MART_DATABASE: 'mart',
     });
     const logins = JSON.stringify(fn.Properties.Environment.Variables.MART_LOGIN_SECRETS);
-    for (const login of ['Reader', 'Loader', 'Tester'])
-      expect(logins).toMatch(new RegExp(`${login}LoginSecretAttachment`));
+    for (const login of ['Reader', 'Loader']) expect(logins).toMatch(new RegExp(`${login}LoginSecretAttachment`));
     dev.template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^RotateLoginSecretsFunction') }],
       PolicyDocument: {
@@ -423,7 +421,7 @@ describe('DataMartStack login secrets and their rotation', () => {
               'secretsmanager:PutSecretValue',
               'secretsmanager:UpdateSecretVersionStage',
             ],
-            Resource: ['Loader', 'Reader', 'Tester'].map((login) => ({
+            Resource: ['Loader', 'Reader'].map((login) => ({
               Ref: Match.stringLikeRegexp(`^${login}LoginSecretAttachment`),
             })),
           }),
@@ -442,9 +440,9 @@ describe('DataMartStack login secrets and their rotation', () => {
   it("passes the login secrets to the migrations, so a replaced secret re-runs them and sets its user's password", () => {
     const [migrations] = Object.values(dev.template.findResources('Custom::DataMartMigrations'));
     const text = JSON.stringify(migrations.Properties.LoginSecrets);
-    for (const login of ['reader', 'loader', 'tester']) expect(text).toContain(`\\"${login}\\":`);
-    for (const login of ['Reader', 'Loader', 'Tester'])
-      expect(text).toMatch(new RegExp(`${login}LoginSecretAttachment`));
+    for (const login of ['reader', 'loader']) expect(text).toContain(`\\"${login}\\":`);
+    expect(text).not.toContain('tester');
+    for (const login of ['Reader', 'Loader']) expect(text).toMatch(new RegExp(`${login}LoginSecretAttachment`));
   });
 
   it('logs no statements and lets only the master set passwords, through the parameter group', () => {

@@ -41,7 +41,6 @@ export function buildApiStack(
     secrets: {
       reader: standIn('MartReaderSecretStandIn', 'ReaderLoginSecret'),
       loader: standIn('MartLoaderSecretStandIn', 'LoaderLoginSecret'),
-      tester: standIn('MartTesterSecretStandIn', 'TesterLoginSecret'),
       master: standIn('MartMasterSecretStandIn', 'rds!cluster-0a1b2c3d'),
     },
   });

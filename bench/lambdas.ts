@@ -46,6 +46,19 @@ const KNOWN_ENV: Record<string, string> = {
   MAX_UPLOAD_BYTES: '1073741824',
   EXPORT_RETENTION_DAYS: '7',
   EXPORT_PAGE_ROWS: '1000',
+  CURATED_BUCKET: 'dp-dev-curated-222222222222-eu-west-1',
+  BATCH_SETTINGS: JSON.stringify({
+    maxBytes: 536870912,
+    maxWaitSeconds: 300,
+    pollSeconds: 60,
+    maxAttempts: 3,
+    retryDelaySeconds: 300,
+    batchLeaseSeconds: 3360,
+    startLeaseSeconds: 300,
+    maxIterations: 200,
+  }),
+  BATCH_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:222222222222:stateMachine:dp-dev-batches',
+  BATCH_START_LEASE_SECONDS: '300',
 };
 
 interface Result {

@@ -557,7 +557,7 @@ describe('data path: the run and its batch fail or never finish', () => {
     );
   });
 
-  test('a batch FAILED (waiting for its retry) fails fast naming its error, attempt and next attempt; rows are left', async () => {
+  test('a batch FAILED is waited for: its retry succeeding passes, with the path seen', async () => {
     rdsData.reset();
     mockMart({
       states: [
@@ -566,11 +566,30 @@ describe('data path: the run and its batch fail or never finish', () => {
           batch_error: 'MartLoadError: column "cost_usd" is of type numeric',
           batch_next_attempt_at: '2026-11-22 10:25:00',
         }),
+        batchedRow('STAGED', 'RUNNING', { batch_attempts: 2 }),
+        batchedRow('SUCCEEDED', 'SUCCEEDED', { batch_attempts: 2 }),
       ],
     });
     const { byName } = await runDataPath({ auth: COGNITO });
-    expect(byName('batch').detail).toBe(
-      `batch ${BATCH_ID} of run run-1 FAILED on attempt 1: MartLoadError: column "cost_usd" is of type numeric (stage B retries it at 2026-11-22T10:25:00.000Z; the test does not wait for retries)`,
+    expect(byName('batch')).toMatchObject({ passed: true });
+    expect(byName('batch').detail).toMatch(/batch RUNNING -> batch FAILED -> batch RUNNING -> SUCCEEDED/);
+  });
+
+  test('a batch that stays FAILED times out naming its error, attempt and next attempt; rows are left', async () => {
+    rdsData.reset();
+    mockMart({
+      states: [
+        batchedRow('STAGED', 'FAILED', {
+          batch_error: 'MartLoadError: column "cost_usd" is of type numeric',
+          batch_next_attempt_at: '2026-11-22 10:25:00',
+        }),
+      ],
+    });
+    const { byName } = await runDataPath({ auth: COGNITO, batchTimeoutMs: 120_000 });
+    expect(byName('batch').detail).toMatch(
+      new RegExp(
+        `\\(last seen: batch ${BATCH_ID} of run run-1 FAILED on attempt 1: MartLoadError: column "cost_usd" is of type numeric \\(stage B retries it at 2026-11-22T10:25:00.000Z\\)\\)$`,
+      ),
     );
     expect(statements().some((s) => s.sql?.startsWith('DELETE'))).toBe(false);
     expect(byName('cleanup').detail).toContain(`mart rows with keys clk-`);

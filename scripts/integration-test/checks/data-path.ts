@@ -405,7 +405,8 @@ const STAGE_A_FAILURES = new Set(['FAILED', 'NO_VALID_ROWS', 'UNREADABLE']);
 
 /**
  * Where the run is, for the wait: a phase (for the path seen) and a state (for a timeout message), `done` once run
- * and batch SUCCEEDED. Throws when it cannot succeed any more: the run failed in stage A or its batch failed.
+ * and batch SUCCEEDED. Throws when it cannot succeed any more: the run failed in stage A or its batch was abandoned
+ * (a FAILED batch is waited for: stage B retries it).
  */
 function judge(run: DataPathRun, key: string): { phase: string; state: string; done?: true } {
   const observed = run.pipelineRun;
@@ -421,9 +422,11 @@ function judge(run: DataPathRun, key: string): { phase: string; state: string; d
     );
   }
   if (batch?.status === 'FAILED') {
-    throw new CheckFailedError(
-      `batch ${batch.batchId} of ${name} FAILED on attempt ${batch.attempts}: ${clip(batch.error) || 'no error recorded'} (stage B retries it${batch.nextAttemptAt ? ` at ${iso(batch.nextAttemptAt)}` : ''}; the test does not wait for retries)`,
-    );
+    // Stage B retries a failed batch whole (or abandons it after its last attempt): wait for that, within the bound.
+    return {
+      phase: 'batch FAILED',
+      state: `batch ${batch.batchId} of ${name} FAILED on attempt ${batch.attempts}: ${clip(batch.error) || 'no error recorded'} (stage B retries it${batch.nextAttemptAt ? ` at ${iso(batch.nextAttemptAt)}` : ' or abandons it'})`,
+    };
   }
   if (STAGE_A_FAILURES.has(observed.status)) {
     throw new CheckFailedError(

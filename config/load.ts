@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
+import { checkCuratedSchemas } from './curated-schema';
 import {
   type AppConfig,
   cidrsOverlap,
@@ -30,7 +31,16 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
+export interface LoadOptions {
+  /**
+   * Check each dataset against its accepted curated table (config/curated-schemas/, see curated-schema.ts). Off only
+   * for the command that records them.
+   * @default true
+   */
+  readonly checkCuratedSchemas?: boolean;
+}
+
+export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR, options: LoadOptions = {}): AppConfig {
   const problems: string[] = [];
   const relative = (file: string) => path.relative(process.cwd(), file) || file;
 
@@ -60,6 +70,11 @@ export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
         `${relative(file)}: key "name" has value ${show(config.name)}: must match the file name. Fix: set "name": "${expected}" or rename the file`,
       );
     }
+  }
+
+  const validDatasets = datasets.flatMap(({ file, config }) => (config ? [{ file, config }] : []));
+  if ((options.checkCuratedSchemas ?? true) && validDatasets.length === datasets.length) {
+    problems.push(...checkCuratedSchemas(configDir, validDatasets, relative));
   }
 
   if (platform && environments.every((e) => e.config)) {

@@ -323,6 +323,26 @@ export const environmentSchema = z
         landingCrawler: z.boolean().default(false),
         /** Athena per-query scan limit. @default 10 GiB */
         athenaScanLimitBytes: positiveInt('at least 10485760 (10 MB)').min(10_485_760).default(10_737_418_240),
+        /** Maintenance of every curated Iceberg table (Glue table optimizers); see {@link resolveTableMaintenance}. */
+        tableMaintenance: z
+          .strictObject({
+            /** Days of snapshots (time travel) kept. @default 7, or 30 when `production` is true */
+            snapshotRetentionDays: positiveInt('1 to 3650 days')
+              .min(1, { error: 'must be at least 1 day. Fix: e.g. 7' })
+              .max(3650)
+              .optional(),
+            /** Snapshots kept whatever their age. @default 10 */
+            snapshotsToRetain: positiveInt('1 to 1000')
+              .min(1, { error: 'must keep at least 1 snapshot. Fix: e.g. 10' })
+              .max(1000)
+              .default(10),
+            /** Age after which a file no snapshot references is deleted. @default 3 */
+            orphanFileRetentionDays: positiveInt('1 to 3650 days')
+              .min(1, { error: 'must be at least 1 day. Fix: e.g. 3' })
+              .max(3650)
+              .default(3),
+          })
+          .prefault({}),
       })
       .prefault({}),
     api: z
@@ -383,6 +403,15 @@ export const environmentSchema = z
         input: env.approval.manual,
         message:
           'is false for a production environment. Fix: set "approval": { "manual": true }, or explain in "approval.waiver" why Prod may deploy unreviewed',
+      });
+    }
+    const orphanDays = env.etl.tableMaintenance.orphanFileRetentionDays;
+    if (orphanDays * 24 * 60 <= env.etl.glueTimeoutMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['etl', 'tableMaintenance', 'orphanFileRetentionDays'],
+        input: orphanDays,
+        message: `is not longer than etl.glueTimeoutMinutes (${env.etl.glueTimeoutMinutes} minutes): files a running curate job has written but not yet committed would be deleted as orphans. Fix: at least ${Math.floor(env.etl.glueTimeoutMinutes / 1440) + 1}`,
       });
     }
     if (env.storage.existingKmsKeyArn) {
@@ -537,6 +566,25 @@ export const datasetSchema = z
       }
     });
   });
+
+/** Snapshot retention when `etl.tableMaintenance.snapshotRetentionDays` is not set: a week of time travel, a month in production. */
+export const DEFAULT_SNAPSHOT_RETENTION_DAYS = { production: 30, other: 7 } as const;
+
+/** `etl.tableMaintenance` with its defaults resolved (the snapshot retention depends on `production`). */
+export function resolveTableMaintenance(environment: EnvironmentConfig): {
+  readonly snapshotRetentionDays: number;
+  readonly snapshotsToRetain: number;
+  readonly orphanFileRetentionDays: number;
+} {
+  const maintenance = environment.etl.tableMaintenance;
+  return {
+    snapshotRetentionDays:
+      maintenance.snapshotRetentionDays ??
+      (environment.production ? DEFAULT_SNAPSHOT_RETENTION_DAYS.production : DEFAULT_SNAPSHOT_RETENTION_DAYS.other),
+    snapshotsToRetain: maintenance.snapshotsToRetain,
+    orphanFileRetentionDays: maintenance.orphanFileRetentionDays,
+  };
+}
 
 export type PlatformConfig = z.infer<typeof platformSchema>;
 export type SourceConfig = PlatformConfig['source'];

@@ -111,7 +111,7 @@ export class CatalogStack extends Stack {
     const tables: Record<string, glue.CfnTable> = {};
     const groups: Record<number, NestedStack> = {};
     for (const dataset of datasets) {
-      const table = this.icebergTable(dataset, maintenance);
+      const table = this.icebergTable(dataset);
       table.node.addDependency(curatedDatabase);
       table.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
       tables[dataset.name] = table;
@@ -231,7 +231,7 @@ export class CatalogStack extends Stack {
    * the Iceberg parameters on the first stack update). Glue writes its first metadata.json under the location; later
    * updates (a nullable column appended, see config/curated-schema.ts) go through Glue's UpdateTable as a new schema.
    */
-  private icebergTable(dataset: DatasetConfig, maintenance: ReturnType<typeof resolveTableMaintenance>): glue.CfnTable {
+  private icebergTable(dataset: DatasetConfig): glue.CfnTable {
     const schema = curatedTableSchema(dataset);
     const source = schema.fields.find((field) => field.name === schema.partition.source)!;
     const identifiers = identifierFieldIds(schema);
@@ -268,7 +268,7 @@ export class CatalogStack extends Stack {
                 },
               ],
             },
-            properties: icebergTableProperties(dataset, schema, maintenance),
+            properties: icebergTableProperties(dataset, schema),
           },
         },
       },
@@ -691,12 +691,11 @@ function pascalCase(value: string): string {
     .join('');
 }
 
-/** Iceberg table properties: merge-on-read writes, metadata hygiene, the retention the optimizer also applies. */
-function icebergTableProperties(
-  dataset: DatasetConfig,
-  schema: CuratedTableSchema,
-  maintenance: ReturnType<typeof resolveTableMaintenance>,
-): Record<string, string> {
+/**
+ * Iceberg table properties: merge-on-read writes, metadata hygiene, what the table is. Nothing that other settings
+ * tune (the retention is the optimizer's): every change here is an update of the table's Iceberg metadata.
+ */
+function icebergTableProperties(dataset: DatasetConfig, schema: CuratedTableSchema): Record<string, string> {
   return {
     'write.format.default': 'parquet',
     'write.parquet.compression-codec': 'zstd',
@@ -709,9 +708,6 @@ function icebergTableProperties(
     'write.merge.distribution-mode': 'hash',
     'write.metadata.delete-after-commit.enabled': 'true',
     'write.metadata.previous-versions-max': '100',
-    // The same retention as the optimizer's, for engines that expire snapshots themselves (Athena VACUUM, Spark).
-    'history.expire.max-snapshot-age-ms': String(maintenance.snapshotRetentionDays * 24 * 60 * 60 * 1000),
-    'history.expire.min-snapshots-to-keep': String(maintenance.snapshotsToRetain),
     comment: truncate(dataset.description ?? `Curated ${dataset.name} (owner: ${dataset.ownerTeam}).`, 255),
     owner_team: dataset.ownerTeam,
     primary_key: schema.primaryKey.join(','),

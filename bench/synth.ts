@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { schemaAccept } from '../scripts/schema-accept';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -56,6 +57,9 @@ function configWithDatasets(total: number): string {
     const dataset = { ...template, name, mart: { ...template.mart, table: name } };
     writeFileSync(path.join(datasetsDir, `${name}.json`), `${JSON.stringify(dataset, null, 2)}\n`);
   }
+  // The curated table records of the new datasets, as `npm run schema:accept` writes them.
+  const accepted = schemaAccept([], dir);
+  if (accepted.exitCode !== 0) throw new Error(`schema:accept of the generated datasets failed: ${accepted.stderr}`);
   return dir;
 }
 

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
+import { checkCuratedSchemas } from './curated-schema';
 import {
   type AppConfig,
   cidrsOverlap,
@@ -30,7 +31,16 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
+export interface LoadOptions {
+  /**
+   * Check each dataset against its accepted curated table (config/curated-schemas/, see curated-schema.ts). Off only
+   * for the command that records them.
+   * @default true
+   */
+  readonly checkCuratedSchemas?: boolean;
+}
+
+export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR, options: LoadOptions = {}): AppConfig {
   const problems: string[] = [];
   const relative = (file: string) => path.relative(process.cwd(), file) || file;
 
@@ -63,6 +73,10 @@ export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR): AppConfig {
   }
 
   checkDatasets(datasets, problems, relative);
+  const validDatasets = datasets.flatMap(({ file, config }) => (config ? [{ file, config }] : []));
+  if ((options.checkCuratedSchemas ?? true) && validDatasets.length === datasets.length) {
+    problems.push(...checkCuratedSchemas(configDir, validDatasets, relative));
+  }
 
   if (platform && environments.every((e) => e.config)) {
     const names = environments.map((e) => e.config!.name);

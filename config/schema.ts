@@ -539,6 +539,26 @@ export const environmentSchema = z
             timeBudgetMarginSeconds: positiveInt('between 10 and 300, e.g. 60').min(10).max(300).default(60),
           })
           .prefault({}),
+        /** Maintenance of every curated Iceberg table (Glue table optimizers); see {@link resolveTableMaintenance}. */
+        tableMaintenance: z
+          .strictObject({
+            /** Days of snapshots (time travel) kept. @default 7, or 30 when `production` is true */
+            snapshotRetentionDays: positiveInt('1 to 3650 days')
+              .min(1, { error: 'must be at least 1 day. Fix: e.g. 7' })
+              .max(3650)
+              .optional(),
+            /** Snapshots kept whatever their age. @default 10 */
+            snapshotsToRetain: positiveInt('1 to 1000')
+              .min(1, { error: 'must keep at least 1 snapshot. Fix: e.g. 10' })
+              .max(1000)
+              .default(10),
+            /** Age after which a file no snapshot references is deleted. @default 3 */
+            orphanFileRetentionDays: positiveInt('1 to 3650 days')
+              .min(1, { error: 'must be at least 1 day. Fix: e.g. 3' })
+              .max(3650)
+              .default(3),
+          })
+          .prefault({}),
       })
       .prefault({}),
     api: z
@@ -631,6 +651,15 @@ export const environmentSchema = z
         input: env.approval.manual,
         message:
           'is false for a production environment. Fix: set "approval": { "manual": true }, or explain in "approval.waiver" why Prod may deploy unreviewed',
+      });
+    }
+    const orphanDays = env.etl.tableMaintenance.orphanFileRetentionDays;
+    if (orphanDays * 24 * 60 <= env.etl.glueTimeoutMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['etl', 'tableMaintenance', 'orphanFileRetentionDays'],
+        input: orphanDays,
+        message: `is not longer than etl.glueTimeoutMinutes (${env.etl.glueTimeoutMinutes} minutes): files a running curate job has written but not yet committed would be deleted as orphans. Fix: at least ${Math.floor(env.etl.glueTimeoutMinutes / 1440) + 1}`,
       });
     }
     if (env.storage.existingKmsKeyArn) {
@@ -732,12 +761,11 @@ const identifier = z.string().regex(IDENTIFIER, {
 
 /**
  * Column names the platform adds to every row on its way: `_ingest_date` and `_record` (staged by lambda/validate,
- * contract.ts STAGED_METADATA), `_run_id` (lineage in curated Parquet), `_rank` and `_current_run` (work columns of the
- * curate job's de-duplication, lib/assets/glue). A dataset column of one of these names would be overwritten.
+ * contract.ts STAGED_METADATA), `_batch_id` and `_run_id` (lineage of the curated Iceberg tables; the hidden partition
+ * of an ingest-date dataset is `day(_ingest_date)`). The curate job's work columns are namespaced `_curate_*`. Config
+ * identifiers start with a letter, so no dataset column can take these names; the check names them anyway.
  */
-export const RESERVED_COLUMN_NAMES = ['_ingest_date', '_record', '_run_id', '_rank', '_current_run'] as const;
-/** Partition column of the curated table of a dataset partitioned by ingest date (catalog-stack partitionColumn). */
-export const INGEST_DATE_PARTITION = 'ingest_date';
+export const RESERVED_COLUMN_NAMES = ['_batch_id', '_ingest_date', '_record', '_run_id'] as const;
 /** Longest mart table name: PostgreSQL truncates identifiers to 63 bytes, and the primary key is `<table>_pkey`. */
 export const MAX_MART_TABLE_NAME = 63 - '_pkey'.length;
 /** Largest decimal precision Spark, Parquet, Glue and Athena accept (PostgreSQL would take more). */
@@ -883,17 +911,6 @@ export const datasetSchema = z
         mustExist(['mart', 'indexes', i, j], column);
       });
     });
-    if (dataset.partitioning.by === 'ingest-date') {
-      const index = names.indexOf(INGEST_DATE_PARTITION);
-      if (index >= 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['columns', index, 'name'],
-          input: INGEST_DATE_PARTITION,
-          message: `is the partition column the curated table gets when partitioned by ingest date: the column would be replaced by the ingest date. Fix: rename the column, or partition by it ("partitioning": { "by": "column", "column": "${INGEST_DATE_PARTITION}" }, a date column)`,
-        });
-      }
-    }
     if (dataset.mart.enabled && dataset.mart.table === undefined && dataset.name.length > MAX_MART_TABLE_NAME) {
       ctx.addIssue({
         code: 'custom',
@@ -913,6 +930,25 @@ export const datasetSchema = z
       }
     });
   });
+
+/** Snapshot retention when `etl.tableMaintenance.snapshotRetentionDays` is not set: a week of time travel, a month in production. */
+export const DEFAULT_SNAPSHOT_RETENTION_DAYS = { production: 30, other: 7 } as const;
+
+/** `etl.tableMaintenance` with its defaults resolved (the snapshot retention depends on `production`). */
+export function resolveTableMaintenance(environment: EnvironmentConfig): {
+  readonly snapshotRetentionDays: number;
+  readonly snapshotsToRetain: number;
+  readonly orphanFileRetentionDays: number;
+} {
+  const maintenance = environment.etl.tableMaintenance;
+  return {
+    snapshotRetentionDays:
+      maintenance.snapshotRetentionDays ??
+      (environment.production ? DEFAULT_SNAPSHOT_RETENTION_DAYS.production : DEFAULT_SNAPSHOT_RETENTION_DAYS.other),
+    snapshotsToRetain: maintenance.snapshotsToRetain,
+    orphanFileRetentionDays: maintenance.orphanFileRetentionDays,
+  };
+}
 
 export type PlatformConfig = z.infer<typeof platformSchema>;
 export type SourceConfig = PlatformConfig['source'];

@@ -52,6 +52,8 @@ export class DataPlatformStage extends Stage {
       storage,
       dataAnalystRole: iam.dataAnalystRole,
     });
+    // The post-deploy test queries the curated table of its sample through the workgroup, as an analyst would.
+    catalog.grantCuratedQuery('IntegrationTestQueryPolicy', iam.integrationTestRole);
     const orchestration = new OrchestrationStack(this, 'Orchestration', {
       ...common,
       stackName: stackName('orchestration'),

@@ -1,12 +1,19 @@
 import * as path from 'node:path';
-import { ArnFormat, Aws, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Aws, NestedStack, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
-import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
+import {
+  type CuratedTableSchema,
+  curatedTableSchema,
+  icebergType,
+  identifierFieldIds,
+  PARTITION_FIELD_ID,
+} from '../../config/curated-schema';
+import { type DatasetConfig, type EnvironmentConfig, resolveTableMaintenance } from '../../config/schema';
 import { acknowledgeWildcardResources } from '../constructs/nag-acknowledgements';
 import type { StorageStack, Zone } from './storage-stack';
 
@@ -26,45 +33,40 @@ export interface CatalogStackProps extends StackProps {
   readonly dataAnalystRole: iam.IRole;
 }
 
-/** Glue type of each dataset column type (config/schema.ts COLUMN_TYPE). */
-export function glueType(type: string): string {
-  const simple: Record<string, string> = {
-    string: 'string',
-    integer: 'int',
-    bigint: 'bigint',
-    double: 'double',
-    boolean: 'boolean',
-    date: 'date',
-    timestamp: 'timestamp',
-  };
-  if (simple[type]) return simple[type];
-  const decimal = /^decimal\((\d{1,2}),(\d{1,2})\)$/.exec(type);
-  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
-  throw new Error(
-    `Column type "${type}" has no Glue equivalent. Fix: use string, integer, bigint, double, decimal(p,s), boolean, date or timestamp`,
-  );
-}
-
-/**
- * The partition column of a dataset's curated table: the configured date column, or `ingest_date`.
- * It is a Hive-style folder (`<column>=YYYY-MM-DD/`) that the curate job overwrites per run, so it is not a data column.
- */
-export function partitionColumn(dataset: DatasetConfig): string {
-  return dataset.partitioning.by === 'column' ? dataset.partitioning.column : 'ingest_date';
-}
-
 /** Glue database name for a zone: Glue and Athena want underscores, not hyphens. */
 export function glueDatabaseName(prefix: string, zone: 'landing' | 'curated'): string {
   return `${prefix.replace(/-/g, '_')}_${zone}`;
 }
 
-/** First day partition projection enumerates; earlier data is still stored, Athena simply does not list it. */
-const PROJECTION_START = '2020-01-01';
+/**
+ * Table maintenance (roles and Glue table optimizers) lives in this many nested stacks, so that the Catalog stack holds
+ * one resource per dataset and stays far below CloudFormation's 500 (four per dataset would pass it at ~120 datasets).
+ * A dataset's group is a hash of its name: it never moves when datasets come and go. Never change this number: an
+ * optimizer that moved to another group would be created there before it is deleted here, which Glue refuses.
+ */
+export const MAINTENANCE_GROUPS = 4;
+
+/** The maintenance group (nested stack) of a dataset: FNV-1a of its name. */
+export function maintenanceGroup(dataset: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < dataset.length; i++) {
+    hash ^= dataset.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % MAINTENANCE_GROUPS;
+}
+
+/** Glue writes the logs of each table optimizer type to one fixed log group. */
+const OPTIMIZER_LOG_GROUPS = [
+  '/aws-glue/iceberg-compaction/logs',
+  '/aws-glue/iceberg-retention/logs',
+  '/aws-glue/iceberg-orphan-file-deletion/logs',
+] as const;
 
 /**
- * The Glue Data Catalog and the query side of the lake: databases per zone, one curated table per dataset (with
- * partition projection, so no crawler is needed), the security configuration, the `curate` job and the Athena
- * workgroup analysts use.
+ * The Glue Data Catalog and the query side of the lake: databases per zone, one curated Apache Iceberg table per
+ * dataset with its maintenance (compaction, snapshot retention, orphan file deletion), the security configuration, the
+ * `curate` job that MERGEs each batch into its table, and the Athena workgroup analysts use.
  */
 export class CatalogStack extends Stack {
   readonly landingDatabaseName: string;
@@ -76,13 +78,19 @@ export class CatalogStack extends Stack {
   readonly workGroupName: string;
   /** Curated table name per dataset name. */
   readonly curatedTables: Readonly<Record<string, string>>;
+  /** The curated Iceberg table of each dataset, by dataset name. */
+  readonly icebergTables: Readonly<Record<string, glue.CfnTable>>;
+  /** The nested stacks that maintain the tables (see {@link MAINTENANCE_GROUPS}), by group. */
+  readonly maintenanceStacks: Readonly<Record<number, NestedStack>>;
 
   private readonly bucketNames: Readonly<Record<Zone, string>>;
+  private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: CatalogStackProps) {
     super(scope, id, props);
     const { prefix, environment, datasets } = props;
     const { key } = props.storage;
+    this.key = key;
     this.bucketNames = props.storage.bucketNames;
     const retain = environment.storage.removalPolicy !== 'destroy';
 
@@ -93,15 +101,30 @@ export class CatalogStack extends Stack {
       this.landingDatabaseName,
       'Files as received (crawled on demand).',
     );
-    const curatedDatabase = this.database('CuratedDatabase', this.curatedDatabaseName, 'Validated, typed Parquet.');
+    const curatedDatabase = this.database(
+      'CuratedDatabase',
+      this.curatedDatabaseName,
+      'Validated, typed Apache Iceberg tables, one per dataset.',
+    );
 
-    const tables: Record<string, string> = {};
+    const maintenance = resolveTableMaintenance(environment);
+    const tables: Record<string, glue.CfnTable> = {};
+    const groups: Record<number, NestedStack> = {};
     for (const dataset of datasets) {
-      const table = this.curatedTable(dataset);
+      const table = this.icebergTable(dataset);
       table.node.addDependency(curatedDatabase);
-      tables[dataset.name] = dataset.name;
+      table.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+      tables[dataset.name] = table;
+      const group = maintenanceGroup(dataset.name);
+      groups[group] ??= new NestedStack(this, `TableMaintenance${group}`, {
+        description: `Maintenance (compaction, snapshot retention, orphan files) of ${prefix} curated tables, group ${group}`,
+      });
+      this.maintainTable(groups[group], dataset, maintenance);
+      groups[group].nestedStackResource?.addResourceDependency(table, 'the optimizers maintain this table');
     }
-    this.curatedTables = tables;
+    this.icebergTables = tables;
+    this.maintenanceStacks = groups;
+    this.curatedTables = Object.fromEntries(datasets.map((dataset) => [dataset.name, dataset.name]));
 
     this.securityConfigurationName = `${prefix}-glue`;
     const securityConfiguration = new glue.CfnSecurityConfiguration(this, 'SecurityConfiguration', {
@@ -128,7 +151,8 @@ export class CatalogStack extends Stack {
     this.curateJobRole = this.curateRole(key, [scripts.main, scripts.lib]);
     this.curateJob = new glue.CfnJob(this, 'CurateJob', {
       name: this.curateJobName,
-      description: 'Curates the validated rows of one run: typed, de-duplicated Parquet plus the data mart CSV batch.',
+      description:
+        'Applies one batch of staged runs to its curated Iceberg table (one MERGE by primary key) and writes the data mart CSV batch.',
       role: this.curateJobRole.roleArn,
       glueVersion: '5.0',
       command: { name: 'glueetl', pythonVersion: '3', scriptLocation: scripts.main.s3ObjectUrl },
@@ -137,23 +161,29 @@ export class CatalogStack extends Stack {
       timeout: environment.etl.glueTimeoutMinutes,
       // Step Functions retries a failed run with backoff; a second retry layer inside Glue would only hide failures.
       maxRetries: 0,
-      // Several files of one dataset may land together: each execution curates its own run, in parallel.
-      executionProperty: { maxConcurrentRuns: Math.max(3, 3 * datasets.length) },
+      // One batch per dataset at a time (the batch state machine's lock): datasets run side by side.
+      executionProperty: { maxConcurrentRuns: Math.max(1, datasets.length) },
       // Runs beyond the concurrency limit wait in Glue's queue instead of failing with ConcurrentRunsExceeded.
       jobRunQueuingEnabled: true,
       securityConfiguration: this.securityConfigurationName,
+      // The batch state machine adds --dataset, --batch_id, --manifest_path, --mart_path and --dataset_config.
       defaultArguments: {
+        // Glue 5.0's Iceberg runtime; curate_lib.spark_conf makes the Glue Data Catalog the Iceberg catalog.
+        '--datalake-formats': 'iceberg',
         '--extra-py-files': scripts.lib.s3ObjectUrl,
-        '--job-bookmark-option': 'job-bookmark-enable',
+        // The manifest names what to read; a retried batch reads all of it again.
+        '--job-bookmark-option': 'job-bookmark-disable',
         '--enable-continuous-cloudwatch-log': 'true',
         '--enable-metrics': 'true',
         '--enable-observability-metrics': 'true',
-        '--enable-glue-datacatalog': 'true',
         '--TempDir': this.s3Url('artifacts', 'glue-temp/'),
         '--curated_database': this.curatedDatabaseName,
+        '--artifacts_bucket': this.bucketNames.artifacts,
+        '--curated_bucket': this.bucketNames.curated,
+        '--kms_key_arn': key.keyArn,
       },
     });
-    this.curateJob.node.addDependency(securityConfiguration);
+    this.curateJob.node.addDependency(securityConfiguration, ...Object.values(tables));
 
     this.workGroupName = prefix;
     const workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
@@ -196,43 +226,159 @@ export class CatalogStack extends Stack {
     });
   }
 
-  private curatedTable(dataset: DatasetConfig): glue.CfnTable {
-    const partition = partitionColumn(dataset);
-    const location = this.s3Url('curated', `${dataset.name}/`);
-    return new glue.CfnTable(this, `${pascalCase(dataset.name)}Table`, {
+  /**
+   * The dataset's Iceberg v2 table, defined only through `OpenTableFormatInput` (no `TableInput`: with one, Glue strips
+   * the Iceberg parameters on the first stack update). Glue writes its first metadata.json under the location; later
+   * updates (a nullable column appended, see config/curated-schema.ts) go through Glue's UpdateTable as a new schema.
+   */
+  private icebergTable(dataset: DatasetConfig): glue.CfnTable {
+    const schema = curatedTableSchema(dataset);
+    const source = schema.fields.find((field) => field.name === schema.partition.source)!;
+    const identifiers = identifierFieldIds(schema);
+    return new glue.CfnTable(this, `${pascalCase(dataset.name)}IcebergTable`, {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.curatedDatabaseName,
-      tableInput: {
-        name: dataset.name,
-        description: dataset.description ?? `Curated ${dataset.name} (owner: ${dataset.ownerTeam}).`,
-        tableType: 'EXTERNAL_TABLE',
-        partitionKeys: [{ name: partition, type: 'date' }],
-        parameters: {
-          classification: 'parquet',
-          'parquet.compression': 'SNAPPY',
-          EXTERNAL: 'TRUE',
-          'projection.enabled': 'true',
-          [`projection.${partition}.type`]: 'date',
-          [`projection.${partition}.format`]: 'yyyy-MM-dd',
-          [`projection.${partition}.range`]: `${PROJECTION_START},NOW`,
-          [`projection.${partition}.interval`]: '1',
-          [`projection.${partition}.interval.unit`]: 'DAYS',
-          'storage.location.template': `${location}${partition}=\${${partition}}/`,
-          owner_team: dataset.ownerTeam,
-          primary_key: dataset.primaryKey.join(','),
-        },
-        storageDescriptor: {
-          location,
-          inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
-          compressed: true,
-          serdeInfo: {
-            serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
-            parameters: { 'serialization.format': '1' },
+      name: dataset.name,
+      openTableFormatInput: {
+        icebergInput: {
+          metadataOperation: 'CREATE',
+          version: '2',
+          icebergTableInput: {
+            location: this.s3Url('curated', `${dataset.name}/`),
+            schema: {
+              schemaId: 0,
+              type: 'struct',
+              fields: schema.fields.map((field) => ({
+                id: field.id,
+                name: field.name,
+                type: icebergType(field.type),
+                required: field.required,
+                ...(field.doc === undefined ? {} : { doc: truncate(field.doc, 255) }),
+              })),
+              ...(identifiers === undefined ? {} : { identifierFieldIds: identifiers }),
+            },
+            partitionSpec: {
+              specId: 0,
+              fields: [
+                {
+                  name: schema.partition.name,
+                  sourceId: source.id,
+                  transform: schema.partition.transform,
+                  fieldId: PARTITION_FIELD_ID,
+                },
+              ],
+            },
+            properties: icebergTableProperties(dataset, schema),
           },
-          columns: dataset.columns
-            .filter((column) => column.name !== partition)
-            .map((column) => ({ name: column.name, type: glueType(column.type), comment: column.description })),
+        },
+      },
+    });
+  }
+
+  /**
+   * Glue table optimizers of one table, under a role that can touch only that table's files, its catalog entry, its
+   * optimizer log groups and (through S3) the platform key.
+   */
+  private maintainTable(
+    scope: Construct,
+    dataset: DatasetConfig,
+    maintenance: ReturnType<typeof resolveTableMaintenance>,
+  ): void {
+    const name = pascalCase(dataset.name);
+    const tableObjects = this.objectsArn('curated', `${dataset.name}/*`);
+    const logGroups = OPTIMIZER_LOG_GROUPS.map((group) =>
+      this.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: `${group}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    const role = new iam.Role(scope, `${name}MaintenanceRole`, {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: `Glue table optimizers of the curated table ${this.curatedDatabaseName}.${dataset.name}`,
+      inlinePolicies: {
+        TableMaintenance: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'TableFiles',
+              // Orphan file deletion only reads and deletes; compaction and snapshot expiry also write.
+              actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+              resources: [tableObjects],
+            }),
+            new iam.PolicyStatement({
+              sid: 'ListTableFiles',
+              actions: ['s3:ListBucket'],
+              resources: [this.bucketArn('curated')],
+              conditions: { StringLike: { 's3:prefix': [`${dataset.name}/`, `${dataset.name}/*`] } },
+            }),
+            new iam.PolicyStatement({
+              sid: 'TableFilesKey',
+              actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              resources: [this.key.keyArn],
+              conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+            }),
+            new iam.PolicyStatement({
+              sid: 'TableMetadata',
+              actions: ['glue:GetTable', 'glue:UpdateTable'],
+              resources: [
+                this.formatArn({ service: 'glue', resource: 'catalog' }),
+                this.formatArn({ service: 'glue', resource: 'database', resourceName: this.curatedDatabaseName }),
+                this.formatArn({
+                  service: 'glue',
+                  resource: 'table',
+                  resourceName: `${this.curatedDatabaseName}/${dataset.name}`,
+                }),
+              ],
+            }),
+            new iam.PolicyStatement({
+              sid: 'OptimizerLogs',
+              actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+              resources: logGroups,
+            }),
+          ],
+        }),
+      },
+    });
+    acknowledgeWildcardResources(role, [
+      { resource: tableObjects, reason: `Iceberg names the data and metadata files of ${dataset.name} itself.` },
+      ...logGroups.map((resource) => ({
+        resource,
+        reason: 'Glue names the log streams of each optimizer run in its fixed log group.',
+      })),
+    ]);
+    const optimizer = (
+      id: string,
+      type: 'compaction' | 'retention' | 'orphan_file_deletion',
+      configuration: Omit<glue.CfnTableOptimizer.TableOptimizerConfigurationProperty, 'roleArn' | 'enabled'>,
+    ) => {
+      const resource = new glue.CfnTableOptimizer(scope, `${name}${id}`, {
+        catalogId: Aws.ACCOUNT_ID,
+        databaseName: this.curatedDatabaseName,
+        tableName: dataset.name,
+        type,
+        tableOptimizerConfiguration: { roleArn: role.roleArn, enabled: true, ...configuration },
+      });
+      resource.node.addDependency(role);
+    };
+    // Bin-packing folds the merge-on-read delete files of the batches into rewritten data files off the write path.
+    optimizer('Compaction', 'compaction', {
+      compactionConfiguration: { icebergConfiguration: { strategy: 'binpack' } },
+    });
+    optimizer('SnapshotRetention', 'retention', {
+      retentionConfiguration: {
+        icebergConfiguration: {
+          snapshotRetentionPeriodInDays: maintenance.snapshotRetentionDays,
+          numberOfSnapshotsToRetain: maintenance.snapshotsToRetain,
+          cleanExpiredFiles: true,
+        },
+      },
+    });
+    optimizer('OrphanFileDeletion', 'orphan_file_deletion', {
+      orphanFileDeletionConfiguration: {
+        icebergConfiguration: {
+          orphanFileRetentionPeriodInDays: maintenance.orphanFileRetentionDays,
+          location: this.s3Url('curated', `${dataset.name}/`),
         },
       },
     });
@@ -287,12 +433,16 @@ export class CatalogStack extends Stack {
     });
   }
 
-  /** Least privilege for the curate job: read staging, write curated, use the key, read its own tables, log. */
+  /**
+   * Least privilege for the curate job: read the batch manifests and the staging, write the curated tables and mart
+   * batches, commit to its own tables in the catalog, use the key, log.
+   */
   private curateRole(key: kms.IKey, scripts: s3assets.Asset[]): iam.Role {
     const role = new iam.Role(this, 'CurateJobRole', {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: 'Runs the curate Glue job.',
     });
+    const manifests = this.objectsArn('artifacts', 'batches/*');
     const staging = this.objectsArn('artifacts', 'staging/*');
     const temp = this.objectsArn('artifacts', 'glue-temp/*');
     const curated = this.objectsArn('curated', '*');
@@ -304,6 +454,11 @@ export class CatalogStack extends Stack {
           actions: ['s3:GetObject'],
           // The two script objects only (asset.grantRead would open the whole bootstrap assets bucket).
           resources: scripts.map((script) => `arn:aws:s3:::${script.s3BucketName}/${script.s3ObjectKey}`),
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadBatchManifests',
+          actions: ['s3:GetObject'],
+          resources: [manifests],
         }),
         new iam.PolicyStatement({
           sid: 'ReadStaging',
@@ -336,7 +491,13 @@ export class CatalogStack extends Stack {
           actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
           resources: [key.keyArn],
         }),
-        this.glueCatalogStatement(this.curatedDatabaseName, CATALOG_READ),
+        // UpdateTable is the Iceberg commit (GlueCatalog swaps metadata_location) and ALTER TABLE ADD COLUMNS.
+        this.glueCatalogStatement(this.curatedDatabaseName, [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:UpdateTable',
+        ]),
         new iam.PolicyStatement({
           sid: 'GlueMetrics',
           actions: ['cloudwatch:PutMetricData'],
@@ -347,10 +508,17 @@ export class CatalogStack extends Stack {
       ],
     });
     this.acknowledgeWildcards(policy, [
-      [staging, 'Each run reads its own staging/<dataset>/run_id=<id>/ folder, known only at run time.'],
+      [manifests, 'Each batch reads its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time.'],
+      [staging, 'A batch reads the staging/<dataset>/run_id=<id>/ folders its manifest lists, known only at run time.'],
       [temp, 'Spark writes temporary files of any name under glue-temp/.'],
-      [curated, 'The job owns the curated bucket: Parquet per dataset and the _mart/ CSV batches.'],
-      ...this.catalogWildcards(this.curatedDatabaseName, 'The job reads the schema of its own curated tables.'),
+      [
+        curated,
+        'The curated bucket holds only what this job writes: each table under <dataset>/ (Iceberg names its files) and the _mart/ CSV batches.',
+      ],
+      ...this.catalogWildcards(
+        this.curatedDatabaseName,
+        'The job commits to the curated tables, the only tables there.',
+      ),
       ...this.logWildcards('jobs'),
       ['*', 'cloudwatch:PutMetricData has no resource type; it is limited to the Glue namespace.'],
     ]);
@@ -410,6 +578,60 @@ export class CatalogStack extends Stack {
     );
   }
 
+  /**
+   * Lets `role` run queries on the curated tables through the workgroup (the integration test checks a batch through
+   * Athena): start, follow and stop queries, read the tables' catalog entries and files, write and read results.
+   * Analysts get more through their own policy (see the Iam stack for their S3 read).
+   */
+  grantCuratedQuery(id: string, role: iam.IRole): iam.Policy {
+    const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
+    const results = this.objectsArn('artifacts', 'athena-results/*');
+    const tableFiles = Object.keys(this.icebergTables).map((name) => this.objectsArn('curated', `${name}/*`));
+    const policy = new iam.Policy(this, id, {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'QueryThroughWorkGroup',
+          actions: [
+            'athena:StartQueryExecution',
+            'athena:StopQueryExecution',
+            'athena:GetQueryExecution',
+            'athena:GetQueryResults',
+            'athena:GetWorkGroup',
+          ],
+          resources: [workGroupArn],
+        }),
+        this.glueCatalogStatement(this.curatedDatabaseName, ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables']),
+        new iam.PolicyStatement({ sid: 'ReadTableFiles', actions: ['s3:GetObject'], resources: tableFiles }),
+        new iam.PolicyStatement({
+          sid: 'QueryResults',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+          resources: [results],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListTablesAndResults',
+          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+          resources: [this.bucketArn('curated'), this.bucketArn('artifacts')],
+        }),
+        new iam.PolicyStatement({
+          sid: 'KeyThroughS3',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    this.acknowledgeWildcards(policy, [
+      [results, 'Athena names each result object after its query id.'],
+      ...tableFiles.map((resource): [string, string] => [
+        resource,
+        'Athena reads the files the Iceberg metadata names.',
+      ]),
+      ...this.catalogWildcards(this.curatedDatabaseName, 'Queries read the curated tables, nothing else.'),
+    ]);
+    return policy;
+  }
+
   /** Analysts query curated tables through the workgroup and read their own results: nothing else. */
   private grantAnalyst(role: iam.IRole, key: kms.IKey): void {
     const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
@@ -467,4 +689,31 @@ function pascalCase(value: string): string {
     .filter(Boolean)
     .map((part) => part[0].toUpperCase() + part.slice(1))
     .join('');
+}
+
+/**
+ * Iceberg table properties: merge-on-read writes, metadata hygiene, what the table is. Nothing that other settings
+ * tune (the retention is the optimizer's): every change here is an update of the table's Iceberg metadata.
+ */
+function icebergTableProperties(dataset: DatasetConfig, schema: CuratedTableSchema): Record<string, string> {
+  return {
+    'write.format.default': 'parquet',
+    'write.parquet.compression-codec': 'zstd',
+    // A MERGE writes the batch's rows plus position-delete files instead of rewriting every data file it touches
+    // (copy-on-write): a 1 MB batch into a 10 GB day costs ~1 MB, not ~10 GB. Compaction folds the deletes later.
+    'write.merge.mode': 'merge-on-read',
+    'write.update.mode': 'merge-on-read',
+    'write.delete.mode': 'merge-on-read',
+    // Rows are clustered by partition before they are written: one file per touched day, not one per task and day.
+    'write.merge.distribution-mode': 'hash',
+    'write.metadata.delete-after-commit.enabled': 'true',
+    'write.metadata.previous-versions-max': '100',
+    comment: truncate(dataset.description ?? `Curated ${dataset.name} (owner: ${dataset.ownerTeam}).`, 255),
+    owner_team: dataset.ownerTeam,
+    primary_key: schema.primaryKey.join(','),
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -11,8 +11,10 @@ import { ConfigError, loadConfig } from '../../config/load';
 import { RESERVED_COLUMN_NAMES } from '../../config/schema';
 import { API_ROUTE_KEYS } from '../../lambda/shared/api-routes';
 import { STAGED_METADATA } from '../../lambda/validate/contract';
-import { partitionColumn } from '../../lib/stacks/catalog-stack';
 import { exampleConfig, REPO_ROOT } from '../helpers/app';
+
+/** These tests are about the config rules; the curated schema records have their own (test/config/curated-schema.test.ts). */
+const RULES_ONLY = { checkCuratedSchemas: false };
 
 type Json = Record<string, unknown>;
 
@@ -42,7 +44,7 @@ function configWith(edits: Record<string, ((json: Json) => void) | string> = {})
 /** The problems loadConfig reports, with the temp dir shown as `config/` (the path `cdk synth` would print). */
 function problems(dir: string): string[] {
   try {
-    loadConfig(dir);
+    loadConfig(dir, RULES_ONLY);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     const shown = `${path.relative(process.cwd(), dir)}/`;
@@ -69,7 +71,7 @@ describe('production guardrails', () => {
         section(j, 'storage').removalPolicyWaiver = '  Pre-launch Prod, no customer data until 2026-12-01 (CTO)  ';
       },
     });
-    expect(loadConfig(dir).environments[2].storage).toMatchObject({
+    expect(loadConfig(dir, RULES_ONLY).environments[2].storage).toMatchObject({
       removalPolicy: 'destroy',
       removalPolicyWaiver: 'Pre-launch Prod, no customer data until 2026-12-01 (CTO)',
     });
@@ -110,7 +112,7 @@ describe('production guardrails', () => {
           mfaWaiver: 'Kiosk accounts only, behind the corporate SSO proxy',
         }),
     });
-    expect(loadConfig(dir).environments[2].api.auth).toMatchObject({ type: 'cognito', mfa: 'optional' });
+    expect(loadConfig(dir, RULES_ONLY).environments[2].api.auth).toMatchObject({ type: 'cognito', mfa: 'optional' });
   });
 
   test('fails on an MFA waiver that waives nothing', () => {
@@ -141,7 +143,7 @@ describe('production guardrails', () => {
       ['prod', 60],
     ]);
     const dir = configWith({ [dev]: (j) => (section(j, 'dataMart').enhancedMonitoringSeconds = 30) });
-    expect(loadConfig(dir).environments[0].dataMart.enhancedMonitoringSeconds).toBe(30);
+    expect(loadConfig(dir, RULES_ONLY).environments[0].dataMart.enhancedMonitoringSeconds).toBe(30);
   });
 
   test('fails on an Enhanced Monitoring interval RDS does not offer', () => {
@@ -229,33 +231,24 @@ describe('dataset configs that would break later', () => {
 
   test('accepts a mart table name shared with a dataset whose mart is off', () => {
     const dir = configWith({ [dataset('impressions')]: (j) => (mart(j).enabled = false) });
-    expect(() => loadConfig(dir)).not.toThrow();
-  });
-
-  test('fails on a column named like the ingest-date partition column', () => {
-    const dir = configWith({
-      [dataset('clicks')]: (j) => columns(j).push({ name: 'ingest_date', type: 'date', nullable: true }),
-    });
-    expect(problems(dir)).toEqual([
-      'config/datasets/clicks.json: key "columns[7].name" has value "ingest_date": is the partition column the curated table gets when partitioned by ingest date: the column would be replaced by the ingest date. Fix: rename the column, or partition by it ("partitioning": { "by": "column", "column": "ingest_date" }, a date column)',
-    ]);
+    expect(() => loadConfig(dir, RULES_ONLY)).not.toThrow();
   });
 
   test('accepts an ingest_date column in a dataset partitioned by another column', () => {
     const dir = configWith({
       [dataset('impressions')]: (j) => columns(j).push({ name: 'ingest_date', type: 'date', nullable: true }),
     });
-    expect(loadConfig(dir).datasets[1].columns.map((c) => c.name)).toContain('ingest_date');
+    expect(loadConfig(dir, RULES_ONLY).datasets[1].columns.map((c) => c.name)).toContain('ingest_date');
   });
 
   test.each([...RESERVED_COLUMN_NAMES])('fails on a column named like the lineage column %s', (name) => {
     const dir = configWith({ [dataset('clicks')]: (j) => columns(j).push({ name, type: 'string' }) });
     expect(problems(dir)).toEqual([
-      `config/datasets/clicks.json: key "columns[7].name" has value "${name}": is a column the platform adds to every row (reserved: _ingest_date, _record, _run_id, _rank, _current_run). Fix: rename the column`,
+      `config/datasets/clicks.json: key "columns[7].name" has value "${name}": is a column the platform adds to every row (reserved: _batch_id, _ingest_date, _record, _run_id). Fix: rename the column`,
     ]);
   });
 
-  test('reserves every column name the validate function and the Glue scripts add, and the ingest partition', () => {
+  test('reserves every column name the validate function and the Glue scripts add', () => {
     const sources = [
       ...readdirSync(path.join(REPO_ROOT, 'lib', 'assets', 'glue')).map((f) => path.join('lib', 'assets', 'glue', f)),
       ...readdirSync(path.join(REPO_ROOT, 'lambda', 'validate')).map((f) => path.join('lambda', 'validate', f)),
@@ -267,10 +260,9 @@ describe('dataset configs that would break later', () => {
         ),
       ),
     );
-    expect([...used].sort()).toEqual([...RESERVED_COLUMN_NAMES].sort());
+    // The curate job's work columns are namespaced; every other name is a column of staged or curated rows.
+    expect([...used].filter((name) => !name.startsWith('_curate_')).sort()).toEqual([...RESERVED_COLUMN_NAMES].sort());
     expect(Object.values(STAGED_METADATA).every((name) => used.has(name))).toBe(true);
-    const clicks = exampleConfig().datasets.find((d) => d.name === 'clicks')!;
-    expect(partitionColumn(clicks)).toBe('ingest_date');
   });
 
   test('fails on a decimal precision Spark, Parquet and Athena cannot hold', () => {
@@ -322,7 +314,7 @@ describe('dataset configs that would break later', () => {
           { name: 'select', type: 'boolean' },
         ),
     });
-    expect(loadConfig(dir).datasets[0].columns.map((c) => c.name)).toEqual(
+    expect(loadConfig(dir, RULES_ONLY).datasets[0].columns.map((c) => c.name)).toEqual(
       expect.arrayContaining(['order', 'user', 'select']),
     );
   });
@@ -331,7 +323,7 @@ describe('dataset configs that would break later', () => {
 describe('syntax, encoding and values CDK would refuse', () => {
   test('accepts a file saved with a UTF-8 byte order mark', () => {
     const text = readFileSync(path.join(REPO_ROOT, 'config', dev), 'utf8');
-    expect(loadConfig(configWith({ [dev]: `\uFEFF${text}` })).environments[0].name).toBe('dev');
+    expect(loadConfig(configWith({ [dev]: `\uFEFF${text}` }), RULES_ONLY).environments[0].name).toBe('dev');
   });
 
   test('fails on a JSON syntax error with its line, column and text', () => {
@@ -370,7 +362,10 @@ describe('syntax, encoding and values CDK would refuse', () => {
 
   test('accepts half-ACU capacities', () => {
     const dir = configWith({ [dev]: (j) => (j.dataMart = { minCapacityAcu: 0.5, maxCapacityAcu: 2.5 }) });
-    expect(loadConfig(dir).environments[0].dataMart).toMatchObject({ minCapacityAcu: 0.5, maxCapacityAcu: 2.5 });
+    expect(loadConfig(dir, RULES_ONLY).environments[0].dataMart).toMatchObject({
+      minCapacityAcu: 0.5,
+      maxCapacityAcu: 2.5,
+    });
   });
 
   test('fails on a routeThrottling key that names no route', () => {
@@ -389,7 +384,7 @@ describe('syntax, encoding and values CDK would refuse', () => {
           'POST /v1/datasets/{dataset}/objects': { rateLimit: 5, burstLimit: 10 },
         }),
     });
-    expect(Object.keys(loadConfig(dir).environments[2].api.routeThrottling)).toEqual([
+    expect(Object.keys(loadConfig(dir, RULES_ONLY).environments[2].api.routeThrottling)).toEqual([
       'POST /v1/datasets/{dataset}/objects',
     ]);
   });

@@ -1,3 +1,9 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -23,6 +29,7 @@ const s3 = mockClient(S3Client);
 // Not used by the checks any more (they follow the batch through audit): mocked to prove no call is made.
 const sfn = mockClient(SFNClient);
 const rdsData = mockClient(RDSDataClient);
+const athena = mockClient(AthenaClient);
 const cloudFormation = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
 
@@ -35,6 +42,8 @@ const OUTPUTS = {
   DATA_MART_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:222222222222:cluster:dp-dev-data-mart',
   DATA_MART_LOADER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:LoaderLoginSecretD37A05BF-AbCdEf',
   DATA_MART_DATABASE_NAME: 'mart',
+  CURATED_DATABASE_NAME: 'dp_dev_curated',
+  ATHENA_WORK_GROUP: 'dp-dev',
 };
 const OBJECT_KEY = 'clicks/ingest_date=2026-11-22/req-123.csv';
 const BATCH_ID = 'clicks-20261122T100600Z-7f3a';
@@ -233,7 +242,32 @@ const param = (input: ExecuteStatementInput, name: string) =>
 
 const statements = () => rdsData.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input);
 
+/** Athena answers the curated-table check: the key count (all from the batch), then the snapshot count. */
+function mockAthena(rows = VALID_ROWS): void {
+  let queries = 0;
+  athena.on(StartQueryExecutionCommand).callsFake(() => ({ QueryExecutionId: `q${++queries}` }));
+  athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+  athena.on(GetQueryResultsCommand).callsFake((input: { QueryExecutionId: string }) => {
+    const columns: [string, string][] =
+      input.QueryExecutionId === 'q1'
+        ? [
+            ['rows', String(rows)],
+            ['from_batch', String(rows)],
+          ]
+        : [['snapshots', '2']];
+    return {
+      ResultSet: {
+        Rows: [
+          { Data: columns.map(([name]) => ({ VarCharValue: name })) },
+          { Data: columns.map(([, value]) => ({ VarCharValue: value })) },
+        ],
+      },
+    };
+  });
+}
+
 function mockHealthyDataPath(): void {
+  mockAthena();
   cloudFormation.on(DescribeStacksCommand, { StackName: 'dp-dev-api' }).resolves({
     Stacks: [
       {
@@ -298,7 +332,7 @@ const COGNITO = { type: 'cognito', mfa: 'optional', selfSignUp: false } as const
 const AFTER_BATCH = ['curated output', 'mart rows', 'audit row'];
 
 beforeEach(() => {
-  for (const mock of [s3, sfn, rdsData, cloudFormation, sts]) mock.reset();
+  for (const mock of [s3, sfn, rdsData, cloudFormation, sts, athena]) mock.reset();
   mockHealthyDataPath();
 });
 
@@ -315,6 +349,7 @@ describe('data path: happy path with a created Cognito user pool', () => {
       'data-path/batch',
       'data-path/curated output',
       'data-path/mart rows',
+      'data-path/curated table (Athena)',
       'data-path/audit row',
       'data-path/cleanup',
     ]);

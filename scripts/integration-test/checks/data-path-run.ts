@@ -19,6 +19,7 @@ export const STEP = {
   batch: 'data-path/batch',
   curated: 'data-path/curated output',
   mart: 'data-path/mart rows',
+  athena: 'data-path/curated table (Athena)',
   audit: 'data-path/audit row',
   cleanup: 'data-path/cleanup',
 } as const;
@@ -73,6 +74,8 @@ export interface DataPathRun {
   batch?: ObservedBatch;
   /** Whether the batch check saw the run and its batch SUCCEEDED (only then do the batch output checks look). */
   batchSucceeded?: boolean;
+  /** Rows the mart holds for the sample's keys (the mart check's count): the curated table must agree. */
+  martRows?: number;
 }
 
 /** A check of what the batch wrote: runs after the batch check, before the cleanup, with the shared run. */

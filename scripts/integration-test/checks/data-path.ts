@@ -57,6 +57,7 @@ import {
   STEP,
   succeededBatch,
 } from './data-path-run';
+import { CURATED_ATHENA_OUTPUTS, checkCuratedTable } from './curated-athena';
 
 /** Valid rows in the sample; one invalid row follows them. */
 export const VALID_ROWS = 3;
@@ -95,18 +96,33 @@ export const DATA_PATH_OUTPUTS = [
   'DATA_MART_CLUSTER_ARN',
   'DATA_MART_LOADER_SECRET_ARN',
   'DATA_MART_DATABASE_NAME',
+  ...CURATED_ATHENA_OUTPUTS,
 ] as const;
 
 /**
  * Checks of what the batch wrote, in order, after the batch check and before the cleanup; each takes the batch from
- * the shared run (`succeededBatch(run)`). An Athena check of the curated Iceberg table (checks/curated-athena.ts)
- * goes here.
+ * the shared run (`succeededBatch(run)`). The Athena check queries the curated Iceberg table and compares it with
+ * the mart rows counted just before.
  */
 const BATCH_OUTPUT_CHECKS: readonly BatchOutputCheck[] = [
   { name: STEP.curated, run: curatedOutput },
   { name: STEP.mart, run: martRows },
+  { name: STEP.athena, run: curatedTable },
   { name: STEP.audit, run: auditRow },
 ];
+
+/** The sample's rows in the curated table, through Athena: as many as in the mart, written by the batch. */
+async function curatedTable(context: CheckContext, run: DataPathRun): Promise<string> {
+  const dataset = needs(run.dataset, STEP.sample);
+  const batch = succeededBatch(run);
+  const martRowCount = needs(run.martRows, STEP.mart);
+  return checkCuratedTable(context, {
+    dataset,
+    keys: needs(run.keys, STEP.sample),
+    martRows: martRowCount,
+    batchId: batch.batchId,
+  });
+}
 
 export function createDataPathChecks(options: DataPathOptions = {}): CheckModule {
   const fetchImpl: Fetch = options.fetch ?? ((url, init) => fetch(url, init));
@@ -576,6 +592,7 @@ async function martRows(context: CheckContext, run: DataPathRun): Promise<string
     params,
   );
   const count = Number(row?.rows ?? 0);
+  run.martRows = count;
   if (count !== keys.length) {
     throw new CheckFailedError(`expected ${keys.length} rows of the sample in ${table}, found ${count}`);
   }

@@ -5,7 +5,7 @@
  * "what is expected. Fix: what to do", because `load.ts` prefixes them with the file, the key path and the value.
  */
 import * as z from 'zod';
-import { API_ROUTE_KEYS, isApiRouteKey } from '../lambda/shared/api-routes';
+import { API_ROUTE_KEYS, isApiRouteKey } from '../lib/assets/api/routes';
 import { COLUMN_TYPE } from './column-type';
 
 export { COLUMN_TYPE };
@@ -604,6 +604,15 @@ export const environmentSchema = z
             rateLimitPer5Minutes: positiveInt('at least 100').min(100).default(2000),
           })
           .prefault({}),
+      })
+      .prefault({}),
+    /** Buffering of the Firehose streams behind POST /v1/datasets/{dataset}/events (one stream per dataset). */
+    events: z
+      .strictObject({
+        /** MiB a stream gathers before it delivers an object to landing (1 to 128). @default 64 */
+        bufferSizeMiB: positiveInt('1 to 128').min(1).max(128).default(64),
+        /** Longest wait before a delivery, whatever the size (0 to 900 seconds). @default 300 */
+        bufferIntervalSeconds: positiveInt('0 to 900').min(0).max(900).default(300),
       })
       .prefault({}),
   })

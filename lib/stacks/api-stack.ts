@@ -10,16 +10,12 @@ import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { martBatchPrefix } from '../../lambda/batch/contract';
 import { API_ENV } from '../../lambda/shared/api-env';
-import { isApiRouteKey } from '../../lambda/shared/api-routes';
 import { martTablesFromDatasets } from '../../lambda/shared/api-marts';
 import { ApiAuth } from '../constructs/api-auth';
-import {
-  DOCUMENT_CONTENT_TYPES,
-  gatewayErrorTemplate,
-  objectTemplates,
-  unknownDatasetTemplate,
-} from '../constructs/api-templates';
+import { API_ROUTES, type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
+import { gatewayErrorTemplate } from '../constructs/api-templates';
 import { ExportJobsStore } from '../constructs/export-jobs';
+import { IngestionRoutes } from '../constructs/ingestion-routes';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { MartAccess } from './data-mart-stack';
 
@@ -28,7 +24,7 @@ export interface ApiStackProps extends StackProps {
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
   readonly deploymentAccount: string;
-  /** Every configured dataset: one `/v1/datasets/<name>` resource each; mart-enabled ones are readable. */
+  /** Every configured dataset: the dataset routes accept these names; mart-enabled ones are readable. */
   readonly datasets: readonly DatasetConfig[];
   /** The platform KMS key (logs, job table, queues, objects). */
   readonly key: kms.IKey;
@@ -87,10 +83,12 @@ export class ApiStack extends Stack {
   readonly exportJobs: ExportJobsStore;
   /** Base URL of the stage, ending in `/`. */
   readonly url: string;
-  /** `METHOD /path` of every route, with `{dataset}` for the per-dataset ones (what routeThrottling keys name). */
-  readonly routes: string[] = [];
+  /** `METHOD /path` of every route (API_ROUTES, what routeThrottling keys name), in the order they were added. */
+  readonly routes: ApiRouteKey[] = [];
+  /** The dataset routes (objects, events, uploads) and what they write with: roles, event streams. */
+  readonly ingestion: IngestionRoutes;
 
-  /** Route key -> the methods it covers (one per dataset for per-dataset routes). */
+  /** Route key -> its method. */
   private readonly routeMethods = new Map<string, { resourcePath: string; httpMethod: string }[]>();
   private readonly functions: PlatformFunction[] = [];
   private readonly props: ApiStackProps;
@@ -163,7 +161,7 @@ export class ApiStack extends Stack {
     });
 
     const v1 = this.api.root.addResource('v1');
-    this.addDatasetRoutes(v1, removalPolicy);
+    this.ingestion = this.addDatasetRoutes(v1, removalPolicy);
     this.addExportRoutes(v1, removalPolicy);
     this.addMartRoutes(v1, removalPolicy);
     this.applyRouteThrottling();
@@ -215,26 +213,13 @@ export class ApiStack extends Stack {
   // Routes
   // ---------------------------------------------------------------------------------------------------------------
 
-  /** POST /v1/datasets/<name>/objects (S3, no Lambda) and /uploads per dataset; any other dataset gets a JSON 404. */
-  private addDatasetRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
+  /**
+   * POST /v1/datasets/{dataset}/objects (S3), /events (Firehose), /uploads (presigned URL): shared by every dataset,
+   * which adds no API resource; an unknown dataset gets a JSON 404 (see IngestionRoutes).
+   */
+  private addDatasetRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): IngestionRoutes {
     const { props } = this;
-    const datasets = v1.addResource('datasets');
     const names = props.datasets.map((dataset) => dataset.name);
-
-    const landingWriter = new iam.Role(this, 'LandingWriteRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'API Gateway writes ingested documents to landing/<dataset>/ingest_date=*/ and nothing else',
-    });
-    landingWriter.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: names.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`)),
-      }),
-    );
-    landingWriter.addToPolicy(
-      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt'], resources: [props.key.keyArn] }),
-    );
-
     const uploadUrl = this.apiFunction('UploadUrlFunction', 'upload-url', removalPolicy, {
       [API_ENV.landingBucket]: props.bucketNames.landing,
       [API_ENV.kmsKeyArn]: props.key.keyArn,
@@ -242,106 +227,24 @@ export class ApiStack extends Stack {
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
       [API_ENV.maxUploadBytes]: String(props.environment.api.maxUploadBytes),
     });
-    uploadUrl.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: names.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`)),
-      }),
-    );
-    uploadUrl.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [props.key.keyArn] }),
-    );
-    const uploadModel = this.api.addModel('UploadRequest', {
-      contentType: 'application/json',
-      modelName: 'UploadRequest',
-      schema: {
-        schema: apigw.JsonSchemaVersion.DRAFT4,
-        type: apigw.JsonSchemaType.OBJECT,
-        required: ['contentType', 'contentLength'],
-        properties: {
-          contentType: { type: apigw.JsonSchemaType.STRING, enum: Object.keys(DOCUMENT_CONTENT_TYPES) },
-          // No maximum here: the function's 400 names the configured limit (the gateway's would not).
-          contentLength: { type: apigw.JsonSchemaType.INTEGER, minimum: 1 },
-          gzip: { type: apigw.JsonSchemaType.BOOLEAN },
-        },
+    return new IngestionRoutes(this, 'Ingestion', {
+      api: this.api,
+      parent: v1,
+      prefix: props.prefix,
+      datasets: names,
+      landingBucketName: props.bucketNames.landing,
+      key: props.key,
+      validator: this.validator,
+      callerContextVariable: callerContextVariable(props.environment),
+      uploadUrlFunction: uploadUrl.function,
+      eventBuffering: {
+        sizeMiB: props.environment.events.bufferSizeMiB,
+        intervalSeconds: props.environment.events.bufferIntervalSeconds,
       },
+      logRetentionDays: props.environment.logRetentionDays,
+      removalPolicy,
+      addRoute: (resource, integration, route, options) => this.addRoute(resource, integration, route, options),
     });
-    const uploadIntegration = new apigw.LambdaIntegration(uploadUrl.function);
-
-    for (const name of names) {
-      const dataset = datasets.addResource(name);
-      const templates = objectTemplates(name);
-      const integration = new apigw.AwsIntegration({
-        service: 's3',
-        integrationHttpMethod: 'PUT',
-        path: `${props.bucketNames.landing}/${name}/{partition}/{object}`,
-        options: {
-          credentialsRole: landingWriter,
-          // A content type without a template is refused with 415 instead of being passed through.
-          passthroughBehavior: apigw.PassthroughBehavior.NEVER,
-          requestParameters: {
-            // Placeholders: the request template overrides both with the ingest date and `<request id>.<ext>`.
-            'integration.request.path.partition': 'context.requestId',
-            'integration.request.path.object': 'context.requestId',
-            'integration.request.header.Content-Type': 'method.request.header.Content-Type',
-            'integration.request.header.x-amz-server-side-encryption': "'aws:kms'",
-            'integration.request.header.x-amz-server-side-encryption-aws-kms-key-id': `'${props.key.keyArn}'`,
-            'integration.request.header.x-amz-meta-request-id': 'context.requestId',
-            'integration.request.header.x-amz-meta-request-time': 'context.requestTime',
-            'integration.request.header.x-amz-meta-caller': callerContextVariable(props.environment),
-            'integration.request.header.x-amz-meta-content-type': 'method.request.header.Content-Type',
-          },
-          requestTemplates: Object.fromEntries(
-            Object.keys(DOCUMENT_CONTENT_TYPES).map((contentType) => [contentType, templates.request]),
-          ),
-          integrationResponses: [
-            {
-              statusCode: '202',
-              selectionPattern: '2\\d{2}',
-              responseTemplates: { 'application/json': templates.accepted },
-            },
-            {
-              statusCode: '400',
-              selectionPattern: '400',
-              responseTemplates: { 'application/json': templates.emptyBody },
-            },
-            { statusCode: '500', responseTemplates: { 'application/json': templates.failed } },
-          ],
-        },
-      });
-      this.addRoute(dataset.addResource('objects'), 'POST', integration, '/v1/datasets/{dataset}/objects', {
-        requestValidator: this.validator,
-        requestParameters: { 'method.request.header.Content-Type': true },
-        methodResponses: ['202', '400', '500'].map((statusCode) => ({
-          statusCode,
-          responseModels: { 'application/json': apigw.Model.EMPTY_MODEL },
-        })),
-      });
-      this.addRoute(dataset.addResource('uploads'), 'POST', uploadIntegration, '/v1/datasets/{dataset}/uploads', {
-        requestValidator: this.validator,
-        requestModels: { 'application/json': uploadModel },
-      });
-    }
-
-    const unknownDataset = new apigw.MockIntegration({
-      passthroughBehavior: apigw.PassthroughBehavior.NEVER,
-      requestTemplates: Object.fromEntries(
-        Object.keys(DOCUMENT_CONTENT_TYPES).map((contentType) => [contentType, '{"statusCode": 404}']),
-      ),
-      integrationResponses: [
-        { statusCode: '404', responseTemplates: { 'application/json': unknownDatasetTemplate(names) } },
-      ],
-    });
-    const notFound = { methodResponses: [{ statusCode: '404' }] };
-    const anyDataset = datasets.addResource('{dataset}');
-    this.addRoute(anyDataset, 'ANY', unknownDataset, '/v1/datasets/{dataset}', notFound);
-    this.addRoute(
-      anyDataset.addResource('{proxy+}'),
-      'ANY',
-      unknownDataset,
-      '/v1/datasets/{dataset}/{proxy+}',
-      notFound,
-    );
   }
 
   /** POST /v1/exports -> job table + queue -> worker; GET /v1/exports/{id}. */
@@ -424,15 +327,14 @@ export class ApiStack extends Stack {
       },
     });
     const exportsResource = v1.addResource('exports');
-    this.addRoute(exportsResource, 'POST', new apigw.LambdaIntegration(request.function), '/v1/exports', {
+    this.addRoute(exportsResource, new apigw.LambdaIntegration(request.function), API_ROUTES.requestExport, {
       requestValidator: this.validator,
       requestModels: { 'application/json': exportModel },
     });
     this.addRoute(
       exportsResource.addResource('{id}'),
-      'GET',
       new apigw.LambdaIntegration(status.function),
-      '/v1/exports/{id}',
+      API_ROUTES.exportStatus,
       {
         requestValidator: this.validator,
         requestParameters: { 'method.request.path.id': true },
@@ -450,33 +352,26 @@ export class ApiStack extends Stack {
     this.props.mart.grantDataApi(query, 'reader');
     this.addRoute(
       v1.addResource('marts').addResource('{table}'),
-      'GET',
       new apigw.LambdaIntegration(query.function),
-      '/v1/marts/{table}',
+      API_ROUTES.queryMart,
       { requestValidator: this.validator, requestParameters: { 'method.request.path.table': true } },
     );
   }
 
-  /** Adds a method and records its route key (for routeThrottling and the OpenAPI check). */
+  /** Adds the one method of a route key (lib/assets/api/routes.ts) and records it (routeThrottling, OpenAPI check). */
   private addRoute(
     resource: apigw.Resource,
-    method: string,
     integration: apigw.Integration,
-    route: string,
+    route: ApiRouteKey,
     options: apigw.MethodOptions,
   ): apigw.Method {
-    const key = `${method} ${route}`;
-    // The config loader checks routeThrottling keys against API_ROUTE_KEYS: every route must be listed there.
-    if (!isApiRouteKey(key)) {
-      throw new Error(
-        `ApiStack adds route "${key}", which lambda/shared/api-routes.ts does not list. Fix: add it to API_ROUTE_KEYS`,
-      );
+    const { httpMethod, path } = splitRouteKey(route);
+    if (resource.path !== path || this.routeMethods.has(route)) {
+      throw new Error(`Route ${route} added on ${resource.path} or twice. Fix: add each route of API_ROUTES once`);
     }
-    if (!this.routes.includes(key)) this.routes.push(key);
-    const methods = this.routeMethods.get(key) ?? [];
-    methods.push({ resourcePath: resource.path, httpMethod: method });
-    this.routeMethods.set(key, methods);
-    return resource.addMethod(method, integration, options);
+    this.routes.push(route);
+    this.routeMethods.set(route, [{ resourcePath: resource.path, httpMethod }]);
+    return resource.addMethod(httpMethod, integration, options);
   }
 
   /**
@@ -699,11 +594,6 @@ export class ApiStack extends Stack {
       });
     }
     const { bucketNames } = this.props;
-    const datasetObjects = this.props.datasets.map((dataset) => ({
-      id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.landing, `${dataset.name}/ingest_date=*`)}]`,
-      reason: `Objects of dataset ${dataset.name} under landing/${dataset.name}/ingest_date=*/: each request names a new object`,
-    }));
-    Validations.of(this.node.findChild('LandingWriteRole')).acknowledge(...datasetObjects);
     const exportObjects = {
       id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.artifacts, 'exports/*')}]`,
       reason: 'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv',
@@ -726,7 +616,6 @@ export class ApiStack extends Stack {
         },
       );
     }
-    Validations.of(this.node.findChild('UploadUrlFunction')).acknowledge(...datasetObjects);
     Validations.of(this.node.findChild('ExportStatusFunction')).acknowledge(exportObjects);
     Validations.of(this.node.findChild('ExportWorkerFunction')).acknowledge(exportObjects);
   }

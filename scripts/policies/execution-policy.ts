@@ -54,6 +54,7 @@ export const IAM_PREFIX_BY_CFN_SERVICE: Readonly<Record<string, string>> = {
   Events: 'events',
   Glue: 'glue',
   IAM: 'iam',
+  KinesisFirehose: 'firehose',
   KMS: 'kms',
   Lambda: 'lambda',
   Logs: 'logs',

@@ -214,6 +214,18 @@ describe('loadConfig', () => {
     expect(message).toContain("is not in this environment's account and region (222222222222, eu-west-1)");
   });
 
+  test('fails on an event buffer Firehose does not accept, naming the key and the range', () => {
+    const message = loadError(
+      configWith({ 'environments/dev.json': (j) => (j.events = { bufferSizeMiB: 256, bufferIntervalSeconds: 60 }) }),
+    );
+    expect(message).toMatch(/environments\/dev\.json: key "events\.bufferSizeMiB" has value 256: .*Fix: 1 to 128/);
+  });
+
+  test('defaults the event buffering where an environment does not set it', () => {
+    const prod = loadConfig(path.join(REPO_ROOT, 'config')).environments[2];
+    expect(prod.events).toEqual({ bufferSizeMiB: 64, bufferIntervalSeconds: 300 });
+  });
+
   test('fails on a dataset whose primary key is not a column', () => {
     const message = loadError(configWith({ 'datasets/clicks.json': (j) => (j.primaryKey = ['click_uuid']) }));
     expect(message).toContain('datasets/clicks.json: key "primaryKey[0]" has value "click_uuid"');

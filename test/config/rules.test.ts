@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from '../../config/load';
 import { RESERVED_COLUMN_NAMES } from '../../config/schema';
-import { API_ROUTE_KEYS } from '../../lambda/shared/api-routes';
+import { API_ROUTE_KEYS } from '../../lib/assets/api/routes';
 import { STAGED_METADATA } from '../../lambda/validate/contract';
 import { exampleConfig, REPO_ROOT } from '../helpers/app';
 

@@ -150,3 +150,44 @@ export async function createAndSignIn(
 export async function deleteUser(context: CheckContext, fetchImpl: Fetch, user: TestUser): Promise<void> {
   await cognitoCall(context, fetchImpl, 'AdminDeleteUser', { UserPoolId: user.userPoolId, Username: user.username });
 }
+
+/**
+ * The request of `POST /v1/datasets/{dataset}/events` sending `records` as NDJSON (one object per line), the way a
+ * producer does: the data-path check can send its sample rows through the events route as well as the objects route.
+ */
+export function eventsRequest(
+  apiUrl: string,
+  dataset: string,
+  records: readonly Record<string, unknown>[],
+): { url: string; method: 'POST'; headers: Record<string, string>; body: string } {
+  const base = apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`;
+  return {
+    url: `${base}v1/datasets/${encodeURIComponent(dataset)}/events`,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: records.map((record) => `${JSON.stringify(record)}\n`).join(''),
+  };
+}
+
+/**
+ * Checks the answer of an events request that sent `sent` records: 202 with every record stored, else a
+ * CheckFailedError naming the status and reason (a 207 or 503 names how many records the stream did not store).
+ * Returns the line the check reports.
+ */
+export function checkEventsAnswer(url: string, sent: number, response: { status: number; text: string }): string {
+  const body = parseJson(response.text) as { records?: unknown; stored?: unknown; failed?: unknown } | undefined;
+  if (response.status === 207 || (response.status === 503 && typeof body?.failed === 'number')) {
+    throw new CheckFailedError(
+      `POST ${url} answered ${response.status}: the stream stored ${String(body?.stored)} of ${String(body?.records)} records (${String(body?.failed)} failed)`,
+    );
+  }
+  if (response.status !== 202) {
+    throw new CheckFailedError(`POST ${url} answered ${apiErrorReason(response.status, response.text)}`);
+  }
+  if (body?.records !== sent || body?.stored !== sent || body?.failed !== 0) {
+    throw new CheckFailedError(
+      `POST ${url} answered 202 but not for the ${sent} records sent: ${response.text.slice(0, 300)}`,
+    );
+  }
+  return `202, ${sent} records into the dataset's event stream`;
+}

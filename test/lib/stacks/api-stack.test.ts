@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { API_ROUTE_KEYS } from '../../../lambda/shared/api-routes';
+import { API_ROUTE_KEYS } from '../../../lib/assets/api/routes';
 import { testApp } from '../../helpers/app';
-import { buildApiStack, synthesizedRoutes } from '../assets/api/api-fixture';
+import { buildApiStack, generatedDatasets, synthesizedRoutes } from '../assets/api/api-fixture';
 
 const templates = new Map<string, Template>();
 /** One synthesized template per environment config (synth is the slow part). */
@@ -18,7 +18,7 @@ describe('auth', () => {
   test('every method of the dev API (cognito) requires the user pool authorizer', () => {
     const template = templateFor('dev');
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods.length).toBe(9);
+    expect(methods.length).toBe(8);
     for (const method of methods) {
       expect(method.Properties).toEqual(
         expect.objectContaining({ AuthorizationType: 'COGNITO_USER_POOLS', AuthorizerId: expect.anything() }),
@@ -171,30 +171,27 @@ describe('stage', () => {
     });
   });
 
-  test('expands a per-dataset routeThrottling key to every dataset', () => {
+  test('applies a dataset routeThrottling key to the one shared method of that route', () => {
     const template = Template.fromStack(
       buildApiStack(testApp(), 'dev', {
-        routeThrottling: { 'POST /v1/datasets/{dataset}/objects': { rateLimit: 5, burstLimit: 10 } },
+        routeThrottling: { 'POST /v1/datasets/{dataset}/events': { rateLimit: 5, burstLimit: 10 } },
       }),
     );
-    for (const dataset of ['clicks', 'impressions']) {
-      template.hasResourceProperties('AWS::ApiGateway::Stage', {
-        MethodSettings: Match.arrayWith([
-          Match.objectLike({
-            HttpMethod: 'POST',
-            ResourcePath: `/~1v1~1datasets~1${dataset}~1objects`,
-            ThrottlingRateLimit: 5,
-          }),
-        ]),
-      });
-    }
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: 'POST',
+          ResourcePath: '/~1v1~1datasets~1{dataset}~1events',
+          ThrottlingRateLimit: 5,
+          ThrottlingBurstLimit: 10,
+        }),
+      ]),
+    });
   });
 
-  test('adds exactly the routes lambda/shared/api-routes.ts lists (the keys routeThrottling is checked against)', () => {
+  test('adds exactly the routes lib/assets/api/routes.ts lists (the keys routeThrottling is checked against)', () => {
     const stack = buildApiStack(testApp(), 'dev');
-    // Being added by the event-ingestion work (issue 11); drop this exception when ApiStack builds it.
-    const notYetBuilt = ['POST /v1/datasets/{dataset}/events'];
-    expect([...stack.routes].sort()).toEqual(API_ROUTE_KEYS.filter((key) => !notYetBuilt.includes(key)).sort());
+    expect([...stack.routes].sort()).toEqual([...API_ROUTE_KEYS].sort());
   });
 
   test.each([
@@ -235,7 +232,7 @@ describe('stage', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).filter(
       (method) => method.Properties.Integration.Type !== 'MOCK',
     );
-    expect(methods.length).toBe(7);
+    expect(methods.length).toBe(6);
     for (const method of methods) expect(method.Properties.RequestValidatorId).toBeDefined();
   });
 
@@ -266,18 +263,20 @@ describe('POST /v1/datasets/{dataset}/objects', () => {
   test('writes straight to landing with S3 PutObject (no Lambda), refusing other content types', () => {
     templateFor('dev').hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'POST',
-      RequestParameters: { 'method.request.header.Content-Type': true },
+      RequestParameters: { 'method.request.path.dataset': true, 'method.request.header.Content-Type': true },
       Integration: Match.objectLike({
         Type: 'AWS',
         IntegrationHttpMethod: 'PUT',
         PassthroughBehavior: 'NEVER',
-        Uri: 'arn:aws:apigateway:eu-west-1:s3:path/dp-dev-landing-222222222222-eu-west-1/clicks/{partition}/{object}',
+        Uri: 'arn:aws:apigateway:eu-west-1:s3:path/dp-dev-landing-222222222222-eu-west-1/{dataset}/{partition}/{object}',
         RequestTemplates: {
-          'application/json': Match.stringLikeRegexp('requestOverride.path.partition'),
+          'application/json': Match.stringLikeRegexp('requestOverride.path.dataset'),
           'application/x-ndjson': Match.anyValue(),
           'text/csv': Match.anyValue(),
         },
         RequestParameters: Match.objectLike({
+          // A placeholder the template always overrides: the caller's text never becomes the key as is.
+          'integration.request.path.dataset': 'context.requestId',
           'integration.request.header.x-amz-meta-caller': 'context.authorizer.claims.sub',
           'integration.request.header.x-amz-meta-request-time': 'context.requestTime',
           'integration.request.header.x-amz-server-side-encryption': "'aws:kms'",
@@ -285,32 +284,54 @@ describe('POST /v1/datasets/{dataset}/objects', () => {
         IntegrationResponses: [
           Match.objectLike({ StatusCode: '202', SelectionPattern: '2\\d{2}' }),
           Match.objectLike({ StatusCode: '400', SelectionPattern: '400' }),
+          Match.objectLike({
+            StatusCode: '404',
+            SelectionPattern: '403',
+            ResponseTemplates: { 'application/json': Match.stringLikeRegexp('Unknown dataset') },
+          }),
           Match.objectLike({ StatusCode: '500' }),
         ],
       }),
     });
   });
 
-  test('the integration role may only put objects under each dataset prefix and use the platform key', () => {
-    templateFor('dev').hasResourceProperties('AWS::IAM::Policy', {
+  test('the integration role may only put objects under each dataset prefix, never _unknown-dataset/', () => {
+    const template = templateFor('dev');
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: [
           {
             Action: 's3:PutObject',
             Effect: 'Allow',
             Resource: [
-              Match.stringLikeRegexp('^arn:aws:s3:::dp-dev-landing-.*/clicks/ingest_date=\\*$'),
-              Match.stringLikeRegexp('^arn:aws:s3:::dp-dev-landing-.*/impressions/ingest_date=\\*$'),
+              'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1/clicks/ingest_date=*',
+              'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1/impressions/ingest_date=*',
             ],
           },
-          { Action: ['kms:Encrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: Match.anyValue() },
         ],
       },
-      Roles: [{ Ref: Match.stringLikeRegexp('^LandingWriteRole') }],
+      Roles: [
+        { Ref: Match.stringLikeRegexp('^IngestionLandingWriteRole') },
+        { Ref: Match.stringLikeRegexp('^UploadUrl') },
+      ],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          { Action: ['kms:Encrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: Match.anyValue() },
+          {
+            Sid: 'NeverWriteUnknownDatasets',
+            Action: 's3:PutObject',
+            Effect: 'Deny',
+            Resource: 'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1/_unknown-dataset/*',
+          },
+        ],
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^IngestionLandingWriteRole') }],
     });
   });
 
-  test('answers any other dataset with a mock JSON 404', () => {
+  test('answers anything else under a dataset with a mock JSON 404 that knows the configured datasets', () => {
     const template = templateFor('dev');
     expect(synthesizedRoutes(template)).toEqual(
       expect.arrayContaining(['ANY /v1/datasets/{dataset}', 'ANY /v1/datasets/{dataset}/{proxy+}']),
@@ -322,7 +343,9 @@ describe('POST /v1/datasets/{dataset}/objects', () => {
         IntegrationResponses: [
           Match.objectLike({
             StatusCode: '404',
-            ResponseTemplates: { 'application/json': Match.stringLikeRegexp('knownDatasets = "clicks, impressions"') },
+            ResponseTemplates: {
+              'application/json': Match.stringLikeRegexp('knownDatasets = \\{"clicks": true, "impressions": true\\}'),
+            },
           }),
         ],
       }),
@@ -343,6 +366,272 @@ describe('POST /v1/datasets/{dataset}/uploads', () => {
         properties: Match.objectLike({ contentLength: { type: 'integer', minimum: 1 } }),
       }),
     });
+  });
+
+  test('is one Lambda route for every dataset; the function may presign landing writes and encrypt them', () => {
+    const template = templateFor('dev');
+    expect(synthesizedRoutes(template)).toContain('POST /v1/datasets/{dataset}/uploads');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DATASETS: '["clicks","impressions"]' }) },
+    });
+  });
+});
+
+describe('POST /v1/datasets/{dataset}/events', () => {
+  const firehoseMethod = (template: Template) =>
+    Object.values(template.findResources('AWS::ApiGateway::Method')).find((method) =>
+      JSON.stringify(method.Properties.Integration?.Uri ?? '').includes(':firehose:action/PutRecordBatch'),
+    );
+
+  test('puts record batches straight into Firehose (no Lambda), with the templates and model of both types', () => {
+    const template = templateFor('dev');
+    const method = firehoseMethod(template);
+    expect(method?.Properties).toEqual(
+      expect.objectContaining({
+        HttpMethod: 'POST',
+        RequestParameters: { 'method.request.path.dataset': true, 'method.request.header.Content-Type': true },
+        RequestValidatorId: expect.anything(),
+        RequestModels: { 'application/json': expect.anything() },
+        Integration: expect.objectContaining({
+          Type: 'AWS',
+          IntegrationHttpMethod: 'POST',
+          PassthroughBehavior: 'NEVER',
+          Credentials: { 'Fn::GetAtt': [expect.stringMatching(/^IngestionEventsWriteRole/), 'Arn'] },
+          RequestParameters: { 'integration.request.header.Content-Type': "'application/x-amz-json-1.1'" },
+          RequestTemplates: {
+            // The stream name the template builds: the prefix, the (checked) dataset, the suffix.
+            'application/json': expect.stringContaining('#set($streamPrefix = "dp-dev-")'),
+            'application/x-ndjson': expect.stringContaining('$input.body.split($newline)'),
+          },
+          IntegrationResponses: [
+            expect.objectContaining({ StatusCode: '202', SelectionPattern: '2\\d{2}' }),
+            expect.objectContaining({ StatusCode: '400', SelectionPattern: '4\\d{2}' }),
+            expect.objectContaining({ StatusCode: '503' }),
+          ],
+        }),
+      }),
+    );
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Name: 'EventsRequest',
+      ContentType: 'application/json',
+      Schema: Match.objectLike({ type: ['object', 'array'], minItems: 1, maxItems: 500, items: { type: 'object' } }),
+    });
+  });
+
+  test('the integration role may put record batches into the streams of the configured datasets only', () => {
+    const template = templateFor('dev');
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: 'firehose:PutRecordBatch',
+            Effect: 'Allow',
+            Resource: [
+              'arn:aws:firehose:eu-west-1:222222222222:deliverystream/dp-dev-clicks-events',
+              'arn:aws:firehose:eu-west-1:222222222222:deliverystream/dp-dev-impressions-events',
+            ],
+          },
+        ],
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^IngestionEventsWriteRole') }],
+    });
+    // Nothing else: the role has no inline policy.
+    const inline = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes('IngestionEventsWriteRole'),
+    );
+    expect(inline).toEqual([]);
+  });
+
+  test('one DirectPut stream per dataset into landing/<dataset>/ingest_date=, errors outside every dataset prefix', () => {
+    const template = templateFor('dev');
+    template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
+    for (const dataset of ['clicks', 'impressions']) {
+      template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+        DeliveryStreamName: `dp-dev-${dataset}-events`,
+        DeliveryStreamType: 'DirectPut',
+        DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK', KeyARN: Match.anyValue() },
+        ExtendedS3DestinationConfiguration: Match.objectLike({
+          BucketARN: 'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1',
+          Prefix: `${dataset}/ingest_date=!{timestamp:yyyy-MM-dd}/`,
+          ErrorOutputPrefix: `_firehose-errors/${dataset}/!{firehose:error-output-type}/ingest_date=!{timestamp:yyyy-MM-dd}/`,
+          CompressionFormat: 'GZIP',
+          FileExtension: '.ndjson.gz',
+          EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: Match.anyValue() } },
+          CloudWatchLoggingOptions: {
+            Enabled: true,
+            LogGroupName: { Ref: Match.stringLikeRegexp('^IngestionEventStreamsDeliveryLogs') },
+            LogStreamName: { Ref: Match.stringLikeRegexp('LogStream') },
+          },
+        }),
+      });
+      template.hasResourceProperties('AWS::Logs::LogStream', { LogStreamName: `dp-dev-${dataset}-events` });
+    }
+  });
+
+  test('buffers as the environment config says (dev: short), else 64 MiB / 300 s', () => {
+    templateFor('dev').hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 60 } }),
+    });
+    templateFor('prod').hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BufferingHints: { SizeInMBs: 64, IntervalInSeconds: 300 },
+      }),
+    });
+  });
+
+  test('logs delivery errors to a KMS-encrypted log group with retention, kept in prod', () => {
+    templateFor('dev').hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 14,
+      KmsKeyId: Match.anyValue(),
+    });
+    const prod = templateFor('prod');
+    const [logGroupId] = Object.keys(prod.findResources('AWS::Logs::LogGroup')).filter((id) =>
+      id.startsWith('IngestionEventStreamsDeliveryLogs'),
+    );
+    expect(prod.toJSON().Resources[logGroupId]).toEqual(
+      expect.objectContaining({
+        DeletionPolicy: 'Retain',
+        Properties: expect.objectContaining({ KmsKeyId: expect.anything() }),
+      }),
+    );
+  });
+
+  test('the delivery role: assumed by Firehose for this environment only, writing the landing prefixes only', () => {
+    const template = templateFor('dev');
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'firehose.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '222222222222' },
+              ArnLike: { 'aws:SourceArn': 'arn:aws:firehose:eu-west-1:222222222222:deliverystream/dp-dev-*-events' },
+            },
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+            Effect: 'Allow',
+            Resource: [
+              'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1/clicks/ingest_date=*',
+              'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1/impressions/ingest_date=*',
+            ],
+          },
+        ],
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^IngestionEventStreamsDeliveryRole') }],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^IngestionEventStreamsDeliveryRole') }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Sid: 'LandingBucket',
+            Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+            Resource: 'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1',
+          }),
+          Match.objectLike({
+            Sid: 'DeliveryErrors',
+            Resource: 'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1/_firehose-errors/*',
+          }),
+          Match.objectLike({
+            Sid: 'EncryptDeliveredObjects',
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+                'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::dp-dev-landing-222222222222-eu-west-1',
+              },
+            },
+          }),
+          Match.objectLike({
+            Sid: 'DeliveryLogs',
+            Action: 'logs:PutLogEvents',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestionEventStreamsDeliveryLogs'), 'Arn'] },
+          }),
+        ],
+      },
+    });
+  });
+
+  test('each stream is created after its role can write (Firehose checks it at creation)', () => {
+    const streams = Object.values(templateFor('dev').findResources('AWS::KinesisFirehose::DeliveryStream'));
+    for (const stream of streams) {
+      expect(stream.DependsOn).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^IngestionEventStreamsDeliveryRoleDefaultPolicy/),
+          expect.stringMatching(/^IngestionEventStreamsLandingWritesPart1/),
+        ]),
+      );
+    }
+  });
+
+  test('fails for a dataset whose stream name would pass 64 characters, naming the longest allowed', () => {
+    const [clicks] = generatedDatasets(1);
+    // dp-dev- and -events leave 50 characters of the 64.
+    const fits = { ...clicks, name: `a${'b'.repeat(49)}` };
+    expect(() => buildApiStack(testApp(), 'dev', {}, { datasets: [fits] })).not.toThrow();
+    const long = { ...clicks, name: `a${'b'.repeat(50)}` };
+    expect(() => buildApiStack(testApp(), 'dev', {}, { datasets: [long] })).toThrow(
+      /Dataset "ab+": its event stream name "dp-dev-ab+-events" has 65 characters, Firehose allows 64. Fix: shorten the dataset name to at most 50 characters/,
+    );
+  });
+});
+
+describe('many datasets', () => {
+  const apiGatewayResources = (template: Template) =>
+    Object.values(template.toJSON().Resources as Record<string, { Type: string }>).filter((resource) =>
+      resource.Type.startsWith('AWS::ApiGateway::'),
+    ).length;
+  const two = Template.fromStack(buildApiStack(testApp(), 'dev', {}, { datasets: generatedDatasets(2) }));
+  const hundred = Template.fromStack(buildApiStack(testApp(), 'dev', {}, { datasets: generatedDatasets(100) }));
+  const resourceCount = (template: Template) => Object.keys(template.toJSON().Resources).length;
+
+  test('adding datasets adds no API Gateway resource or method', () => {
+    expect(apiGatewayResources(hundred)).toBe(apiGatewayResources(two));
+    expect(synthesizedRoutes(hundred).sort()).toEqual(synthesizedRoutes(two).sort());
+  });
+
+  test('100 datasets keep the stack under 500 resources: a stream and a log stream each', () => {
+    process.stdout.write(
+      `Api stack resources: 2 datasets ${resourceCount(two)}, 100 datasets ${resourceCount(hundred)}\n`,
+    );
+    expect(resourceCount(hundred)).toBeLessThan(500);
+    hundred.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 100);
+    expect(resourceCount(hundred) - resourceCount(two)).toBeLessThanOrEqual(98 * 2 + 5);
+  });
+
+  test('every policy stays within IAM size limits with 100 datasets', () => {
+    const chars = (document: unknown) => JSON.stringify(document).replace(/\s/g, '').length;
+    const inlinePerRole = new Map<string, number>();
+    const managedPerRole = new Map<string, number>();
+    for (const policy of Object.values(hundred.findResources('AWS::IAM::ManagedPolicy'))) {
+      expect(chars(policy.Properties.PolicyDocument)).toBeLessThanOrEqual(6144);
+      for (const role of policy.Properties.Roles as { Ref: string }[]) {
+        managedPerRole.set(role.Ref, (managedPerRole.get(role.Ref) ?? 0) + 1);
+      }
+    }
+    for (const policy of Object.values(hundred.findResources('AWS::IAM::Policy'))) {
+      for (const role of (policy.Properties.Roles ?? []) as { Ref?: string }[]) {
+        if (!role.Ref) continue;
+        inlinePerRole.set(role.Ref, (inlinePerRole.get(role.Ref) ?? 0) + chars(policy.Properties.PolicyDocument));
+      }
+    }
+    for (const count of managedPerRole.values()) expect(count).toBeLessThanOrEqual(10);
+    for (const size of inlinePerRole.values()) expect(size).toBeLessThanOrEqual(10_240);
+    // The per-dataset grants of 100 datasets need more than one managed policy: they were split, not truncated.
+    const landingResources = Object.values(hundred.findResources('AWS::IAM::ManagedPolicy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('IngestionLandingWriteRole'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement[0].Resource as string[]);
+    expect(landingResources).toHaveLength(100);
+    expect(new Set(landingResources).size).toBe(100);
   });
 });
 

@@ -5,7 +5,7 @@
 import type { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { EnvironmentConfig } from '../../../../config/schema';
+import type { DatasetConfig, EnvironmentConfig } from '../../../../config/schema';
 import { ApiStack } from '../../../../lib/stacks/api-stack';
 import { MartDataApi } from '../../../../lib/stacks/data-mart-stack';
 import { IamStack } from '../../../../lib/stacks/iam-stack';
@@ -16,6 +16,7 @@ export function buildApiStack(
   app: App,
   envName: 'dev' | 'test' | 'prod',
   apiOverride: Partial<EnvironmentConfig['api']> = {},
+  options: { readonly datasets?: readonly DatasetConfig[] } = {},
 ): ApiStack {
   const base = exampleEnvironment(envName);
   const environment: EnvironmentConfig = { ...base, api: { ...base.api, ...apiOverride } };
@@ -46,7 +47,7 @@ export function buildApiStack(
   });
   return new ApiStack(app, 'Api', {
     ...common,
-    datasets: config.datasets,
+    datasets: options.datasets ?? config.datasets,
     key: storage.key,
     bucketNames: storage.bucketNames,
     mart,
@@ -67,4 +68,18 @@ export function synthesizedRoutes(template: Template): string[] {
     const { HttpMethod, ResourceId } = method.Properties as { HttpMethod: string; ResourceId: unknown };
     return `${HttpMethod} ${pathOf(ResourceId) || '/'}`;
   });
+}
+
+/**
+ * `count` datasets like the example ones (`generated_000`, ...), for the tests of a large configuration: generated
+ * here rather than committed as files. Only the example datasets keep their mart.
+ */
+export function generatedDatasets(count: number): DatasetConfig[] {
+  const examples = exampleConfig().datasets;
+  const generated = Array.from({ length: Math.max(0, count - examples.length) }, (_, i) => ({
+    ...examples[i % examples.length],
+    name: `generated_${String(i).padStart(3, '0')}`,
+    mart: { ...examples[i % examples.length].mart, enabled: false, table: undefined },
+  }));
+  return [...examples, ...generated].slice(0, count);
 }

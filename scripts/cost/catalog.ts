@@ -280,7 +280,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   'AWS::CloudTrail::Trail': () => [
     usageOnly(
       'CloudTrail trail',
-      `no fixed charge: data events $${price.CLOUDTRAIL_DATA_EVENTS_100K} per 100,000; a second copy of management events is billed too`,
+      `no fixed charge: data events $${price.CLOUDTRAIL_DATA_EVENTS_100K.toFixed(2)} per 100,000; a second copy of management events is billed too`,
     ),
   ],
   'AWS::CloudTrail::EventDataStore': () => [
@@ -291,7 +291,7 @@ const RULES: Readonly<Record<string, Rule>> = {
     p.Type === 'compaction'
       ? free(`compaction runs only when small files accumulate ($${price.GLUE_DPU_HOUR}/DPU-hour)`)
       : unpriced(
-          `Glue table optimizer (${String(p.Type)}): runs about daily even at idle, $${price.GLUE_DPU_HOUR}/DPU-hour per second with a 1-minute minimum; DPUs per run are not published`,
+          `Glue table optimizer (${String(p.Type)}): runs daily even at idle, $${price.GLUE_DPU_HOUR}/DPU-hour, DPUs per run not published`,
         ),
   'AWS::Glue::Crawler': (p) =>
     p.Schedule === undefined

@@ -64,6 +64,8 @@ function costOfAccount(account: string, stacks: readonly AssemblyStack[]): Accou
       );
     }
     for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
+      // Listed as unpriced above: its template is not there to price.
+      if (stack.missingNested.includes(logicalId)) continue;
       const name = resourceName(stack, logicalId, resource.Metadata?.['aws:cdk:path']);
       for (const outcome of priceResource(resource, stack.template)) {
         if (outcome.kind === 'unpriced') {

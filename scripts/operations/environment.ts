@@ -64,7 +64,10 @@ export async function openEnvironment(
   }
   const prefix = `${config.platform.prefix}-${environment.name}`;
   const clients = options.clients ?? new AwsClients(environment.region);
-  const caller = await verifyAccount(clients, environment.account, prefix);
+  // Its errors (no credentials, another account) say the fix: printed as they are.
+  const caller = await verifyAccount(clients, environment.account, prefix).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
   const outputs = readStageOutputs(
     await outputsOfDeployedStacks(clients, prefix),
     [...MART_OUTPUTS, ...requiredOutputs],

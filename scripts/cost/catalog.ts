@@ -243,7 +243,14 @@ const usageOnly = (item: string, basis: string): Charge => ({
 
 const RULES: Readonly<Record<string, Rule>> = {
   'AWS::KMS::Key': kmsKey,
-  'AWS::SecretsManager::Secret': () => [secret('Secrets Manager secret')],
+  // Each replica in another region is billed as a secret of its own.
+  'AWS::SecretsManager::Secret': (p) => {
+    const replicas = Array.isArray(p.ReplicaRegions) ? p.ReplicaRegions.length : 0;
+    return [
+      secret('Secrets Manager secret'),
+      ...(replicas > 0 ? [charge('Secrets Manager secret replica', replicas, price.SECRET_MONTH, SECRET_BASIS)] : []),
+    ];
+  },
   'AWS::RDS::DBCluster': dbCluster,
   'AWS::RDS::DBInstance': dbInstance,
   'AWS::EC2::NatGateway': () => [

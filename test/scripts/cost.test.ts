@@ -47,12 +47,14 @@ describe('cost of the fixture assembly', () => {
       ['CloudWatch alarm metric (standard resolution)', 6, 0.6, 0.6],
       ['CloudWatch composite alarm', 1, 0.5, 0.5],
       ['Secrets Manager secret (RDS-managed master secret)', 1, 0.4, 0.4],
+      // The nested stack's secret is replicated to a second region.
+      ['Secrets Manager secret replica', 1, 0.4, 0.4],
       ['CloudWatch alarm metric (high resolution)', 1, 0.3, 0.3],
       ['CloudTrail trail', 1, 0, 0],
       // 3 of the 4 dashboards ($9) and the 6 standard alarm metrics ($0.60).
       [FREE_TIER_ITEM, 1, -9.6, -9.6],
     ]);
-    expect([dev.year1, dev.year3]).toEqual([243.3, 245.3]);
+    expect([dev.year1, dev.year3]).toEqual([243.7, 245.7]);
   });
 
   test('lists what it cannot price as unpriced, never as $0', () => {
@@ -84,9 +86,9 @@ describe('cost of the fixture assembly', () => {
     const printed: string[] = [];
     expect(runCost(['--assembly', FIXTURE], (text) => printed.push(text))).toBe(0);
     const output = printed.join('\n');
-    expect(output).toMatch(/All accounts\s+\$245\.30\s+\$249\.30\s+4/);
+    expect(output).toMatch(/All accounts\s+\$245\.70\s+\$249\.70\s+4/);
     expect(printed.at(-1)).toBe(
-      'Dev idle budget: $245.30/month in year 3, including the KMS rotation surcharge, against $5.00: OVER BUDGET (4 unpriced resource(s) not included)',
+      'Dev idle budget: $245.70/month in year 3, including the KMS rotation surcharge, against $5.00: OVER BUDGET (4 unpriced resource(s) not included)',
     );
   });
 });

@@ -207,3 +207,45 @@ export function stagingPrefix(dataset: string, runId: string): string {
 export function quarantinePrefix(dataset: string, ingestDate: string, runId: string): string {
   return `quarantine/${dataset}/ingest_date=${ingestDate}/run_id=${runId}/`;
 }
+
+/**
+ * Replays (scripts/replay.ts): an operator re-submits a landed object version after a fix by sending its "Object
+ * Created" event again to the landed-objects queue, with `replay.previousStatus` naming the status the run had when
+ * the replay was planned. A normal (re-)delivery never re-runs a finished run; a replay takes over a run in that
+ * status only (quarantined: NO_VALID_ROWS, UNREADABLE; FAILED and a stuck RUNNING run are taken over by any delivery),
+ * under the same run id, so the object version is still processed once at a time and staged under one run.
+ */
+export const REPLAYABLE_STATUSES = ['FAILED', 'NO_VALID_ROWS', 'UNREADABLE', 'RUNNING'] as const;
+export type ReplayableStatus = (typeof REPLAYABLE_STATUSES)[number];
+/** Final statuses only a replay message re-opens. */
+export const QUARANTINED_STATUSES: readonly ReplayableStatus[] = ['NO_VALID_ROWS', 'UNREADABLE'];
+
+export interface ReplayedObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string | null;
+  readonly size?: number;
+  /** When the object originally landed: the event's `time` (freshness counts from it). */
+  readonly landedAt: Date;
+  readonly previousStatus: ReplayableStatus;
+}
+
+/** The SQS message body of a replay: EventBridge's S3 "Object Created" event, plus `replay`. */
+export function replayMessage(object: ReplayedObject): Record<string, unknown> {
+  return {
+    version: '0',
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    time: object.landedAt.toISOString(),
+    detail: {
+      bucket: { name: object.bucket },
+      object: {
+        key: object.key,
+        ...(object.size === undefined ? {} : { size: object.size }),
+        ...(object.versionId ? { 'version-id': object.versionId } : {}),
+      },
+      reason: 'Replay',
+    },
+    replay: { previousStatus: object.previousStatus },
+  };
+}

@@ -21,6 +21,11 @@ export interface LandedObject {
   readonly size?: number | null;
   /** When the object was created (the event's time). */
   readonly landedAt: Date;
+  /**
+   * A replay (scripts/replay.ts) of a run planned in this status: a quarantined run (NO_VALID_ROWS, UNREADABLE) still in
+   * it is claimed again. Normal deliveries never re-open a finished run.
+   */
+  readonly replayOf?: string;
 }
 
 /** The run id of an object version: 32 hex characters of SHA-256 over bucket, key and version. */
@@ -48,8 +53,10 @@ export interface Claim {
 
 /**
  * Claims the object version: inserts a RUNNING row, takes over a FAILED one (a replay), or takes its own RUNNING row
- * back (the same message delivered again after a crash). A STAGED row of the same run is ALREADY_STAGED: the message
- * came again after the run was staged, so only the batch start is redone. Anything else is ALREADY_PROCESSED.
+ * back (the same message delivered again after a crash). A replay message also takes over a quarantined row
+ * (NO_VALID_ROWS, UNREADABLE) still in the status it was planned from. A STAGED row of the same run is ALREADY_STAGED:
+ * the message came again after the run was staged, so only the batch start is redone. Anything else is
+ * ALREADY_PROCESSED.
  */
 export async function claimRun(executor: SqlExecutor, object: LandedObject, now: Date): Promise<Claim> {
   const runId = runIdOf(object);
@@ -59,6 +66,7 @@ export async function claimRun(executor: SqlExecutor, object: LandedObject, now:
     objectKey: object.key,
     objectVersion: objectVersion(object),
     landedAt: object.landedAt,
+    replayOf: object.replayOf ?? null,
     now,
   };
   return executor.transaction(async (tx) => {
@@ -72,6 +80,8 @@ export async function claimRun(executor: SqlExecutor, object: LandedObject, now:
              staged_bytes = NULL, batch_id = NULL, landed_at = EXCLUDED.landed_at, updated_at = EXCLUDED.updated_at
          WHERE audit.pipeline_runs.status = 'FAILED'
             OR (audit.pipeline_runs.status = 'RUNNING' AND audit.pipeline_runs.run_id = EXCLUDED.run_id)
+            OR (audit.pipeline_runs.status IN ('NO_VALID_ROWS', 'UNREADABLE')
+                AND audit.pipeline_runs.status = CAST(:replayOf AS text))
        RETURNING run_id`,
       params,
     );

@@ -14,7 +14,7 @@ import { InvalidInputError, TransientError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
 import '../shared/zod-locale';
-import type { ValidateOutput } from './contract';
+import { REPLAYABLE_STATUSES, type ValidateOutput } from './contract';
 import {
   type BatchStart,
   claimRun,
@@ -38,6 +38,8 @@ export const objectCreatedSchema = z.object({
       'version-id': z.optional(z.string().check(z.minLength(1))),
     }),
   }),
+  /** Set by scripts/replay.ts only (contract.ts replayMessage): re-run the run if it is still in this status. */
+  replay: z.optional(z.object({ previousStatus: z.enum(REPLAYABLE_STATUSES) })),
 });
 
 /** Starts the stage B loop of a dataset (Step Functions StartExecution on the stage B state machine). */
@@ -88,8 +90,9 @@ export function parseObjectCreated(message: unknown): LandedObject {
       `Not an S3 "Object Created" event (${problems.join('; ')}); received ${JSON.stringify(message)?.slice(0, 500)}. Fix: check the Orchestration stack's landing rule`,
     );
   }
-  const { detail, time } = parsed.data;
+  const { detail, time, replay } = parsed.data;
   return {
+    ...(replay ? { replayOf: replay.previousStatus } : {}),
     dataset: detail.object.key.split('/')[0],
     bucket: detail.bucket.name,
     key: detail.object.key,
@@ -132,7 +135,7 @@ export async function stageObject(
   }
 
   const claim = await sql(() => claimRun(deps.executor, object, now()));
-  logger.appendKeys({ dataset, runId: claim.runId });
+  logger.appendKeys({ dataset, runId: claim.runId, ...(object.replayOf ? { replayOf: object.replayOf } : {}) });
   if (claim.outcome === 'ALREADY_PROCESSED') {
     logger.info('object version already processed', { key: object.key, status: claim.existingStatus });
     return { outcome: 'ALREADY_PROCESSED', dataset, runId: claim.runId };

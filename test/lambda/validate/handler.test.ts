@@ -4,6 +4,7 @@
  */
 import '../../integration/helpers/lambda-env';
 import type { SQSEvent } from 'aws-lambda';
+import { replayMessage } from '../../../lambda/validate/contract';
 import { createHandler, OUTCOME_METRICS } from '../../../lambda/validate/handler';
 import { S3ObjectStore } from '../../../lambda/validate/object-store';
 import { runIdOf } from '../../../lambda/validate/runs';
@@ -214,6 +215,43 @@ describe('validate handler (stage A over SQS)', () => {
     } finally {
       delete process.env.VALIDATE_MAX_REJECTED_ROWS;
     }
+  });
+
+  test('re-runs a quarantined object only for a replay message planned from its status, once', async () => {
+    const key = 'impressions/ingest_date=2026-12-01/replayed.ndjson';
+    await s3.put(LANDING, key, `${row(6)}\n`);
+    const event = unversioned(objectCreated(key, 'v6'));
+    const noTimeLeft = { getRemainingTimeInMillis: () => 59_000 };
+    const enoughTime = { getRemainingTimeInMillis: () => 900_000 };
+    const runOf = async () =>
+      (
+        await db.executor.query<{ run_id: string; status: string; landed_at: Date }>(
+          'SELECT run_id, status, landed_at FROM audit.pipeline_runs WHERE object_key = :key',
+          { key },
+        )
+      )[0];
+    await handler()(sqsEvent(event), noTimeLeft);
+    const quarantined = await runOf();
+    expect(quarantined.status).toBe('UNREADABLE');
+
+    // Normal traffic (the same event again) never re-opens a finished run, nor does a replay planned from another status.
+    const replay = (previousStatus: 'UNREADABLE' | 'NO_VALID_ROWS') =>
+      replayMessage({ bucket: LANDING, key, landedAt: new Date(event.time), previousStatus });
+    await handler()(sqsEvent(event, replay('NO_VALID_ROWS')), enoughTime);
+    expect(await runOf()).toEqual(quarantined);
+    expect(started).toEqual([]);
+
+    const response = await handler()(sqsEvent(replay('UNREADABLE')), enoughTime);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await runOf()).toEqual({ ...quarantined, status: 'STAGED' });
+    expect(started.map((start) => start.name)).toEqual([`impressions-${quarantined.run_id}`]);
+    const staging = await s3.list(ARTIFACTS, `staging/impressions/run_id=${quarantined.run_id}/`);
+    expect(staging).toHaveLength(1);
+
+    // The same replay delivered twice: the run is staged already, nothing is validated again.
+    await handler()(sqsEvent(replay('UNREADABLE')), enoughTime);
+    expect(await runOf()).toEqual({ ...quarantined, status: 'STAGED' });
+    expect(await s3.list(ARTIFACTS, `staging/impressions/run_id=${quarantined.run_id}/`)).toEqual(staging);
   });
 
   test('names one EMF count per outcome', () => {

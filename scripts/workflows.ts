@@ -14,7 +14,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from '../config/load';
-import { generatedFiles, type WorkflowFile } from '../lib/github-actions/render';
+import { EXAMPLE_DIR, generatedFiles, WORKFLOWS_DIR, type WorkflowFile } from '../lib/github-actions/render';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -29,7 +29,7 @@ export function staleFiles(files: readonly WorkflowFile[], root: string = REPO_R
 /** Generated files (recognised by their header) that the configuration no longer produces. */
 function leftovers(files: readonly WorkflowFile[], root: string): string[] {
   const wanted = new Set(files.map((file) => file.path));
-  const dirs = [...new Set([...files.map((file) => path.dirname(file.path)), '.github/workflows'])];
+  const dirs = [WORKFLOWS_DIR, EXAMPLE_DIR];
   return dirs.flatMap((dir) =>
     listYaml(path.join(root, dir))
       .map((name) => path.join(dir, name))

@@ -3,7 +3,7 @@
  * settings, the committed files being up to date, and their validity per @action-validator/cli.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AppConfig, EnvironmentConfig } from '../../../config/schema';
@@ -205,6 +205,29 @@ describe('generated files', () => {
     expect(files[0].content).toContain(
       `uses: ${ACTIONS.checkout.name}@${ACTIONS.checkout.sha} # ${ACTIONS.checkout.version}\n`,
     );
+  });
+
+  test('reports generated files the configuration no longer produces, never hand-written workflows', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'workflows-root-'));
+    try {
+      const files = generatedFiles(gitHubConfig('promotion'));
+      mkdirSync(path.join(root, '.github', 'workflows'), { recursive: true });
+      mkdirSync(path.join(root, 'docs', 'examples', 'github-actions'), { recursive: true });
+      writeFileSync(path.join(root, files[0].path), files[0].content);
+      // Left from branch-per-environment mode, and from the time the engine was CodePipeline:
+      writeFileSync(path.join(root, '.github/workflows/deploy-dev.yml'), generatedFiles(gitHubConfig())[0].content);
+      writeFileSync(
+        path.join(root, 'docs/examples/github-actions/deploy-dev.yml'),
+        generatedFiles(exampleConfig())[0].content,
+      );
+      writeFileSync(path.join(root, '.github/workflows/lint.yml'), 'name: lint\non: push\n');
+      expect(staleFiles(files, root).sort()).toEqual([
+        '.github/workflows/deploy-dev.yml',
+        'docs/examples/github-actions/deploy-dev.yml',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test('the committed files are what `npm run workflows` generates from config/', () => {

@@ -189,7 +189,8 @@ function diffJob(platform: PlatformConfig, environment: EnvironmentConfig, needs
   const prefix = environmentPrefix(platform, environment);
   const stacks = stackSelector(environment);
   const reviewed = usesGitHubEnvironment(environment);
-  const diff = `npx cdk diff --app cdk.out '${stacks}' --no-change-set`;
+  // Templates compared directly: that uses the read-only CDK lookup role (a change set would need the deploy role).
+  const diff = `npx cdk diff --app cdk.out '${stacks}' --method template`;
   return {
     name: `cdk diff ${environment.name}`,
     if: onlyHere,
@@ -213,7 +214,7 @@ function diffJob(platform: PlatformConfig, environment: EnvironmentConfig, needs
         // What `--require-approval broadening` would stop at: IAM or security-group changes that widen access.
         name: 'Permissions broadening check',
         run: [
-          `if ${diff} --security-only --fail > security-diff.txt 2>&1; then`,
+          `if ${diff} --security-only --fail-on broadening > security-diff.txt 2>&1; then`,
           `  echo '## Permissions broadening: none in ${prefix}' >> "$GITHUB_STEP_SUMMARY"`,
           'else',
           '  {',

@@ -120,10 +120,12 @@ describe('branch-per-environment workflows', () => {
       'arn:aws:iam::444444444444:role/dp-prod-github-diff',
     );
     const summary = stepNamed(diff, 'Diff to the run summary').run ?? '';
-    expect(summary).toContain("npx cdk diff --app cdk.out 'Prod/*' --no-change-set 2>&1");
+    expect(summary).toContain("npx cdk diff --app cdk.out 'Prod/*' --method template 2>&1");
     expect(summary).toContain('>> "$GITHUB_STEP_SUMMARY"');
     const broadening = stepNamed(diff, 'Permissions broadening check').run ?? '';
-    expect(broadening).toContain("npx cdk diff --app cdk.out 'Prod/*' --no-change-set --security-only --fail");
+    expect(broadening).toContain(
+      "npx cdk diff --app cdk.out 'Prod/*' --method template --security-only --fail-on broadening",
+    );
     expect(broadening).toContain('GITHUB_STEP_SUMMARY');
     // The reviewers see the warning and decide; the job does not stop the run.
     expect(broadening).toContain('::warning title=Permissions broadening::');

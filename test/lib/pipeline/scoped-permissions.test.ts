@@ -3,14 +3,16 @@
  * StopBuild) and self-mutation `cloudformation:DescribeStacks` / `s3:ListBucket` on `*`. They must name the
  * pipeline's own asset projects, stacks and bootstrap buckets instead.
  */
+import * as path from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { AppConfig } from '../../../config/schema';
-import type { PipelineStack } from '../../../lib/pipeline/pipeline-stack';
+import type { PipelineStack, StageFactory } from '../../../lib/pipeline/pipeline-stack';
 import { addPipelines } from '../../../lib/pipeline/pipelines';
 import { exampleConfig } from '../../helpers/app';
 import { flaggedApp } from './flagged-app';
-import { stageDouble } from './stage-double';
+import { StageDouble, stageDouble } from './stage-double';
 
 const SCOPED_ACTIONS = [
   'codebuild:StartBuild',
@@ -57,9 +59,18 @@ function statementOf(stack: Stack, policyPattern: RegExp, sid: string): Statemen
 
 const example = exampleConfig();
 
-describe('a pipeline with the real stage (asset publishing)', () => {
+/** The stage double plus two file assets, so that the pipeline publishes assets (as the real stage's Lambdas do). */
+const stageWithAssets: StageFactory = (scope, id, props) => {
+  const stage = new StageDouble(scope, id, props);
+  const stack = stage.node.findChild('Storage') as Stack;
+  new s3assets.Asset(stack, 'ThisFile', { path: __filename });
+  new s3assets.Asset(stack, 'StageDouble', { path: path.join(__dirname, 'stage-double.ts') });
+  return stage;
+};
+
+describe('a pipeline that publishes assets', () => {
   const app = flaggedApp();
-  const [pipeline] = addPipelines(app, { ...example, environments: [example.environments[0]] });
+  const [pipeline] = addPipelines(app, { ...example, environments: [example.environments[0]] }, stageWithAssets);
 
   test('grants none of these actions on *', () => {
     expect(wildcardGrants(pipeline)).toEqual([]);
@@ -70,7 +81,7 @@ describe('a pipeline with the real stage (asset publishing)', () => {
     const assetProjects = Object.keys(template.findResources('AWS::CodeBuild::Project')).filter((id) =>
       id.startsWith('PipelineAssetsFileAsset'),
     );
-    expect(assetProjects.length).toBeGreaterThan(0);
+    expect(assetProjects).toHaveLength(2);
     const statement = statementOf(pipeline, /^PipelineAssetsFileRoleDefaultPolicy/, 'RunOwnAssetProjects');
     expect(asList(statement.Action).sort()).toEqual([
       'codebuild:BatchGetBuilds',

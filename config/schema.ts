@@ -275,53 +275,39 @@ export const deliverySchema = z
   })
   .prefault({});
 
-export const platformSchema = z
-  .strictObject({
-    /** Short lower-case prefix of every stack and resource name. */
-    prefix: z.string().regex(PREFIX, {
-      error:
-        'must be lower-case letters, digits and "-", starting with a letter, at most 12 characters. Fix: e.g. "dp"',
+export const platformSchema = z.strictObject({
+  /** Short lower-case prefix of every stack and resource name. */
+  prefix: z.string().regex(PREFIX, {
+    error: 'must be lower-case letters, digits and "-", starting with a letter, at most 12 characters. Fix: e.g. "dp"',
+  }),
+  deployment: z.strictObject({
+    account: accountId,
+    region,
+  }),
+  source: sourceSchema,
+  pipeline: z
+    .strictObject({
+      mode: z
+        .enum(['branch-per-environment', 'promotion'], {
+          error: 'must be "branch-per-environment" or "promotion". Fix: pick one (see README, Pipelines)',
+        })
+        .default('branch-per-environment'),
+      /** Branch the single pipeline watches in promotion mode. */
+      promotionBranch: z.string().min(1).default('main'),
+      /** Order in which environments are deployed (promotion) and pipelines listed. */
+      environmentOrder: z.array(z.string().regex(ENV_NAME)).min(1).default(['dev', 'test', 'prod']),
+    })
+    .prefault({}),
+  /** Tags of every resource of every environment (AWS tag rules; see {@link tagProblems}). @default {} */
+  tags: z
+    .record(z.string(), z.string({ error: 'must be a string. Fix: quote the tag value' }))
+    .default({})
+    .superRefine((tags, ctx) => {
+      for (const problem of tagProblems(tags)) ctx.addIssue({ code: 'custom', ...problem });
     }),
-    deployment: z.strictObject({
-      account: accountId,
-      region,
-    }),
-    source: sourceSchema,
-    pipeline: z
-      .strictObject({
-        mode: z
-          .enum(['branch-per-environment', 'promotion'], {
-            error: 'must be "branch-per-environment" or "promotion". Fix: pick one (see README, Pipelines)',
-          })
-          .default('branch-per-environment'),
-        /** Branch the single pipeline watches in promotion mode. */
-        promotionBranch: z.string().min(1).default('main'),
-        /** Order in which environments are deployed (promotion) and pipelines listed. */
-        environmentOrder: z.array(z.string().regex(ENV_NAME)).min(1).default(['dev', 'test', 'prod']),
-      })
-      .prefault({}),
-    /** Tags of every resource of every environment (AWS tag rules; see {@link tagProblems}). @default {} */
-    tags: z
-      .record(z.string(), z.string({ error: 'must be a string. Fix: quote the tag value' }))
-      .default({})
-      .superRefine((tags, ctx) => {
-        for (const problem of tagProblems(tags)) ctx.addIssue({ code: 'custom', ...problem });
-      }),
-    /** What delivers the environments. @default { engine: 'codepipeline' } */
-    delivery: deliverySchema,
-  })
-  .superRefine((platform, ctx) => {
-    // GitHub Actions runs on GitHub: it cannot check out a CodeCommit repository with the OIDC deploy role.
-    if (platform.delivery.engine === 'github-actions' && platform.source.type === 'codecommit') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['delivery', 'engine'],
-        input: platform.delivery.engine,
-        message:
-          'needs the code on GitHub, but "source.type" is "codecommit". Fix: set "delivery.engine": "codepipeline", or move the repository to GitHub and set "source" to "github-connection" or "github-token"',
-      });
-    }
-  });
+  /** What delivers the environments (a CodeCommit source needs "codepipeline": load.ts). @default { engine: 'codepipeline' } */
+  delivery: deliverySchema,
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // environments/<env>.json

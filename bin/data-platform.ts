@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The CDK app: loads the configuration once and adds the delivery pipeline stack(s). Nothing else lives here.
+ * The CDK app: loads the configuration once and adds the delivery pipeline stack(s), or with the GitHub Actions
+ * engine the environments' stages themselves. Nothing else lives here.
  * Every configuration problem, found at load or while the stacks are built, is a ConfigError: it prints as one
  * readable message (no stack trace) and the process exits 1.
  *

@@ -90,6 +90,13 @@ export function loadConfig(configDir: string = DEFAULT_CONFIG_DIR, options: Load
     }
   }
 
+  // GitHub Actions runs on GitHub: it cannot deliver from a CodeCommit repository.
+  if (platform?.delivery.engine === 'github-actions' && platform.source.type === 'codecommit') {
+    problems.push(
+      `${relative(platformFile)}: key "delivery.engine" has value "github-actions": needs the code on GitHub, but "source.type" is "codecommit". Fix: set "delivery.engine": "codepipeline", or move the repository to GitHub and set "source" to "github-connection" or "github-token"`,
+    );
+  }
+
   if (problems.length > 0 || !platform) throw new ConfigError(problems);
 
   const byName = new Map(environments.map((e) => [e.config!.name, e.config!]));

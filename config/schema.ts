@@ -251,6 +251,30 @@ export const sourceSchema = z.discriminatedUnion(
   },
 );
 
+/** Delivery engines: CDK Pipelines in the deployment account, or GitHub Actions workflows with OIDC (no keys). */
+export const DELIVERY_ENGINES = ['codepipeline', 'github-actions'] as const;
+
+export const deliverySchema = z
+  .strictObject({
+    /** @default 'codepipeline' - self-mutating CDK Pipelines in the deployment account */
+    engine: z
+      .enum(DELIVERY_ENGINES, {
+        error:
+          'must be "codepipeline" or "github-actions". Fix: "codepipeline" for CDK Pipelines in the deployment account, "github-actions" for the workflows of `npm run workflows` (see docs/setting-up-real-accounts.md)',
+      })
+      .default('codepipeline'),
+    github: z
+      .strictObject({
+        /**
+         * The GitHub repository whose workflows deploy, as in the OIDC token's `sub` (`repo:<owner>/<name>:...`).
+         * @default - `source.repository` when the source is on GitHub
+         */
+        repository: githubRepository.optional(),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const platformSchema = z.strictObject({
   /** Short lower-case prefix of every stack and resource name. */
   prefix: z.string().regex(PREFIX, {
@@ -281,6 +305,8 @@ export const platformSchema = z.strictObject({
     .superRefine((tags, ctx) => {
       for (const problem of tagProblems(tags)) ctx.addIssue({ code: 'custom', ...problem });
     }),
+  /** What delivers the environments (a CodeCommit source needs "codepipeline": load.ts). @default { engine: 'codepipeline' } */
+  delivery: deliverySchema,
 });
 
 // ---------------------------------------------------------------------------------------------------------------

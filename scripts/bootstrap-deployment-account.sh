@@ -28,6 +28,9 @@ USAGE
 
 main() {
   parse_common_options usage "$@"
+  if [[ -n $GITHUB_REPO ]]; then
+    die "$EXIT_USAGE" "--github-repo is for the environment accounts, where the workflows deploy. Fix: scripts/bootstrap-target-account.sh <env> --github-repo $GITHUB_REPO"
+  fi
   if ((${#POSITIONAL[@]} > 0)); then
     die "$EXIT_USAGE" "unexpected argument '${POSITIONAL[0]}': the deployment account comes from config/platform.json. See --help"
   fi

@@ -13,6 +13,11 @@ export interface DataPlatformStageProps extends StageProps {
   readonly platform: PlatformConfig;
   readonly environment: EnvironmentConfig;
   readonly datasets: readonly DatasetConfig[];
+  /**
+   * Role in this environment's account that runs the integration test (the GitHub Actions deploy role).
+   * @default - the pipeline's integration-test runner role in the deployment account
+   */
+  readonly integrationTestCaller?: string;
 }
 
 /**
@@ -33,7 +38,12 @@ export class DataPlatformStage extends Stage {
 
     const storage = new StorageStack(this, 'Storage', { ...common, stackName: stackName('storage') });
     const network = new NetworkStack(this, 'Network', { ...common, stackName: stackName('network'), key: storage.key });
-    const iam = new IamStack(this, 'Iam', { ...common, stackName: stackName('iam'), storage });
+    const iam = new IamStack(this, 'Iam', {
+      ...common,
+      stackName: stackName('iam'),
+      storage,
+      integrationTestCaller: props.integrationTestCaller,
+    });
 
     const datasets = props.datasets;
     const dataMart = new DataMartStack(this, 'DataMart', {

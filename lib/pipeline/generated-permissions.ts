@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import { synthesizedStatements } from './scoped-permissions';
 
 const ARTIFACT_ACTIONS: Record<string, string> = {
   's3:GetObject*': 'read objects',
@@ -79,7 +80,8 @@ export function acknowledgeGeneratedPermissions(
     .findAll()
     .filter((c): c is iam.Policy => c instanceof iam.Policy && Stack.of(c) === stack);
   for (const policy of ownPolicies) {
-    const statements = (policy.document.toJSON()?.Statement ?? []) as StatementJson[];
+    // As synthesized: scopeGeneratedWildcards (scoped-permissions.ts) drops statements from the template only.
+    const statements = synthesizedStatements(policy) as StatementJson[];
     const reasons = new Map<string, string>();
     const unexplained = new Set<string>();
     for (const finding of findings(stack, statements, stores)) {
@@ -154,8 +156,11 @@ function reasonFor(finding: Finding, stores: ArtifactStores): string | undefined
   if (value === '*' && only(['sts:AssumeRole']) && finding.condition.includes('aws-cdk:bootstrap-role')) {
     return 'Only the CDK bootstrap deploy roles of the target accounts, selected by the aws-cdk:bootstrap-role tag condition';
   }
-  if (value === '*' && only(['cloudformation:DescribeStacks', 's3:ListBucket'])) {
-    return 'Self-mutation runs `cdk deploy` of the pipeline stack: it reads stack status and lists the bootstrap bucket, whose names are only known at run time; read-only';
+  if (
+    /^arn:(aws|<AWS::Partition>):cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z0-9-]+\/\*$/.test(value) &&
+    only(['cloudformation:DescribeStacks'])
+  ) {
+    return 'Self-mutation reads the status of one named stack (the pipeline, a stack it depends on, or the CDK bootstrap stack); the wildcard is the stack ID CloudFormation generates';
   }
   if (
     value === '*' &&
@@ -196,10 +201,6 @@ function assetRoleReason(finding: Finding): string | undefined {
   }
   if (/:codebuild:[a-z0-9-]+:\d{12}:report-group\/\*$/.test(value)) {
     return `${shared}: CodeBuild report groups of the deployment account and region only`;
-  }
-  const buildActions = ['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild'];
-  if (value === '*' && finding.actions.every((action) => buildActions.includes(action))) {
-    return `${shared}: starts and follows those publishing builds; no other permission is granted on *`;
   }
   return undefined;
 }

@@ -21,9 +21,11 @@ import {
 } from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../../config/schema';
+import { stageId } from '../stage-id';
 import { acknowledgeGeneratedPermissions } from './generated-permissions';
 import { IntegrationTestStep } from './integration-test-step';
-import { pipelineSource } from './source';
+import { scopeGeneratedWildcards } from './scoped-permissions';
+import { pipelineSource, sourceRepositoryStackName } from './source';
 
 /** What the pipeline needs from a stage: a Stage exposing the outputs its integration test reads. */
 export interface DeployableStage extends Stage {
@@ -35,6 +37,12 @@ export interface DeployableStageProps {
   readonly platform: PlatformConfig;
   readonly environment: EnvironmentConfig;
   readonly datasets: readonly DatasetConfig[];
+  /**
+   * Name of the role, in the environment's own account, that runs the integration test (the GitHub Actions deploy
+   * role).
+   * @default - the pipeline's integration-test runner role in the deployment account
+   */
+  readonly integrationTestCaller?: string;
 }
 
 /** Builds the stage of one environment (in production: a `DataPlatformStage`). */
@@ -53,13 +61,7 @@ export interface PipelineStackProps extends StackProps {
   readonly createStage: StageFactory;
 }
 
-/** Stable construct ID of an environment's stage: `dev` -> `Dev`, `eu-prod` -> `EuProd`. */
-export function stageId(environmentName: string): string {
-  return environmentName
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
-}
+export { stageId };
 
 export class PipelineStack extends Stack {
   readonly pipeline: CodePipeline;
@@ -99,8 +101,9 @@ export class PipelineStack extends Stack {
       selfMutation: true,
       synth: new CodeBuildStep('Synth', {
         input: source,
-        commands: ['npm ci', 'npm test', 'npx cdk synth'],
+        commands: [...SYNTH_COMMANDS],
         primaryOutputDirectory: 'cdk.out',
+        buildEnvironment: { computeType: SYNTH_COMPUTE },
       }),
       codeBuildDefaults: {
         buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0 },
@@ -132,6 +135,10 @@ export class PipelineStack extends Stack {
 
     // Build now (not lazily at synth) so the generated resources exist for tests and acknowledgements.
     this.pipeline.buildPipeline();
+    const createsRepository = platform.source.type === 'codecommit' && platform.source.create;
+    scopeGeneratedWildcards(this, this.pipeline, {
+      dependencyStackNames: createsRepository ? [sourceRepositoryStackName(platform)] : [],
+    });
     this.accessLogs = this.logArtifactBucketAccess();
     const replicationBuckets = Object.values(this.pipeline.pipeline.crossRegionSupport)
       .map((support) => support.replicationBucket)
@@ -202,6 +209,20 @@ export class PipelineStack extends Stack {
     return accessLogs;
   }
 }
+
+const SYNTH_TEST_WORKERS = 2;
+/**
+ * The synth step. Jest runs as many workers as the build has vCPUs by default; two keep its memory what
+ * `npm run bench:build-memory` measures on a 2-core machine, whatever the build size.
+ */
+export const SYNTH_COMMANDS = ['npm ci', `npm test -- --maxWorkers=${SYNTH_TEST_WORKERS}`, 'npx cdk synth'] as const;
+/**
+ * Size of the synth build. `npm run bench:build-memory` (2 jest workers, embedded PGlite as in CodeBuild, summed RSS
+ * of the process tree, an upper bound) measured 3,207 MB for `npm test` (largest single process 1,044 MB) and
+ * 1,033 MB for `npx cdk synth` (2026-12, 90 test files). BUILD_GENERAL1_SMALL has 3 GB: too small. MEDIUM has 7 GB
+ * and 4 vCPUs: 2.2 times the peak. Two workers rather than four keep that margin (about 1 GB more per worker).
+ */
+export const SYNTH_COMPUTE = codebuild.ComputeType.MEDIUM;
 
 const ARTIFACT_LOG_PREFIX = 'artifact-bucket/';
 /** Build logs are kept a year: long enough to audit any deploy of the last releases. */

@@ -4,9 +4,10 @@
  * - `promotion`: one pipeline on `platform.pipeline.promotionBranch` deploying every environment in order.
  */
 import type { App } from 'aws-cdk-lib';
+import { githubDeployRoleName } from '../github-actions/delivery';
 import type { AppConfig } from '../../config/schema';
 import { DataPlatformStage } from '../../stages/data-platform-stage';
-import { PipelineStack, type StageFactory, stageId } from './pipeline-stack';
+import { type DeployableStage, PipelineStack, type StageFactory, stageId } from './pipeline-stack';
 import { addSourceRepositoryStack } from './source';
 
 const dataPlatformStage: StageFactory = (scope, id, props) => new DataPlatformStage(scope, id, props);
@@ -59,4 +60,26 @@ export function addPipelines(
       pipeline.addStackDependency(sourceRepository, 'the pipeline watches this repository');
   }
   return pipelines;
+}
+
+/**
+ * The `github-actions` engine: each environment's stage directly under the App, with the same construct ID (`Dev`)
+ * and stack names as inside a pipeline, and no pipeline stack. The workflows of `npm run workflows` deploy them.
+ * @returns the stages, in `config.environments` order.
+ */
+export function addEnvironmentStages(
+  app: App,
+  config: AppConfig,
+  createStage: StageFactory = dataPlatformStage,
+): DeployableStage[] {
+  const { platform, datasets } = config;
+  return config.environments.map((environment) =>
+    createStage(app, stageId(environment.name), {
+      platform,
+      environment,
+      datasets,
+      // The workflow's deploy role runs the integration test; nothing runs in the deployment account.
+      integrationTestCaller: githubDeployRoleName(`${platform.prefix}-${environment.name}`),
+    }),
+  );
 }

@@ -38,11 +38,16 @@ export function addSourceRepositoryStack(app: App, platform: PlatformConfig): So
   const source = platform.source;
   if (source.type !== 'codecommit' || !source.create) return undefined;
   return new SourceRepositoryStack(app, 'SourceRepository', {
-    stackName: `${platform.prefix}-source-repository`,
+    stackName: sourceRepositoryStackName(platform),
     env: { account: platform.deployment.account, region: platform.deployment.region },
     repositoryName: source.repositoryName,
     description: `CodeCommit repository ${source.repositoryName} of the data platform`,
   });
+}
+
+/** Name of the stack holding the created CodeCommit repository. */
+export function sourceRepositoryStackName(platform: PlatformConfig): string {
+  return `${platform.prefix}-source-repository`;
 }
 
 /**

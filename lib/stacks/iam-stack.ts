@@ -12,6 +12,12 @@ export interface IamStackProps extends StackProps {
   readonly deploymentAccount: string;
   /** The buckets and key the roles work with. */
   readonly storage: StorageStack;
+  /**
+   * Role of this environment's account that may assume the integration-test role instead of the pipeline's runner
+   * (the GitHub Actions deploy role, `platform.delivery.engine: "github-actions"`).
+   * @default - the pipeline's integration-test runner role in the deployment account
+   */
+  readonly integrationTestCaller?: string;
 }
 
 /** Role sessions last at most one hour: people re-authenticate with MFA, the pipeline re-assumes per run. */
@@ -134,12 +140,20 @@ export class IamStack extends Stack {
     });
     this.dataAnalystRole = dataAnalystRole;
 
-    const runnerRoleArn = `arn:aws:iam::${deploymentAccount}:role/${prefix}-integration-test-runner`;
+    // Exactly one caller: the pipeline's test runner (deployment account) or the workflow's deploy role (this account).
+    const caller = props.integrationTestCaller
+      ? { account: environment.account, roleName: props.integrationTestCaller, what: 'the GitHub Actions deploy role' }
+      : {
+          account: deploymentAccount,
+          roleName: `${prefix}-integration-test-runner`,
+          what: "the pipeline's integration-test step",
+        };
+    const callerArn = `arn:aws:iam::${caller.account}:role/${caller.roleName}`;
     const integrationTestRole = new iam.Role(this, 'IntegrationTestRole', {
       roleName: `${prefix}-integration-test`,
-      description: `Read-only post-deploy checks of ${prefix}, assumed by the pipeline's integration-test step only`,
-      assumedBy: new iam.AccountPrincipal(deploymentAccount).withConditions({
-        ArnEquals: { 'aws:PrincipalArn': runnerRoleArn },
+      description: `Read-only post-deploy checks of ${prefix}, assumed by ${caller.what} only`,
+      assumedBy: new iam.AccountPrincipal(caller.account).withConditions({
+        ArnEquals: { 'aws:PrincipalArn': callerArn },
       }),
       maxSessionDuration: MAX_SESSION,
     });

@@ -39,6 +39,7 @@ DRY_RUN=false
 ASSUME_YES=false
 PROFILE=''
 POLICY_ARN_OVERRIDE=''
+GITHUB_REPO=''
 POSITIONAL=()
 
 die() {
@@ -60,12 +61,16 @@ parse_common_options() {
         ;;
       --yes | -y) ASSUME_YES=true ;;
       --dry-run) DRY_RUN=true ;;
-      --profile | --policy-arn)
+      --profile | --policy-arn | --github-repo)
         [[ $# -ge 2 && -n $2 && $2 != --* ]] || die "$EXIT_USAGE" "$1 needs a value, e.g. $1 $(example_for "$1"). See --help"
-        if [[ $1 == --profile ]]; then PROFILE=$2; else POLICY_ARN_OVERRIDE=$2; fi
+        case $1 in
+          --profile) PROFILE=$2 ;;
+          --policy-arn) POLICY_ARN_OVERRIDE=$2 ;;
+          *) GITHUB_REPO=$2 ;;
+        esac
         shift
         ;;
-      --profile=* | --policy-arn=*)
+      --profile=* | --policy-arn=* | --github-repo=*)
         die "$EXIT_USAGE" "write ${1%%=*} and its value as two words (received '$1'). Fix: ${1%%=*} ${1#*=}"
         ;;
       -*) die "$EXIT_USAGE" "unknown option '$1'. Fix: see --help" ;;
@@ -76,10 +81,17 @@ parse_common_options() {
   if [[ -n $POLICY_ARN_OVERRIDE && ! $POLICY_ARN_OVERRIDE =~ ^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$ ]]; then
     die "$EXIT_USAGE" "--policy-arn '$POLICY_ARN_OVERRIDE' is not an IAM managed policy ARN. Fix: e.g. arn:aws:iam::123456789012:policy/my-cfn-exec"
   fi
+  if [[ -n $GITHUB_REPO && ! $GITHUB_REPO =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]]; then
+    die "$EXIT_USAGE" "--github-repo '$GITHUB_REPO' is not owner/name. Fix: e.g. --github-repo my-org/data-platform"
+  fi
 }
 
 example_for() {
-  if [[ $1 == --profile ]]; then echo 'dev-admin'; else echo 'arn:aws:iam::123456789012:policy/my-cfn-exec'; fi
+  case $1 in
+    --profile) echo 'dev-admin' ;;
+    --github-repo) echo 'my-org/data-platform' ;;
+    *) echo 'arn:aws:iam::123456789012:policy/my-cfn-exec' ;;
+  esac
 }
 
 # Runs the TypeScript config printer from the repository's own node_modules (no npx network lookups).
@@ -98,11 +110,18 @@ load_config() {
   output=$(print_config "$@") || exit $?
   TAGS=()
   BOOTSTRAP_REGIONS=()
+  GITHUB_ROLES=()
   while IFS= read -r line; do
     key=${line%%=*}
     value=${line#*=}
     case $key in
       TAG) TAGS+=("$value") ;;
+      GITHUB_ROLE) GITHUB_ROLES+=("$value") ;;
+      GITHUB_REPOSITORY) CFG_GITHUB_REPOSITORY=$value ;;
+      OIDC_PROVIDER_ARN) CFG_OIDC_PROVIDER_ARN=$value ;;
+      OIDC_PROVIDER_URL) CFG_OIDC_PROVIDER_URL=$value ;;
+      OIDC_AUDIENCE) CFG_OIDC_AUDIENCE=$value ;;
+      DELIVERY_ENGINE) CFG_DELIVERY_ENGINE=$value ;;
       BOOTSTRAP_REGION) BOOTSTRAP_REGIONS+=("$value") ;;
       ACCOUNT) CFG_ACCOUNT=$value ;;
       REGION) CFG_REGION=$value ;;
@@ -180,13 +199,22 @@ confirm() {
 POLICY_FILE=''
 KEEP_POLICY_FILE=false
 create_policy_file() {
+  trap remove_temporary_files EXIT
   [[ -n $POLICY_ARN_OVERRIDE ]] && return 0
   POLICY_FILE=$(mktemp "${TMPDIR:-/tmp}/cdk-cfn-execution-policy.XXXXXX")
-  trap remove_policy_file EXIT
 }
 
-remove_policy_file() {
-  if [[ -n $POLICY_FILE ]] && ! $KEEP_POLICY_FILE; then rm -f "$POLICY_FILE"; fi
+# Sets GITHUB_DIR to a private temporary directory for the GitHub OIDC role documents (kept after a dry run).
+GITHUB_DIR=''
+create_github_dir() {
+  trap remove_temporary_files EXIT
+  GITHUB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/github-oidc-roles.XXXXXX")
+}
+
+remove_temporary_files() {
+  $KEEP_POLICY_FILE && return 0
+  if [[ -n $POLICY_FILE ]]; then rm -f "$POLICY_FILE"; fi
+  if [[ -n $GITHUB_DIR ]]; then rm -rf "$GITHUB_DIR"; fi
 }
 
 # Prints the commands the plan will run. $1: policy file ('' when --policy-arn is used); the rest: cdk bootstrap argv.
@@ -287,4 +315,73 @@ bootstrap_command() {
   local tag
   for tag in ${TAGS[@]+"${TAGS[@]}"}; do BOOTSTRAP_COMMAND+=(--tags "$tag"); done
   if [[ -n $PROFILE ]]; then BOOTSTRAP_COMMAND+=(--profile "$PROFILE"); fi
+}
+
+# Prints the GitHub Actions OIDC part of the plan: the identity provider and, per role, its exact trust.
+print_github_plan() {
+  local line name seconds subject
+  echo "GitHub Actions OIDC for repository $CFG_GITHUB_REPOSITORY (role documents in $GITHUB_DIR):"
+  echo "  # identity provider $CFG_OIDC_PROVIDER_ARN, created when absent:"
+  echo "  $(aws_profiled_words) $(quoted iam get-open-id-connect-provider --open-id-connect-provider-arn "$CFG_OIDC_PROVIDER_ARN")"
+  echo "  $(aws_profiled_words) $(quoted iam create-open-id-connect-provider --url "$CFG_OIDC_PROVIDER_URL" --client-id-list "$CFG_OIDC_AUDIENCE")"
+  for line in "${GITHUB_ROLES[@]}"; do
+    read -r name seconds subject <<<"$line"
+    echo "  # role $name: only sts:AssumeRoleWithWebIdentity with aud $CFG_OIDC_AUDIENCE and sub $subject"
+    echo "  $(aws_profiled_words) $(quoted iam get-role --role-name "$name")"
+    echo "  # when it does not exist yet:"
+    echo "  $(aws_profiled_words) $(quoted iam create-role --role-name "$name" --assume-role-policy-document "file://$GITHUB_DIR/$name.trust.json" --max-session-duration "$seconds" --description "$(cat "$GITHUB_DIR/$name.description")")"
+    echo "  # when it exists (e.g. after a repository rename):"
+    echo "  $(aws_profiled_words) $(quoted iam update-assume-role-policy --role-name "$name" --policy-document "file://$GITHUB_DIR/$name.trust.json")"
+    echo "  $(aws_profiled_words) $(quoted iam update-role --role-name "$name" --max-session-duration "$seconds" --description "$(cat "$GITHUB_DIR/$name.description")")"
+    echo "  # its only permissions:"
+    echo "  $(aws_profiled_words) $(quoted iam put-role-policy --role-name "$name" --policy-name "$name" --policy-document "file://$GITHUB_DIR/$name.policy.json")"
+  done
+}
+
+# Creates the GitHub OIDC identity provider when absent (adding the audience when missing), then creates or updates
+# each role's trust and replaces its inline policy. Idempotent: a second run changes nothing but rewrites the same
+# documents.
+setup_github_oidc() {
+  local errors client_ids line name seconds subject
+  errors=$(mktemp "${TMPDIR:-/tmp}/github-oidc.XXXXXX")
+  if client_ids=$(aws_cli iam get-open-id-connect-provider --open-id-connect-provider-arn "$CFG_OIDC_PROVIDER_ARN" \
+    --query ClientIDList --output text 2>"$errors"); then
+    if [[ " $client_ids " == *[[:space:]]"$CFG_OIDC_AUDIENCE"[[:space:]]* ]]; then
+      echo "OIDC provider $CFG_OIDC_PROVIDER_ARN exists"
+    else
+      echo "Adding the audience $CFG_OIDC_AUDIENCE to $CFG_OIDC_PROVIDER_ARN"
+      aws_cli iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "$CFG_OIDC_PROVIDER_ARN" \
+        --client-id "$CFG_OIDC_AUDIENCE"
+    fi
+  elif grep -q 'NoSuchEntity' "$errors"; then
+    echo "Creating OIDC provider $CFG_OIDC_PROVIDER_ARN"
+    aws_cli iam create-open-id-connect-provider --url "$CFG_OIDC_PROVIDER_URL" --client-id-list "$CFG_OIDC_AUDIENCE" >/dev/null
+  else
+    cat "$errors" >&2
+    rm -f "$errors"
+    die "$EXIT_UNEXPECTED" "could not read the OIDC provider $CFG_OIDC_PROVIDER_ARN (see the message above). Fix: the caller needs iam:GetOpenIDConnectProvider and iam:CreateOpenIDConnectProvider"
+  fi
+  for line in "${GITHUB_ROLES[@]}"; do
+    read -r name seconds subject <<<"$line"
+    upsert_github_role "$name" "$seconds" "$subject" "$errors"
+  done
+  rm -f "$errors"
+}
+
+upsert_github_role() {
+  local name=$1 seconds=$2 subject=$3 errors=$4 description
+  description=$(cat "$GITHUB_DIR/$name.description")
+  if aws_cli iam get-role --role-name "$name" >/dev/null 2>"$errors"; then
+    echo "Updating role $name (trusts $subject)"
+    aws_cli iam update-assume-role-policy --role-name "$name" --policy-document "file://$GITHUB_DIR/$name.trust.json"
+    aws_cli iam update-role --role-name "$name" --max-session-duration "$seconds" --description "$description"
+  elif grep -q 'NoSuchEntity' "$errors"; then
+    echo "Creating role $name (trusts $subject)"
+    aws_cli iam create-role --role-name "$name" --assume-role-policy-document "file://$GITHUB_DIR/$name.trust.json" \
+      --max-session-duration "$seconds" --description "$description" >/dev/null
+  else
+    cat "$errors" >&2
+    die "$EXIT_UNEXPECTED" "could not read role $name (see the message above). Fix: the caller needs iam:GetRole, iam:CreateRole, iam:UpdateRole, iam:UpdateAssumeRolePolicy and iam:PutRolePolicy"
+  fi
+  aws_cli iam put-role-policy --role-name "$name" --policy-name "$name" --policy-document "file://$GITHUB_DIR/$name.policy.json"
 }

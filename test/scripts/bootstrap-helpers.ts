@@ -27,6 +27,10 @@ export interface FakeAws {
   readonly existingDocument?: object;
   /** Number of versions the existing policy has. @default 1 */
   readonly versionCount?: number;
+  /** The GitHub OIDC provider exists, with these audiences (tab-separated). @default - it does not exist */
+  readonly oidcClientIds?: string;
+  /** Every IAM role asked for exists. @default false */
+  readonly rolesExist?: boolean;
 }
 
 export interface RunOptions {
@@ -47,6 +51,8 @@ export interface RunResult {
   readonly npxCalls: string[][];
   /** Rendered execution policy files the script left in its TMPDIR. */
   readonly policyFilesLeft: string[];
+  /** GitHub OIDC role documents the script left in its TMPDIR, by file name, parsed when JSON. */
+  readonly githubFilesLeft: Record<string, unknown>;
 }
 
 const FAKE_AWS = path.join(__dirname, 'bootstrap-fake-aws.sh');
@@ -72,6 +78,8 @@ export function runScript(script: string, args: readonly string[], options: RunO
     ...(options.configDir ? { DATA_PLATFORM_CONFIG_DIR: options.configDir } : {}),
     ...(fakeAws !== 'absent' && fakeAws.account ? { FAKE_ACCOUNT: fakeAws.account } : {}),
     ...(fakeAws !== 'absent' && fakeAws.versionCount ? { FAKE_VERSION_COUNT: String(fakeAws.versionCount) } : {}),
+    ...(fakeAws !== 'absent' && fakeAws.oidcClientIds ? { FAKE_OIDC_CLIENT_IDS: fakeAws.oidcClientIds } : {}),
+    ...(fakeAws !== 'absent' && fakeAws.rolesExist ? { FAKE_ROLES_EXIST: '1' } : {}),
   };
   const result = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', script), ...args], {
     cwd: REPO_ROOT,
@@ -84,6 +92,7 @@ export function runScript(script: string, args: readonly string[], options: RunO
     awsCalls: readCalls(path.join(dir, 'aws.log')),
     npxCalls: readCalls(path.join(dir, 'npx.log')),
     policyFilesLeft: readdirSync(dir).filter((file) => file.startsWith('cdk-cfn-execution-policy.')),
+    githubFilesLeft: githubFiles(dir),
   };
   rmSync(dir, { recursive: true, force: true });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, ...calls };
@@ -105,4 +114,15 @@ function readCalls(file: string): string[][] {
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as string[]);
+}
+
+function githubFiles(dir: string): Record<string, unknown> {
+  const files: Record<string, unknown> = {};
+  for (const sub of readdirSync(dir).filter((entry) => entry.startsWith('github-oidc-roles.'))) {
+    for (const file of readdirSync(path.join(dir, sub))) {
+      const text = readFileSync(path.join(dir, sub, file), 'utf8');
+      files[file] = file.endsWith('.json') ? JSON.parse(text) : text;
+    }
+  }
+  return files;
 }

@@ -463,6 +463,23 @@ describe('integration test: --from-stacks (runs by hand)', () => {
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
   });
 
+  test('asks for each stack of the environment by name, never for every stack of the account', async () => {
+    // The integration-test role may describe `dp-dev-*` stacks only: a DescribeStacks without a name needs `*`.
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'dp-dev-catalog' })
+      .rejects(Object.assign(new Error('Stack with id dp-dev-catalog does not exist'), { name: 'ValidationError' }));
+    await run(['--env', 'dev', '--from-stacks', '--only', 'network'], {});
+    expect(cloudFormation.commandCalls(DescribeStacksCommand).map((call) => call.args[0].input.StackName)).toEqual([
+      'dp-dev-storage',
+      'dp-dev-network',
+      'dp-dev-iam',
+      'dp-dev-data-mart',
+      'dp-dev-catalog',
+      'dp-dev-orchestration',
+      'dp-dev-api',
+    ]);
+  });
+
   test('lets an environment variable override a stack output', async () => {
     await run(['--env', 'dev', '--from-stacks', '--only', 'network'], { VPC_ID: 'vpc-override' });
     expect(ec2.commandCalls(DescribeVpcsCommand)[0].args[0].input.VpcIds).toEqual(['vpc-override']);

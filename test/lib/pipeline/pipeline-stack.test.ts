@@ -85,10 +85,11 @@ describe('PipelineStack', () => {
     });
   });
 
-  test('synth runs npm ci, npm test and cdk synth on Node.js 22 and publishes cdk.out', () => {
+  test('synth runs npm ci, npm test (two workers) and cdk synth on Node.js 22 in a 7 GB build and publishes cdk.out', () => {
     const synth = projectOf(built.template, 'Build', 'Synth');
     const buildSpec = JSON.parse(synth.Properties.Source.BuildSpec);
-    expect(buildSpec.phases.build.commands).toEqual(['npm ci', 'npm test', 'npx cdk synth']);
+    expect(buildSpec.phases.build.commands).toEqual(['npm ci', 'npm test -- --maxWorkers=2', 'npx cdk synth']);
+    expect(synth.Properties.Environment.ComputeType).toBe('BUILD_GENERAL1_MEDIUM');
     expect(buildSpec.phases.install['runtime-versions']).toEqual({ nodejs: 22 });
     expect(buildSpec.artifacts['base-directory']).toBe('cdk.out');
     expect(synth.Properties.Environment).toMatchObject({ Image: 'aws/codebuild/standard:7.0', PrivilegedMode: false });

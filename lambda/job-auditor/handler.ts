@@ -4,7 +4,8 @@
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
 import { InvalidInputError } from '../shared/errors';
-import { logger, metrics } from '../shared/logger';
+import { countPlatformEvent, logger, metrics } from '../shared/logger';
+import { PLATFORM_METRICS } from '../shared/metrics-contract';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { GlueClient } from '../shared/aws/glue';
@@ -58,6 +59,7 @@ export function createHandler(deps: JobAuditorDependencies) {
       });
       logger.info('job run recorded', { jobName, jobRunId, state, batchId });
       metrics.addMetric(`GlueJobRuns${state[0]}${state.slice(1).toLowerCase()}`, 'Count', 1);
+      if (state !== 'SUCCEEDED') countPlatformEvent(PLATFORM_METRICS.glueJobRunsUnsuccessful);
       return { jobName, jobRunId, state, batchId };
     } finally {
       metrics.publishStoredMetrics();

@@ -25,6 +25,8 @@ export const PLATFORM_METRICS = {
   glueJobRunsUnsuccessful: 'GlueJobRunsUnsuccessful',
   /** A Data API call failed for a reason other than a resuming or briefly unavailable cluster. */
   dataApiErrors: 'DataApiErrors',
+  /** A Data API call found the mart cluster resuming (or briefly unavailable) and was retried: resumes, as seen. */
+  martResumeWaits: 'MartResumeWaits',
 } as const;
 
 /** Per-dataset metrics of stage A (service `validate`, dimension `dataset`). */
@@ -59,6 +61,9 @@ export const STAGE_B_METRICS = {
   /** Age of the dataset's oldest STAGED run, seconds. */
   oldestStagedAge: 'OldestStagedAgeSeconds',
 } as const;
+
+/** Curate job runs as the job-auditor records them (service `job-auditor`). */
+export const JOB_AUDITOR_METRICS = { dpuSeconds: 'GlueDpuSeconds' } as const;
 
 /** Mart loads (service `load-mart`, dimension `dataset`). */
 export const MART_LOAD_METRICS = { rowsInserted: 'MartRowsInserted', rowsUpdated: 'MartRowsUpdated' } as const;

@@ -171,7 +171,9 @@ export class DataApiExecutor implements SqlExecutor {
     } catch (error) {
       const mapped = mapDataApiError(error);
       // A resuming cluster is expected (Dev scales to zero) and retried: only the other failures are alarmed.
-      if (!(mapped instanceof TransientError)) countPlatformEvent(PLATFORM_METRICS.dataApiErrors);
+      countPlatformEvent(
+        mapped instanceof TransientError ? PLATFORM_METRICS.martResumeWaits : PLATFORM_METRICS.dataApiErrors,
+      );
       throw mapped;
     }
   }

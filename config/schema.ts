@@ -931,6 +931,21 @@ export function dimensionValues(
   return dimension.values ?? column?.enum ?? (column?.type === 'boolean' ? ['true', 'false'] : []);
 }
 
+/**
+ * The series stage A can write for a dimension: its values, and "other" when some accepted row can fall outside them
+ * (a nullable column, a column without enum, or values that leave part of the enum out).
+ */
+export function dimensionBuckets(
+  columns: readonly (DimensionColumn & { readonly nullable?: boolean })[],
+  dimension: { readonly column: string; readonly values?: readonly string[] },
+): readonly string[] {
+  const column = columns.find((c) => c.name === dimension.column);
+  const values = dimensionValues(columns, dimension);
+  const possible = column?.enum ?? (column?.type === 'boolean' ? ['true', 'false'] : undefined);
+  const unlisted = possible === undefined || possible.some((value) => !values.includes(value));
+  return unlisted || column?.nullable !== false ? [...values, OTHER_DIMENSION_VALUE] : values;
+}
+
 function metricDimensionProblems(
   columns: readonly DimensionColumn[],
   dimensions: readonly { readonly column: string; readonly values?: readonly string[] }[],

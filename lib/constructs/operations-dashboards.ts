@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type DatasetConfig, dimensionValues, OTHER_DIMENSION_VALUE } from '../../config/schema';
+import { type DatasetConfig, dimensionBuckets } from '../../config/schema';
 import {
   FIREHOSE_DELIVERY_ERRORS,
   JOB_AUDITOR_METRICS,
@@ -312,7 +312,7 @@ function businessWidgets(props: OperationsDashboardsProps): cloudwatch.IWidget[]
     const widgets = dataset.metrics.dimensions.map((dimension) =>
       graph(
         `${dataset.name}: accepted rows per minute by ${dimension.column}`,
-        [...dimensionValues(dataset.columns, dimension), OTHER_DIMENSION_VALUE].map((value) =>
+        dimensionBuckets(dataset.columns, dimension).map((value) =>
           platformMetric(
             STAGE_A_METRICS.rowsAcceptedByDimension,
             { service: validate, dataset: dataset.name, [dimension.column]: value },

@@ -219,7 +219,10 @@ export class PlatformAlarms extends Construct {
       runbook: string;
     },
   ): void {
-    const name = id.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+    const name = id
+      .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+      .replace(/([a-z])([0-9])/g, '$1-$2')
+      .toLowerCase();
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmName: `${this.prefix}-${name}`,
       alarmDescription: `${options.what} ${runbookLink(options.runbook)}`,

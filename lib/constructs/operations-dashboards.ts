@@ -21,7 +21,7 @@ export const METRIC_SERVICES = {
   validate: 'validate',
   batch: 'batch',
   jobAuditor: 'job-auditor',
-  loadMart: 'load-mart',
+  loadMart: 'data-mart-load',
 } as const;
 
 const WIDTH = 24;

@@ -61,7 +61,7 @@ function functionEnvironment(idPrefix: string): Record<string, string> {
     ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.split('/')[1].startsWith(idPrefix),
   );
   expect(found.map(([id]) => id)).toHaveLength(1);
-  return (found[0][1].Properties?.Environment as { Variables: Record<string, string> }).Variables;
+  return (found[0][1].Properties!.Environment as { Variables: Record<string, string> }).Variables;
 }
 
 interface EmittedMetric {
@@ -452,7 +452,7 @@ function filterMetrics(): EmittedMetric[] {
   return Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::Logs::MetricFilter')
     .flatMap((resource) =>
-      (resource.Properties?.MetricTransformations as { MetricNamespace: string; MetricName: string }[]).map((t) => ({
+      (resource.Properties!.MetricTransformations as { MetricNamespace: string; MetricName: string }[]).map((t) => ({
         namespace: t.MetricNamespace,
         name: t.MetricName,
         dimensions: {},

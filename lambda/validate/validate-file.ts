@@ -184,12 +184,12 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
   const writeStaged = (piece: string) => staged.write(piece);
   // Most CSV records are taken whole, as their line, by the mapper compiled for the header.
   const onCsvLine: CsvLineHandler = (raw) => {
-    // Counting dimensions needs the fields: such datasets take the record path (the fields split once).
-    if (mapper === undefined || countDimensions) return false;
+    if (mapper === undefined) return false;
     const json = mapper.lineToJson(raw);
     if (json === undefined) return false;
     rowsTotal++;
     rowsValid++;
+    if (countDimensions) dimensions.countUnquotedCsvLine(raw);
     staged.writeWithTail(json, 0, `${commaTail}${rowsTotal}}\n`);
     return true;
   };

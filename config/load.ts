@@ -164,6 +164,16 @@ function checkDatasets(
       `${relative(second.file)}: key ${key} has value ${show(table)}: is also the mart table of dataset "${first.config.name}" (${relative(first.file)}${first.config.mart.table === undefined ? ', by default its name' : ''}); both would load into mart.${table} and overwrite each other's rows. Fix: give one of them another "mart.table"`,
     );
   }
+  const names = valid.map((d) => d.config.name);
+  for (const dataset of valid) {
+    dataset.config.metrics.ratios.forEach((ratio, index) => {
+      if (!names.includes(ratio.denominator)) {
+        problems.push(
+          `${relative(dataset.file)}: key "metrics.ratios[${index}].denominator" has value ${show(ratio.denominator)}: is not a configured dataset. Fix: use one of ${names.join(', ')}`,
+        );
+      }
+    });
+  }
   const ids = new Map<string, { file: string; config: DatasetConfig }>();
   for (const dataset of valid) {
     const id = datasetConstructId(dataset.config.name);

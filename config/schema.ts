@@ -565,6 +565,12 @@ export const environmentSchema = z
             timeBudgetMarginSeconds: positiveInt('between 10 and 300, e.g. 60').min(10).max(300).default(60),
           })
           .prefault({}),
+        /**
+         * The freshness alarm fires when a run has waited longer than this in STAGED (oldest staged run of any
+         * dataset). Must exceed what a healthy run waits: `batch.maxWaitMinutes` + `glueTimeoutMinutes` + the mart
+         * load (16 minutes). @default - that sum plus 30 minutes
+         */
+        freshnessAlarmMinutes: positiveInt('e.g. 120 (minutes)').min(5).max(10080).optional(),
         /** Maintenance of every curated Iceberg table (Glue table optimizers); see {@link resolveTableMaintenance}. */
         tableMaintenance: z
           .strictObject({
@@ -632,6 +638,38 @@ export const environmentSchema = z
           .prefault({}),
       })
       .prefault({}),
+    /**
+     * Where the S3 data events of landing and curated are recorded (who read or wrote which object): a trail the
+     * platform creates (KMS-encrypted with the platform key, its own bucket, objects expired after `retentionDays`),
+     * or an existing organization trail that already records them (the platform then creates nothing).
+     * @default { type: 'create', retentionDays: 365 }
+     */
+    auditTrail: z
+      .discriminatedUnion(
+        'type',
+        [
+          z.strictObject({
+            type: z.literal('create'),
+            /** Days the trail's log files are kept. @default 365 */
+            retentionDays: positiveInt('1 to 3653 days, e.g. 365').min(1).max(3653).default(365),
+          }),
+          z.strictObject({
+            type: z.literal('organization'),
+            /** Name of the organization trail (management account) that records these buckets' data events. */
+            trailName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$/, {
+              error:
+                'must be a CloudTrail trail name (3 to 128 letters, digits, ".", "_", "-"). Fix: copy it from the CloudTrail console of the management account',
+            }),
+          }),
+        ],
+        {
+          error: (issue) =>
+            issue.code === 'invalid_union'
+              ? 'is not a known audit trail type. Fix: use "create" or "organization"'
+              : undefined,
+        },
+      )
+      .prefault({ type: 'create' }),
     /** Buffering of the Firehose streams behind POST /v1/datasets/{dataset}/events (one stream per dataset). */
     events: z
       .strictObject({
@@ -679,6 +717,27 @@ export const environmentSchema = z
       });
     }
     productionRules(env, ctx);
+    const healthyWaitMinutes = healthyStagedMinutes(env.etl);
+    if (env.etl.freshnessAlarmMinutes !== undefined && env.etl.freshnessAlarmMinutes <= healthyWaitMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['etl', 'freshnessAlarmMinutes'],
+        input: env.etl.freshnessAlarmMinutes,
+        message: `is not more than a healthy run may wait in STAGED (${healthyWaitMinutes} minutes: etl.batch.maxWaitMinutes ${env.etl.batch.maxWaitMinutes} + etl.glueTimeoutMinutes ${env.etl.glueTimeoutMinutes} + ${MART_LOAD_MINUTES} for the mart load): the alarm would fire on every slow but healthy batch. Fix: at least ${healthyWaitMinutes + 1}, or remove it for the default`,
+      });
+    }
+    if (
+      env.production &&
+      env.auditTrail.type === 'create' &&
+      env.auditTrail.retentionDays < PRODUCTION_MIN_LOG_RETENTION_DAYS
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auditTrail', 'retentionDays'],
+        input: env.auditTrail.retentionDays,
+        message: `keeps the audit trail of a production environment less than ${PRODUCTION_MIN_LOG_RETENTION_DAYS} days. Fix: at least ${PRODUCTION_MIN_LOG_RETENTION_DAYS}`,
+      });
+    }
     if (env.production && !env.approval.manual && !env.approval.waiver) {
       ctx.addIssue({
         code: 'custom',
@@ -712,12 +771,29 @@ export const environmentSchema = z
   // Defaults that depend on another key, resolved once here.
   .transform((env) => ({
     ...env,
+    etl: {
+      ...env.etl,
+      freshnessAlarmMinutes: env.etl.freshnessAlarmMinutes ?? healthyStagedMinutes(env.etl) + FRESHNESS_MARGIN_MINUTES,
+    },
     dataMart: {
       ...env.dataMart,
       enhancedMonitoringSeconds:
         env.dataMart.enhancedMonitoringSeconds ?? (env.production ? PRODUCTION_ENHANCED_MONITORING_SECONDS : 0),
     },
   }));
+
+/** Longest mart load of a batch (the LoadMart task's timeout in lib/constructs/batch-stage.ts). */
+export const MART_LOAD_MINUTES = 16;
+/** What the default freshness threshold adds to the longest healthy wait. */
+export const FRESHNESS_MARGIN_MINUTES = 30;
+
+/** Longest a run waits in STAGED when all is well: its batch's wait, the curate job, the mart load. */
+export function healthyStagedMinutes(etl: {
+  readonly batch: { readonly maxWaitMinutes: number };
+  readonly glueTimeoutMinutes: number;
+}): number {
+  return etl.batch.maxWaitMinutes + etl.glueTimeoutMinutes + MART_LOAD_MINUTES;
+}
 
 /** The parts of an environment the production rules look at. */
 interface ProductionRuleInput {
@@ -857,6 +933,108 @@ export const columnSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/** Metric dimension columns per dataset at most. */
+export const MAX_METRIC_DIMENSIONS = 2;
+/** Named values per dimension column at most (the rest count as {@link OTHER_DIMENSION_VALUE}). */
+export const MAX_DIMENSION_VALUES = 10;
+/** Dimension names stage A's metrics carry already (lambda/shared/metrics-contract.ts). */
+export const RESERVED_DIMENSION_NAMES = ['service', 'dataset'] as const;
+/** The value a dimension takes for anything outside its list, nulls included. */
+export const OTHER_DIMENSION_VALUE = 'other';
+
+interface DimensionColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly enum?: readonly string[];
+}
+
+/** The values a metric dimension counts by name: its own list, the column's enum, or true/false. */
+export function dimensionValues(
+  columns: readonly DimensionColumn[],
+  dimension: { readonly column: string; readonly values?: readonly string[] },
+): readonly string[] {
+  const column = columns.find((c) => c.name === dimension.column);
+  return dimension.values ?? column?.enum ?? (column?.type === 'boolean' ? ['true', 'false'] : []);
+}
+
+/**
+ * The series stage A can write for a dimension: its values, and "other" when some accepted row can fall outside them
+ * (a nullable column, a column without enum, or values that leave part of the enum out).
+ */
+export function dimensionBuckets(
+  columns: readonly (DimensionColumn & { readonly nullable?: boolean })[],
+  dimension: { readonly column: string; readonly values?: readonly string[] },
+): readonly string[] {
+  const column = columns.find((c) => c.name === dimension.column);
+  const values = dimensionValues(columns, dimension);
+  const possible = column?.enum ?? (column?.type === 'boolean' ? ['true', 'false'] : undefined);
+  const unlisted = possible === undefined || possible.some((value) => !values.includes(value));
+  return unlisted || column?.nullable !== false ? [...values, OTHER_DIMENSION_VALUE] : values;
+}
+
+function metricDimensionProblems(
+  columns: readonly DimensionColumn[],
+  dimensions: readonly { readonly column: string; readonly values?: readonly string[] }[],
+  issue: (path: (string | number)[], input: unknown, message: string) => void,
+): void {
+  dimensions.forEach((dimension, index) => {
+    const column = columns.find((c) => c.name === dimension.column);
+    if (column === undefined) {
+      issue(
+        [index, 'column'],
+        dimension.column,
+        `is not a column of the dataset. Fix: use one of ${columns.map((c) => c.name).join(', ')}`,
+      );
+      return;
+    }
+    if ((RESERVED_DIMENSION_NAMES as readonly string[]).includes(dimension.column)) {
+      issue(
+        [index, 'column'],
+        dimension.column,
+        `is a dimension every stage A metric already has (${RESERVED_DIMENSION_NAMES.join(', ')}). Fix: rename the column or pick another`,
+      );
+    }
+    if (dimensions.findIndex((d) => d.column === dimension.column) !== index) {
+      issue([index, 'column'], dimension.column, 'is named twice. Fix: remove one');
+    }
+    if (column.type !== 'string' && column.type !== 'boolean') {
+      issue(
+        [index, 'column'],
+        dimension.column,
+        `has type ${column.type}: only string and boolean columns have few enough values to be a metric dimension (each value is a metric). Fix: pick a string column with an enum (or "values") or a boolean`,
+      );
+      return;
+    }
+    const values = dimensionValues(columns, dimension);
+    if (values.length === 0) {
+      issue(
+        [index, 'values'],
+        dimension.values,
+        `is missing: column ${dimension.column} has no enum, so its values are unbounded. Fix: list up to ${MAX_DIMENSION_VALUES} values to count by name (the rest count as "${OTHER_DIMENSION_VALUE}")`,
+      );
+    } else if (values.length > MAX_DIMENSION_VALUES) {
+      issue(
+        [index, 'values'],
+        dimension.values,
+        `is missing: the enum of ${dimension.column} has ${values.length} values, more than ${MAX_DIMENSION_VALUES}. Fix: list up to ${MAX_DIMENSION_VALUES} of them (the rest count as "${OTHER_DIMENSION_VALUE}")`,
+      );
+    }
+    values.forEach((value, valueIndex) => {
+      if (value === OTHER_DIMENSION_VALUE) {
+        issue([index, 'values', valueIndex], value, `is the value every unlisted value counts as. Fix: remove it`);
+      } else if (dimension.values && column.enum && !column.enum.includes(value)) {
+        issue(
+          [index, 'values', valueIndex],
+          value,
+          `is not in the enum of ${dimension.column}. Fix: use one of ${column.enum.join(', ')}`,
+        );
+      } else if (dimension.values && column.type === 'boolean' && value !== 'true' && value !== 'false') {
+        issue([index, 'values', valueIndex], value, 'is not a boolean. Fix: "true" or "false"');
+      }
+    });
+  });
+}
+
 export const datasetSchema = z
   .strictObject({
     name: identifier,
@@ -873,6 +1051,47 @@ export const datasetSchema = z
         z.strictObject({ by: z.literal('column'), column: identifier }),
       ])
       .prefault({ by: 'ingest-date' }),
+    /**
+     * What stage A counts for the dashboards. Each dimension column adds one metric per listed value (and one for
+     * "other") to the accepted-rows metric, so the allow-list is short: {@link MAX_METRIC_DIMENSIONS} columns of
+     * {@link MAX_DIMENSION_VALUES} values at most; values outside the list (and nulls) are counted as "other".
+     * @default { dimensions: [], ratios: [] }
+     */
+    metrics: z
+      .strictObject({
+        dimensions: z
+          .array(
+            z.strictObject({
+              /** A string (enum) or boolean column. */
+              column: identifier,
+              /** Values counted by name. @default - the column's enum, or true/false for a boolean */
+              values: z
+                .array(z.string().min(1).max(64))
+                .min(1)
+                .max(MAX_DIMENSION_VALUES, {
+                  error: `must list at most ${MAX_DIMENSION_VALUES} values (each is a metric). Fix: keep the most frequent, the rest count as "${OTHER_DIMENSION_VALUE}"`,
+                })
+                .optional(),
+            }),
+          )
+          .max(MAX_METRIC_DIMENSIONS, {
+            error: `must name at most ${MAX_METRIC_DIMENSIONS} columns (each multiplies the metrics stage A writes). Fix: keep the ${MAX_METRIC_DIMENSIONS} the business dashboard needs`,
+          })
+          .default([]),
+        /** Ratio widgets of the business dashboard: this dataset's accepted rows over another's (e.g. clicks / impressions). */
+        ratios: z
+          .array(
+            z.strictObject({
+              /** Widget title, e.g. "Click-through rate". */
+              label: z.string().min(1).max(60),
+              /** The dataset whose accepted rows divide this one's. */
+              denominator: identifier,
+            }),
+          )
+          .max(5, { error: 'must declare at most 5 ratios. Fix: keep the ones the business dashboard needs' })
+          .default([]),
+      })
+      .prefault({}),
     mart: z
       .strictObject({
         /** Load curated batches into the data mart. @default false */
@@ -954,6 +1173,19 @@ export const datasetSchema = z
         params: { received: 'is not set' },
       });
     }
+    metricDimensionProblems(dataset.columns, dataset.metrics.dimensions, (path, input, message) =>
+      ctx.addIssue({ code: 'custom', path: ['metrics', 'dimensions', ...path], input, message }),
+    );
+    dataset.metrics.ratios.forEach((ratio, index) => {
+      if (ratio.denominator === dataset.name) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', 'ratios', index, 'denominator'],
+          input: ratio.denominator,
+          message: 'is this dataset: the ratio would always be 1. Fix: name another dataset',
+        });
+      }
+    });
     dataset.columns.forEach((column, index) => {
       if ((column.enum || column.pattern) && column.type !== 'string') {
         ctx.addIssue({

@@ -1,11 +1,12 @@
 import { CfnOutput, Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../config/schema';
-import { ApiStack } from '../lib/stacks/api-stack';
+import { API_STAGE_NAME, ApiStack } from '../lib/stacks/api-stack';
 import { CatalogStack } from '../lib/stacks/catalog-stack';
 import { DataMartStack } from '../lib/stacks/data-mart-stack';
 import { IamStack } from '../lib/stacks/iam-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
+import { OperationsStack } from '../lib/stacks/operations-stack';
 import { OrchestrationStack } from '../lib/stacks/orchestration-stack';
 import { StorageStack } from '../lib/stacks/storage-stack';
 
@@ -84,6 +85,26 @@ export class DataPlatformStage extends Stage {
       mart: dataMart,
       invokerRoles: [iam.integrationTestRole],
       alarmTopic: orchestration.alertTopic,
+    });
+
+    // An eighth stack (DESIGN lists seven): alarms and dashboards read every stack, none reads them, so they deploy last.
+    new OperationsStack(this, 'Operations', {
+      ...common,
+      stackName: stackName('operations'),
+      datasets,
+      alertTopic: orchestration.alertTopic,
+      apiName: api.api.restApiName,
+      apiStage: API_STAGE_NAME,
+      eventStreams: api.ingestion.eventStreams,
+      martClusterIdentifier: dataMart.cluster.clusterIdentifier,
+      orchestrationDeadLetterQueue: orchestration.deadLetterQueue,
+      alarmedDeadLetterQueues: {
+        'landed objects': {
+          queue: orchestration.objectStage.deadLetterQueue,
+          alarm: orchestration.objectStage.deadLetterAlarm,
+        },
+        exports: { queue: api.exportJobs.deadLetterQueue, alarm: api.exportJobs.deadLetterAlarm },
+      },
     });
 
     this.output(iam, 'IntegrationTestRoleArn', iam.integrationTestRole.roleArn);

@@ -56,7 +56,7 @@ describe('the whole app, as `cdk synth` builds it', () => {
       expect(stage).toBeDefined();
       const stacks = stage!.nestedAssembly.stacks;
       expect(stacks.map((stack) => stack.stackName).sort()).toEqual(
-        ['api', 'catalog', 'data-mart', 'iam', 'network', 'orchestration', 'storage'].map(
+        ['api', 'catalog', 'data-mart', 'iam', 'network', 'operations', 'orchestration', 'storage'].map(
           (stack) => `${config.platform.prefix}-${environment.name}-${stack}`,
         ),
       );

@@ -10,10 +10,12 @@ import { RdsDataClient } from '../shared/aws/rds-data';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, countPlatformEvent, recordPlatformGauge } from '../shared/logger';
+import { PLATFORM_METRICS, STAGE_B_METRICS } from '../shared/metrics-contract';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
+import { batchTimings, oldestStagedAgeSeconds } from './batch-metrics';
 import { acquire, acquireOutput, complete, fail } from './batches';
 import {
   type AcquireOutput,
@@ -96,7 +98,11 @@ export function createHandler(deps: BatchDependencies): (event: unknown) => Prom
               },
               load: { dataset: dataset.name, batchId: batch.batchId, bucket: deps.curatedBucket, prefix },
             };
-            metrics.addMetric(batch.attempt === 1 ? 'BatchesStarted' : 'BatchesRetried', MetricUnit.Count, 1);
+            metrics.addMetric(
+              batch.attempt === 1 ? STAGE_B_METRICS.started : STAGE_B_METRICS.retried,
+              MetricUnit.Count,
+              1,
+            );
             metrics.addMetric('BatchRuns', MetricUnit.Count, batch.runCount);
             metrics.addMetric('BatchStagedBytes', MetricUnit.Bytes, batch.stagedBytes);
           }
@@ -104,8 +110,12 @@ export function createHandler(deps: BatchDependencies): (event: unknown) => Prom
             logger.error('batches abandoned after every attempt failed: their runs are FAILED', {
               batches: decision.abandoned,
             });
-            metrics.addMetric('BatchesAbandoned', MetricUnit.Count, decision.abandoned.length);
+            metrics.addMetric(STAGE_B_METRICS.abandoned, MetricUnit.Count, decision.abandoned.length);
           }
+          // Freshness: the oldest STAGED run of the dataset, per dataset and platform-wide (the alarm's one series).
+          const oldestAge = await oldestStagedAgeSeconds(deps.executor, dataset.name, now());
+          metrics.addMetric(STAGE_B_METRICS.oldestStagedAge, MetricUnit.Seconds, oldestAge);
+          recordPlatformGauge(PLATFORM_METRICS.oldestStagedAge, oldestAge, 'Seconds');
           logger.info('decided', {
             outcome: decision.outcome,
             reason: decision.reason,
@@ -116,14 +126,20 @@ export function createHandler(deps: BatchDependencies): (event: unknown) => Prom
         case 'complete': {
           const result = await complete(deps.executor, { ...input, now: now() }, deps.settings);
           logger.info('batch succeeded', { batchId: input.batchId, runs: result.runs });
-          metrics.addMetric('BatchesSucceeded', MetricUnit.Count, 1);
+          metrics.addMetric(STAGE_B_METRICS.succeeded, MetricUnit.Count, 1);
+          const timings = result.runs > 0 ? await batchTimings(deps.executor, input.batchId) : undefined;
+          if (timings) {
+            metrics.addMetric(STAGE_B_METRICS.duration, MetricUnit.Seconds, timings.durationSeconds);
+            metrics.addMetric(STAGE_B_METRICS.landingToMart, MetricUnit.Seconds, timings.landingToMartSeconds);
+          }
           return result;
         }
         case 'fail': {
           const error = input.cause ? `${input.error}: ${input.cause}` : input.error;
           const result = await fail(deps.executor, { ...input, error, now: now() }, deps.settings);
           logger.error('batch failed', { error: input.error, cause: input.cause?.slice(0, 1000), ...result });
-          metrics.addMetric('BatchesFailed', MetricUnit.Count, 1);
+          metrics.addMetric(STAGE_B_METRICS.failed, MetricUnit.Count, 1);
+          countPlatformEvent(PLATFORM_METRICS.batchesFailed);
           return result;
         }
       }

@@ -4,7 +4,8 @@
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
 import { InvalidInputError } from '../shared/errors';
-import { logger, metrics } from '../shared/logger';
+import { countPlatformEvent, logger, metrics } from '../shared/logger';
+import { JOB_AUDITOR_METRICS, PLATFORM_METRICS } from '../shared/metrics-contract';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { GlueClient } from '../shared/aws/glue';
@@ -58,6 +59,10 @@ export function createHandler(deps: JobAuditorDependencies) {
       });
       logger.info('job run recorded', { jobName, jobRunId, state, batchId });
       metrics.addMetric(`GlueJobRuns${state[0]}${state.slice(1).toLowerCase()}`, 'Count', 1);
+      if (state !== 'SUCCEEDED') countPlatformEvent(PLATFORM_METRICS.glueJobRunsUnsuccessful);
+      // What the run is billed for: DPU-seconds as Glue reports them (auto scaling, Flex), else time x capacity.
+      const dpuSeconds = jobRun?.DPUSeconds ?? (jobRun?.ExecutionTime ?? 0) * (jobRun?.MaxCapacity ?? 0);
+      metrics.addMetric(JOB_AUDITOR_METRICS.dpuSeconds, 'Count', dpuSeconds);
       return { jobName, jobRunId, state, batchId };
     } finally {
       metrics.publishStoredMetrics();

@@ -6,6 +6,8 @@
 import type { ColumnMetadata, Field, SqlParameter } from '@aws-sdk/client-rds-data';
 import type { RdsDataApi } from './aws/rds-data';
 import { TransientError } from './errors';
+import { countPlatformEvent } from './logger';
+import { PLATFORM_METRICS } from './metrics-contract';
 import type { SqlExecutor, SqlParams, SqlRow, SqlValue } from './sql';
 import { parameterNames } from './sql-params';
 
@@ -167,7 +169,12 @@ export class DataApiExecutor implements SqlExecutor {
       // Awaited inside try: a failure of any kind (rejected or thrown) is mapped the same way.
       return await call();
     } catch (error) {
-      throw mapDataApiError(error);
+      const mapped = mapDataApiError(error);
+      // A resuming cluster is expected (Dev scales to zero) and retried: only the other failures are alarmed.
+      countPlatformEvent(
+        mapped instanceof TransientError ? PLATFORM_METRICS.martResumeWaits : PLATFORM_METRICS.dataApiErrors,
+      );
+      throw mapped;
     }
   }
 

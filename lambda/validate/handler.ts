@@ -15,6 +15,7 @@ import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
+import { STAGE_A_OBJECT_METRICS } from '../shared/metrics-contract';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { parseValidationSettings, VALIDATE_ENV, VALIDATION_DEFAULTS } from './contract';
@@ -24,9 +25,9 @@ import { createValidator } from './validate-object';
 
 /** One count per outcome (EMF, dimension service): what the operations dashboard plots. */
 export const OUTCOME_METRICS: Readonly<Record<StageObjectOutcome, string>> = {
-  STAGED: 'ObjectsStaged',
-  NO_VALID_ROWS: 'ObjectsWithoutValidRows',
-  UNREADABLE: 'ObjectsUnreadable',
+  STAGED: STAGE_A_OBJECT_METRICS.staged,
+  NO_VALID_ROWS: STAGE_A_OBJECT_METRICS.withoutValidRows,
+  UNREADABLE: STAGE_A_OBJECT_METRICS.unreadable,
   UNKNOWN_DATASET: 'ObjectsOfUnknownDatasets',
   ALREADY_STAGED: 'ObjectsAlreadyStaged',
   ALREADY_PROCESSED: 'ObjectsAlreadyProcessed',
@@ -60,7 +61,7 @@ export function createHandler(deps: StageObjectDependencies, options: HandlerOpt
           error: (error as Error).message,
           errorName: (error as Error).name,
         });
-        metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
+        metrics.addMetric(STAGE_A_OBJECT_METRICS.failed, MetricUnit.Count, 1);
         failures.push({ itemIdentifier: record.messageId });
       } finally {
         metrics.publishStoredMetrics();

@@ -34,6 +34,7 @@ import {
   type RecordReader,
   UnreadableFileError,
 } from './readers';
+import { type DimensionCount, DimensionCounts } from './dimension-counts';
 import { type CsvRecordMapper, RecordValidator } from './record-validator';
 
 export type FileFormat = 'ndjson' | 'json' | 'csv';
@@ -70,6 +71,8 @@ export interface ValidateFileResult {
   readonly decode: DecodeInfo;
   /** Parts of the staged rows object (0 when none was written). */
   readonly stagedParts: number;
+  /** Accepted rows by allowed metric dimension (empty when the dataset has none, or nothing was staged). */
+  readonly dimensionCounts: readonly DimensionCount[];
 }
 
 /** The ingest date from the key's `ingest_date=YYYY-MM-DD` segment, if it has a valid one. */
@@ -125,6 +128,8 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
   );
   const rejected = store.createWriter(artifactsBucket, rejectedKey, 'application/x-ndjson', options.writerOptions);
   const validator = new RecordValidator(dataset);
+  const dimensions = new DimensionCounts(dataset);
+  const countDimensions = dimensions.active;
   const metadataTail = `"${STAGED_METADATA.ingestDate}":"${ingestDate}","${STAGED_METADATA.record}":`;
   const commaTail = `,${metadataTail}`;
   let rowsTotal = 0;
@@ -162,6 +167,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
       return;
     }
     rowsValid++;
+    if (countDimensions) dimensions.countObject(value);
     // The producer's own text is staged (cheaper than re-serializing), unless it spans lines.
     // Staged rows must be one per line (Spark splits on CR too): re-serialize the rare records holding line breaks.
     const spansLines = (format !== 'ndjson' && raw.indexOf('\n') >= 0) || (sawCarriageReturn && raw.indexOf('\r') >= 0);
@@ -183,6 +189,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
     if (json === undefined) return false;
     rowsTotal++;
     rowsValid++;
+    if (countDimensions) dimensions.countUnquotedCsvLine(raw);
     staged.writeWithTail(json, 0, `${commaTail}${rowsTotal}}\n`);
     return true;
   };
@@ -194,6 +201,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
         throw new UnreadableFileError(`${bound.headerProblem}. Fix: the first line must name the dataset's columns`);
       }
       mapper = bound;
+      dimensions.bindCsvHeader(record.fields);
       return;
     }
     rowsTotal++;
@@ -207,6 +215,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
       return;
     }
     rowsValid++;
+    if (countDimensions) dimensions.countCsvFields(record.fields);
     staged.write(`${commaTail}${rowsTotal}}\n`);
   };
 
@@ -287,6 +296,7 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
       format,
       decode,
       stagedParts: 0,
+      dimensionCounts: [],
     };
   }
 
@@ -306,5 +316,5 @@ export async function validateFile(options: ValidateFileOptions): Promise<Valida
           ...rejections,
           reason: rowsTotal === 0 ? 'the file holds no records' : (rejections.reason ?? ''),
         };
-  return { output, format, decode, stagedParts: stagedSummary?.parts ?? 0 };
+  return { output, format, decode, stagedParts: stagedSummary?.parts ?? 0, dimensionCounts: dimensions.results() };
 }

@@ -6,6 +6,7 @@ import type { DatasetConfig } from '../../config/schema';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
+import { STAGE_A_METRICS } from '../shared/metrics-contract';
 import { VALIDATION_DEFAULTS, type ValidateOutput, type ValidationSettings, validateInputSchema } from './contract';
 import { showValue } from './show-value';
 import type { ObjectStore } from './object-store';
@@ -64,13 +65,24 @@ export function createValidator(
 
     const { output } = result;
     metrics.addDimension('dataset', output.dataset);
-    metrics.addMetric('RowsValid', MetricUnit.Count, output.rowsValid);
-    metrics.addMetric('RowsRejected', MetricUnit.Count, output.rowsRejected);
-    metrics.addMetric(output.status === 'UNREADABLE' ? 'FilesUnreadable' : 'FilesRead', MetricUnit.Count, 1);
+    metrics.addMetric(STAGE_A_METRICS.rowsAccepted, MetricUnit.Count, output.rowsValid);
+    metrics.addMetric(STAGE_A_METRICS.rowsRejected, MetricUnit.Count, output.rowsRejected);
+    metrics.addMetric(
+      output.status === 'UNREADABLE' ? STAGE_A_METRICS.filesUnreadable : STAGE_A_METRICS.filesRead,
+      MetricUnit.Count,
+      1,
+    );
     // A file stopped by a limit is worth an alarm of its own: a bomb, a runaway producer, or a limit set too low.
     if (output.limit !== undefined) metrics.addMetric('FilesStoppedByLimit', MetricUnit.Count, 1);
     metrics.addMetric('BytesRead', MetricUnit.Bytes, result.decode.bytesOut);
     metrics.publishStoredMetrics();
+    // One line per counted value (its own dimension set), bounded by the dataset's config, not by the data.
+    for (const { column, value, rows } of result.dimensionCounts) {
+      const line = metrics.singleMetric();
+      line.addDimension('dataset', output.dataset);
+      line.addDimension(column, value);
+      line.addMetric(STAGE_A_METRICS.rowsAcceptedByDimension, MetricUnit.Count, rows);
+    }
     if (output.limit !== undefined) logger.warn('Stopped by a limit', { limit: output.limit, reason: output.reason });
     logger.info('Validated', {
       ...output,

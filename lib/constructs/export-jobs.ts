@@ -56,7 +56,7 @@ export class ExportJobsStore extends Construct {
     });
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription:
-        'An export job failed on every delivery and is in the dead-letter queue. Look at the export worker logs, then redrive or purge the DLQ.',
+        'An export job failed on every delivery and is in the dead-letter queue. Look at the export worker logs, then redrive or purge the DLQ. Runbook: docs/operations.md#export-dead-letters',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       threshold: 1,
       evaluationPeriods: 1,

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/schema';
+import { AuditTrail } from '../constructs/audit-trail';
 import { logProviderFunction } from '../constructs/provider-log-groups';
 import { ZoneBucket } from '../constructs/zone-bucket';
 
@@ -85,6 +86,8 @@ export class StorageStack extends Stack {
   readonly bucketNames: Readonly<Record<Zone, string>>;
   /** ARN of the role allowed to delete landing objects. */
   readonly landingDeleterRoleArn: string;
+  /** The trail of landing's and curated's data events, when this environment creates one (`auditTrail.type`). */
+  readonly auditTrail?: AuditTrail;
 
   constructor(scope: Construct, id: string, props: StorageStackProps) {
     super(scope, id, props);
@@ -97,7 +100,7 @@ export class StorageStack extends Stack {
       ? kms.Key.fromKeyArn(this, 'Key', storage.existingKmsKeyArn)
       : this.createKey(props);
 
-    const bucketName = (zone: Zone) => {
+    const bucketName = (zone: Zone | 'audit') => {
       const name = `${prefix}-${zone}-${environment.account}-${environment.region}`;
       if (name.length > MAX_BUCKET_NAME_LENGTH) {
         throw new Error(
@@ -171,6 +174,18 @@ export class StorageStack extends Stack {
       accessLogs: { destination: logs, prefix: 'artifacts/' },
       removal,
     });
+    // S3 data events of landing and curated (issue 14), unless an organization trail named in config records them.
+    if (environment.auditTrail.type === 'create') {
+      this.auditTrail = new AuditTrail(this, 'AuditTrail', {
+        prefix,
+        bucketName: bucketName('audit'),
+        buckets: [landing.bucket, curated.bucket],
+        key: this.key,
+        retentionDays: environment.auditTrail.retentionDays,
+        accessLogs: { destination: logs, prefix: 'audit/' },
+        removal,
+      });
+    }
     this.buckets = {
       landing: landing.bucket,
       curated: curated.bucket,

@@ -42,6 +42,7 @@ export const IAM_PREFIX_BY_CFN_SERVICE: Readonly<Record<string, string>> = {
   ApiGateway: 'apigateway',
   Athena: 'athena',
   CloudFormation: 'cloudformation',
+  CloudTrail: 'cloudtrail',
   CloudWatch: 'cloudwatch',
   CodeBuild: 'codebuild',
   CodeCommit: 'codecommit',

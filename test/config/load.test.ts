@@ -264,3 +264,106 @@ describe('CIDR helpers', () => {
     expect(cidrsOverlap('10.0.0.0/16', '10.1.0.0/16')).toBe(false);
   });
 });
+
+describe('loadConfig: operations (metric dimensions, ratios, freshness, audit trail)', () => {
+  const metrics = (json: Json) => json.metrics as { dimensions: Json[]; ratios: Json[] };
+
+  test('loads the example: dimensions and ratio of the datasets, freshness default, audit trail per environment', () => {
+    const config = loadConfig(path.join(REPO_ROOT, 'config'));
+    const clicks = config.datasets.find((d) => d.name === 'clicks')!;
+    expect(clicks.metrics).toEqual({
+      dimensions: [{ column: 'is_fraud_suspected' }],
+      ratios: [{ label: 'Click-through rate', denominator: 'impressions' }],
+    });
+    const [dev, , prod] = config.environments;
+    // Default: batch wait + Glue timeout + 16 minutes of mart load + 30.
+    expect(dev.etl.freshnessAlarmMinutes).toBe(5 + 30 + 16 + 30);
+    expect(prod.etl.freshnessAlarmMinutes).toBe(15 + 120 + 16 + 30);
+    expect(dev.auditTrail).toEqual({ type: 'create', retentionDays: 30 });
+    expect(prod.auditTrail).toEqual({ type: 'create', retentionDays: 365 });
+  });
+
+  test('fails on a metric dimension of a numeric column (unbounded values), naming file, key, value and fix', () => {
+    const message = loadError(
+      configWith({ 'datasets/clicks.json': (j) => (metrics(j).dimensions = [{ column: 'campaign_id' }]) }),
+    );
+    expect(message).toContain('datasets/clicks.json: key "metrics.dimensions[0].column" has value "campaign_id"');
+    expect(message).toContain('has type bigint');
+    expect(message).toContain('Fix: pick a string column with an enum');
+  });
+
+  test('fails on more than two dimension columns', () => {
+    const message = loadError(
+      configWith({
+        'datasets/impressions.json': (j) =>
+          (metrics(j).dimensions = [{ column: 'placement' }, { column: 'device_type' }, { column: 'viewable' }]),
+      }),
+    );
+    expect(message).toContain('key "metrics.dimensions"');
+    expect(message).toContain('must name at most 2 columns');
+  });
+
+  test('fails on a string dimension without enum or values, and on a value outside the enum', () => {
+    const message = loadError(
+      configWith({
+        'datasets/impressions.json': (j) =>
+          (metrics(j).dimensions = [{ column: 'country' }, { column: 'placement', values: ['banner', 'popup'] }]),
+      }),
+    );
+    expect(message).toContain('key "metrics.dimensions[0].values" is missing');
+    expect(message).toContain('its values are unbounded. Fix: list up to 10 values');
+    expect(message).toContain(
+      'key "metrics.dimensions[1].values[1]" has value "popup": is not in the enum of placement',
+    );
+  });
+
+  test('fails on more than ten values for one dimension', () => {
+    const values = Array.from({ length: 11 }, (_, i) => `C${i}`);
+    const message = loadError(
+      configWith({ 'datasets/impressions.json': (j) => (metrics(j).dimensions = [{ column: 'country', values }]) }),
+    );
+    expect(message).toContain('key "metrics.dimensions[0].values"');
+    expect(message).toContain('must list at most 10 values');
+  });
+
+  test('fails on a dimension column named like a dimension every metric has', () => {
+    const message = loadError(
+      configWith({
+        'datasets/impressions.json': (j) => {
+          (j.columns as Json[]).push({ name: 'service', type: 'string', enum: ['a', 'b'] });
+          metrics(j).dimensions = [{ column: 'service' }];
+        },
+      }),
+    );
+    expect(message).toContain('key "metrics.dimensions[0].column" has value "service"');
+    expect(message).toContain('is a dimension every stage A metric already has');
+  });
+
+  test('fails on a ratio over a dataset that is not configured', () => {
+    const message = loadError(
+      configWith({ 'datasets/clicks.json': (j) => (metrics(j).ratios = [{ label: 'CTR', denominator: 'views' }]) }),
+    );
+    expect(message).toContain('datasets/clicks.json: key "metrics.ratios[0].denominator" has value "views"');
+    expect(message).toContain('Fix: use one of clicks, impressions');
+  });
+
+  test('fails on a freshness threshold a healthy batch would cross', () => {
+    const message = loadError(
+      configWith({ 'environments/dev.json': (j) => ((j.etl as Json).freshnessAlarmMinutes = 40) }),
+    );
+    expect(message).toContain('environments/dev.json: key "etl.freshnessAlarmMinutes" has value 40');
+    expect(message).toContain('(51 minutes: etl.batch.maxWaitMinutes 5 + etl.glueTimeoutMinutes 30 + 16');
+    expect(message).toContain('Fix: at least 52');
+  });
+
+  test('fails on a production audit trail kept less than a year, and on an unknown trail type', () => {
+    const short = loadError(
+      configWith({ 'environments/prod.json': (j) => (j.auditTrail = { type: 'create', retentionDays: 90 }) }),
+    );
+    expect(short).toContain('environments/prod.json: key "auditTrail.retentionDays" has value 90');
+    expect(short).toContain('Fix: at least 365');
+    const unknown = loadError(configWith({ 'environments/dev.json': (j) => (j.auditTrail = { type: 'lake' }) }));
+    expect(unknown).toContain('key "auditTrail.type"');
+    expect(unknown).toContain('Fix: use "create" or "organization"');
+  });
+});

@@ -62,7 +62,7 @@ describe('every stack of every environment', () => {
     };
   });
 
-  test('encrypts every log group, queue, topic and query result with the one platform key, keeps logs for the configured time (a year in production), and gives every function a log group of its template', () => {
+  test('encrypts every log group, queue, topic, bucket, trail and query result with the one platform key, keeps logs for the configured time (a year in production), and gives every function a log group of its template', () => {
     const violations: string[] = [];
     const walked: Record<string, number> = {};
     for (const { environment, stacks } of environments) {
@@ -124,6 +124,33 @@ describe('every stack of every environment', () => {
               }
               break;
             }
+            case 'AWS::CloudTrail::Trail':
+              if (!byPlatformKey(properties.KMSKeyId))
+                violations.push(`${where}: trail log files not encrypted with the platform key`);
+              break;
+            case 'AWS::S3::Bucket': {
+              // Every bucket but the server access log bucket (S3 logging cannot write to SSE-KMS) uses the key.
+              const rules = (
+                properties.BucketEncryption as {
+                  ServerSideEncryptionConfiguration: {
+                    ServerSideEncryptionByDefault: { SSEAlgorithm: string; KMSMasterKeyID?: unknown };
+                  }[];
+                }
+              ).ServerSideEncryptionConfiguration;
+              const byDefault = rules[0]?.ServerSideEncryptionByDefault;
+              const isAccessLogBucket =
+                properties.LoggingConfiguration === undefined && byDefault?.SSEAlgorithm === 'AES256';
+              if (
+                !isAccessLogBucket &&
+                !(byDefault?.SSEAlgorithm === 'aws:kms' && byPlatformKey(byDefault.KMSMasterKeyID))
+              ) {
+                violations.push(`${where}: bucket not SSE-KMS with the platform key`);
+              }
+              if (!isAccessLogBucket && properties.LoggingConfiguration === undefined) {
+                violations.push(`${where}: bucket without server access logs`);
+              }
+              break;
+            }
             case 'AWS::KMS::Key': {
               if (properties.EnableKeyRotation !== true) violations.push(`${where}: key without rotation`);
               const statements = (properties.KeyPolicy as { Statement: Statement[] }).Statement;
@@ -142,7 +169,11 @@ describe('every stack of every environment', () => {
     }
     expect(violations).toEqual([]);
     // The walk saw the resources it judges (three environments of seven stacks each), so the rules are not vacuous.
-    expect(environments.map((e) => e.stacks.length)).toEqual([7, 7, 7]);
+    // Seven stacks of DESIGN and the Operations stack (alarms, dashboards).
+    expect(environments.map((e) => e.stacks.length)).toEqual([8, 8, 8]);
+    // One data-events trail per environment of the example config (each creates its own).
+    expect(walked['AWS::CloudTrail::Trail']).toBe(3);
+    expect(walked['AWS::S3::Bucket']).toBeGreaterThanOrEqual(15);
     // Lower bounds (other work adds resources); the key count is exact: one per environment.
     expect(walked['AWS::KMS::Key']).toBe(3);
     for (const type of ['AWS::Athena::WorkGroup', 'AWS::SNS::Topic']) expect(walked[type]).toBeGreaterThanOrEqual(3);

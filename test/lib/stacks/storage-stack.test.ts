@@ -53,8 +53,9 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
   const { stack, template } = storageStack(environment);
   const nameOf = (zone: Zone) => `dp-${name}-${zone}-${environment.account}-eu-west-1`;
 
-  it('names the four buckets <prefix>-<zone>-<account>-<region>', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 4);
+  it('names the four zone buckets <prefix>-<zone>-<account>-<region>, and the audit trail bucket <prefix>-audit-...', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 5);
+    bucketId(template, `dp-${name}-audit-${environment.account}-eu-west-1`);
     for (const zone of ZONES) {
       expect(stack.bucketNames[zone]).toBe(nameOf(zone));
       bucketId(template, nameOf(zone));
@@ -341,7 +342,7 @@ describe('StorageStack removal', () => {
   it('retains every bucket and the key, without auto-delete, when storage.removalPolicy is retain (prod)', () => {
     const { template } = storageStack(exampleEnvironment('prod'));
     const buckets = Object.values(template.findResources('AWS::S3::Bucket'));
-    expect(buckets).toHaveLength(4);
+    expect(buckets).toHaveLength(5);
     for (const bucket of buckets) {
       expect(bucket.DeletionPolicy).toBe('Retain');
       expect(bucket.UpdateReplacePolicy).toBe('Retain');
@@ -357,7 +358,7 @@ describe('StorageStack removal', () => {
       expect(bucket.DeletionPolicy).toBe('Delete');
       template.hasResourceProperties('Custom::S3AutoDeleteObjects', { BucketName: { Ref: id } });
     }
-    template.resourceCountIs('Custom::S3AutoDeleteObjects', 4);
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 5);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
   });
 });
@@ -492,6 +493,7 @@ describe('StorageStack under the feature flags of cdk.json (as `cdk synth` runs 
       'AllowAccessLogsFromLanding',
       'AllowAccessLogsFromCurated',
       'AllowAccessLogsFromArtifacts',
+      'AllowAccessLogsFromTrailBucket',
     ]);
   });
 });

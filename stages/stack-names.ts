@@ -10,4 +10,5 @@ export const STAGE_STACK_SUFFIXES = [
   'catalog',
   'orchestration',
   'api',
+  'operations',
 ] as const;

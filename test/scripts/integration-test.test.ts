@@ -477,6 +477,7 @@ describe('integration test: --from-stacks (runs by hand)', () => {
       'dp-dev-catalog',
       'dp-dev-orchestration',
       'dp-dev-api',
+      'dp-dev-operations',
     ]);
   });
 

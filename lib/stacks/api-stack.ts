@@ -90,7 +90,6 @@ export class ApiStack extends Stack {
 
   /** Route key -> its method. */
   private readonly routeMethods = new Map<string, { resourcePath: string; httpMethod: string }[]>();
-  private readonly functions: PlatformFunction[] = [];
   private readonly props: ApiStackProps;
   private readonly validator: apigw.RequestValidator;
 
@@ -236,7 +235,7 @@ export class ApiStack extends Stack {
       key: props.key,
       validator: this.validator,
       callerContextVariable: callerContextVariable(props.environment),
-      uploadUrlFunction: uploadUrl.function,
+      uploadUrlFunction: uploadUrl,
       eventBuffering: {
         sizeMiB: props.environment.events.bufferSizeMiB,
         intervalSeconds: props.environment.events.bufferIntervalSeconds,
@@ -259,12 +258,8 @@ export class ApiStack extends Stack {
       [API_ENV.martTables]: martTables,
       [API_ENV.exportRetentionDays]: String(EXPORT_RETENTION_DAYS),
     });
-    request.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
-    );
-    request.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
-    );
+    request.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }));
+    request.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     this.allowKey(request, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
 
     const status = this.apiFunction('ExportStatusFunction', 'export-status', removalPolicy, {
@@ -272,10 +267,8 @@ export class ApiStack extends Stack {
       [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
     });
-    status.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }),
-    );
-    status.function.addToRolePolicy(
+    status.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }));
+    status.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
         resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
@@ -297,10 +290,10 @@ export class ApiStack extends Stack {
       },
       { timeout: EXPORT_WORKER_TIMEOUT, memorySize: 512 },
     );
-    worker.function.addToRolePolicy(
+    worker.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }),
     );
-    worker.function.addToRolePolicy(
+    worker.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
         resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
@@ -308,9 +301,7 @@ export class ApiStack extends Stack {
     );
     this.allowKey(worker, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
     props.mart.grantDataApi(worker, 'reader');
-    worker.function.addEventSource(
-      new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }),
-    );
+    worker.addEventSource(new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
 
     const exportModel = this.api.addModel('ExportRequest', {
       contentType: 'application/json',
@@ -327,19 +318,14 @@ export class ApiStack extends Stack {
       },
     });
     const exportsResource = v1.addResource('exports');
-    this.addRoute(exportsResource, new apigw.LambdaIntegration(request.function), API_ROUTES.requestExport, {
+    this.addRoute(exportsResource, new apigw.LambdaIntegration(request), API_ROUTES.requestExport, {
       requestValidator: this.validator,
       requestModels: { 'application/json': exportModel },
     });
-    this.addRoute(
-      exportsResource.addResource('{id}'),
-      new apigw.LambdaIntegration(status.function),
-      API_ROUTES.exportStatus,
-      {
-        requestValidator: this.validator,
-        requestParameters: { 'method.request.path.id': true },
-      },
-    );
+    this.addRoute(exportsResource.addResource('{id}'), new apigw.LambdaIntegration(status), API_ROUTES.exportStatus, {
+      requestValidator: this.validator,
+      requestParameters: { 'method.request.path.id': true },
+    });
   }
 
   /** GET /v1/marts/{table}: read-only, whitelisted, keyset-paginated. */
@@ -352,7 +338,7 @@ export class ApiStack extends Stack {
     this.props.mart.grantDataApi(query, 'reader');
     this.addRoute(
       v1.addResource('marts').addResource('{table}'),
-      new apigw.LambdaIntegration(query.function),
+      new apigw.LambdaIntegration(query),
       API_ROUTES.queryMart,
       { requestValidator: this.validator, requestParameters: { 'method.request.path.table': true } },
     );
@@ -428,7 +414,6 @@ export class ApiStack extends Stack {
       encryptionKey: this.props.key,
       logRemovalPolicy: removalPolicy,
     });
-    this.functions.push(fn);
     return fn;
   }
 
@@ -495,7 +480,7 @@ export class ApiStack extends Stack {
   }
 
   private allowKey(fn: PlatformFunction, actions: string[]): void {
-    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.props.key.keyArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.props.key.keyArn] }));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -598,24 +583,6 @@ export class ApiStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.artifacts, 'exports/*')}]`,
       reason: 'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv',
     };
-    for (const fn of this.functions) {
-      const role = fn.function.role!;
-      Validations.of(fn.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
-      });
-      Validations.of(role).acknowledge(
-        {
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
-        },
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-        },
-      );
-    }
     Validations.of(this.node.findChild('ExportStatusFunction')).acknowledge(exportObjects);
     Validations.of(this.node.findChild('ExportWorkerFunction')).acknowledge(exportObjects);
   }

@@ -115,7 +115,7 @@ export class MartDataApi implements MartAccess {
 
   /** Also for the master login: the DataMart stack's own migrate and rotation functions only. */
   grant(grantee: PlatformFunction | iam.IGrantable, login: MartLogin | 'master'): void {
-    const principal = (grantee instanceof PlatformFunction ? grantee.function : grantee).grantPrincipal;
+    const principal = (grantee instanceof PlatformFunction ? grantee : grantee).grantPrincipal;
     for (const statement of this.statements(login)) principal.addToPrincipalPolicy(statement);
   }
 
@@ -411,6 +411,8 @@ export class DataMartStack extends Stack implements MartAccess {
       handlerDir: 'rotate-mart-secret',
       serviceName: 'data-mart-rotate-login-secrets',
       description: `${props.prefix}: rotates the data mart login secrets (alternating users, through the Data API)`,
+      starResourceReason:
+        'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) and secretsmanager:GetRandomPassword support no resource-level permissions',
       // Room for an auto-paused cluster to resume during a step.
       timeout: Duration.minutes(5),
       logRetentionDays: environment.logRetentionDays,
@@ -424,14 +426,14 @@ export class DataMartStack extends Stack implements MartAccess {
     // As the master to set passwords; the final check logs in with the login secret itself (same cluster actions).
     this.dataApi.grant(rotate, 'master');
     // PutSecretValue encrypts the new version with the platform key, through Secrets Manager.
-    rotate.function.addToRolePolicy(
+    rotate.addToRolePolicy(
       this.dataApi.keyThroughSecretsManager('EncryptMartSecrets', ['kms:Encrypt', 'kms:GenerateDataKey']),
     );
     for (const login of MART_LOGIN_NAMES) {
       const schedule = (this.loginSecrets[login] as secretsmanager.SecretTargetAttachment).addRotationSchedule(
         'RotationSchedule',
         {
-          rotationLambda: rotate.function,
+          rotationLambda: rotate,
           automaticallyAfter: Duration.days(environment.dataMart.loginRotationDays),
         },
       );
@@ -439,16 +441,12 @@ export class DataMartStack extends Stack implements MartAccess {
       schedule.node.addDependency(this.migrations);
     }
     // Secrets Manager of this account only may invoke it (RotationSchedule's permission names no source).
-    for (const child of rotate.function.node.findAll()) {
+    for (const child of rotate.node.findAll()) {
       if (child instanceof lambda.CfnPermission && child.principal === 'secretsmanager.amazonaws.com') {
         child.sourceAccount = this.account;
       }
     }
-    acknowledgePlatformFunction(
-      rotate,
-      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) and secretsmanager:GetRandomPassword support no resource-level permissions',
-    );
-    return rotate.function;
+    return rotate;
   }
 
   private createLoadMartFunction(props: DataMartStackProps, curatedArn: string): lambda.IFunction {
@@ -469,15 +467,14 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     this.grantDataApi(loadMart, 'loader');
     // It lists the batch's part files; the cluster's import role reads them.
-    loadMart.function.addToRolePolicy(
+    loadMart.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [curatedArn],
         conditions: { StringLike: { 's3:prefix': [`${MART_BATCH_PREFIX}*`] } },
       }),
     );
-    acknowledgePlatformFunction(loadMart);
-    return loadMart.function;
+    return loadMart;
   }
 
   private createMigrations(props: DataMartStackProps): CustomResource {
@@ -501,9 +498,8 @@ export class DataMartStack extends Stack implements MartAccess {
     // As the master (it owns the schemas), and reading every login secret to set the initial passwords.
     this.dataApi.grant(migrate, 'master');
     for (const login of MART_LOGIN_NAMES) {
-      migrate.function.addToRolePolicy(this.dataApi.statements(login)[1]);
+      migrate.addToRolePolicy(this.dataApi.statements(login)[1]);
     }
-    acknowledgePlatformFunction(migrate);
 
     const providerLogs = new logs.LogGroup(this, 'MigrationsProviderLogs', {
       retention: environment.logRetentionDays as logs.RetentionDays,
@@ -511,7 +507,7 @@ export class DataMartStack extends Stack implements MartAccess {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const provider = new cr.Provider(this, 'MigrationsProvider', {
-      onEventHandler: migrate.function,
+      onEventHandler: migrate,
       logGroup: providerLogs,
       providerFunctionEnvEncryption: key,
     });
@@ -536,7 +532,7 @@ export class DataMartStack extends Stack implements MartAccess {
         reason: 'The Provider framework function of aws-cdk-lib uses AWSLambdaBasicExecutionRole for its own logs',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(migrate.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(migrate.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
         reason:
           'The Provider framework may invoke any version of the one migrate function, as generated by aws-cdk-lib',
       },
@@ -547,22 +543,4 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     return migrations;
   }
-}
-
-/** Findings every PlatformFunction has (same reasons as the other stacks give). */
-function acknowledgePlatformFunction(
-  fn: PlatformFunction,
-  starReason = 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-): void {
-  Validations.of(fn.function).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason: 'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
-  });
-  Validations.of(fn.function.role as iam.IRole).acknowledge(
-    {
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
-    },
-    { id: 'AwsSolutions-IAM5[Resource::*]', reason: starReason },
-  );
 }

@@ -62,7 +62,6 @@ export class OrchestrationStack extends Stack {
   readonly batchSettings: BatchSettings;
 
   private readonly props: OrchestrationStackProps;
-  private readonly functions: PlatformFunction[] = [];
 
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
@@ -95,7 +94,7 @@ export class OrchestrationStack extends Stack {
       maxIterations: MAX_ITERATIONS,
     };
 
-    this.batchFunction = this.function('BatchFunction', 'batch', removalPolicy, {
+    this.batchFunction = this.platformFunction('BatchFunction', 'batch', removalPolicy, {
       description: 'Stage B: decides, records and fails the batches of each dataset (audit.batches), writes manifests.',
       environment: {
         ...martEnv,
@@ -112,7 +111,7 @@ export class OrchestrationStack extends Stack {
 
     this.batchStage = new BatchStage(this, 'BatchStage', {
       prefix,
-      batchFunction: this.batchFunction.function,
+      batchFunction: this.batchFunction,
       loadMartFunction: props.loadMartFunction,
       curateJobName: props.curateJobName,
       curateJobTimeout: Duration.minutes(environment.etl.glueTimeoutMinutes),
@@ -125,7 +124,7 @@ export class OrchestrationStack extends Stack {
     storage.key.grant(this.batchStage.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.alertOnStoppedLoops();
 
-    this.validateFunction = this.function('ValidateFunction', 'validate', removalPolicy, {
+    this.validateFunction = this.platformFunction('ValidateFunction', 'validate', removalPolicy, {
       description:
         'Stage A: claims, validates and stages one landed object (valid rows to staging, the rest to quarantine).',
       environment: {
@@ -143,12 +142,12 @@ export class OrchestrationStack extends Stack {
     });
     this.grantValidate(this.validateFunction);
     props.dataMart.grantDataApi(this.validateFunction, 'loader');
-    this.batchStage.stateMachine.grantStartExecution(this.validateFunction.function);
+    this.batchStage.stateMachine.grantStartExecution(this.validateFunction);
 
     this.objectStage = new ObjectStage(this, 'ObjectStage', {
       prefix,
       landingBucketName: storage.bucketNames.landing,
-      stageFunction: this.validateFunction.function,
+      stageFunction: this.validateFunction,
       queueKey: storage.key,
       eventDeadLetterQueue: this.deadLetterQueue,
       alertTopic: this.alertTopic,
@@ -156,13 +155,13 @@ export class OrchestrationStack extends Stack {
       removalPolicy,
     });
 
-    this.jobAuditorFunction = this.function('JobAuditorFunction', 'job-auditor', removalPolicy, {
+    this.jobAuditorFunction = this.platformFunction('JobAuditorFunction', 'job-auditor', removalPolicy, {
       description: 'Records every final state of the curate Glue job in audit.job_runs.',
       environment: martEnv,
       timeout: Duration.seconds(60),
     });
     props.dataMart.grantDataApi(this.jobAuditorFunction, 'loader');
-    this.jobAuditorFunction.function.addToRolePolicy(
+    this.jobAuditorFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadCurateJobRuns',
         actions: ['glue:GetJobRun'],
@@ -174,7 +173,7 @@ export class OrchestrationStack extends Stack {
     this.acknowledgeFindings();
   }
 
-  private function(
+  private platformFunction(
     id: string,
     handlerDir: string,
     removalPolicy: RemovalPolicy,
@@ -198,7 +197,6 @@ export class OrchestrationStack extends Stack {
       encryptionKey: this.props.storage.key,
       logRemovalPolicy: removalPolicy,
     });
-    this.functions.push(fn);
     return fn;
   }
 
@@ -222,7 +220,7 @@ export class OrchestrationStack extends Stack {
 
   /** Glue "Job State Change" of the curate job, final states only -> job-auditor (async, retried, dead-lettered). */
   private auditCurateJobRuns(): void {
-    const fn = this.jobAuditorFunction.function;
+    const fn = this.jobAuditorFunction;
     fn.configureAsyncInvoke({
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       retryAttempts: 2,
@@ -252,7 +250,7 @@ export class OrchestrationStack extends Stack {
     const staging = this.objectsArn('artifacts', 'staging/*');
     const quarantine = this.objectsArn('artifacts', 'quarantine/*');
     const policy = new iam.Policy(this, 'ValidatePolicy', {
-      roles: [fn.function.role!],
+      roles: [fn.role!],
       statements: [
         new iam.PolicyStatement({
           sid: 'ReadLanding',
@@ -292,7 +290,7 @@ export class OrchestrationStack extends Stack {
   private grantManifests(fn: PlatformFunction): void {
     const manifests = this.objectsArn('artifacts', 'batches/*');
     const policy = new iam.Policy(this, 'BatchManifestsPolicy', {
-      roles: [fn.function.role!],
+      roles: [fn.role!],
       statements: [
         new iam.PolicyStatement({ sid: 'WriteManifests', actions: ['s3:PutObject'], resources: [manifests] }),
         new iam.PolicyStatement({
@@ -330,24 +328,7 @@ export class OrchestrationStack extends Stack {
   }
 
   private acknowledgeFindings(): void {
-    for (const fn of this.functions) {
-      Validations.of(fn.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
-      });
-      Validations.of(fn.function.role!).acknowledge(
-        {
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
-        },
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-        },
-      );
-    }
-    Validations.of(this.jobAuditorFunction.function.role!).acknowledge(
+    Validations.of(this.jobAuditorFunction.role!).acknowledge(
       ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: 'Granted by the SQS failure destination on the platform key only, to send encrypted messages',
@@ -366,7 +347,7 @@ export class OrchestrationStack extends Stack {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the dead-letter queue of the landed-objects queue (stage A)',
     });
-    Validations.of(this.validateFunction.function.role!).acknowledge(
+    Validations.of(this.validateFunction.role!).acknowledge(
       ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: 'Granted by the SQS event source grant on the queue key only (receive and delete encrypted messages)',

@@ -16,7 +16,9 @@ import { API_ROUTES, type ApiRouteKey, splitRouteKey } from '../assets/api/route
 import { gatewayErrorTemplate } from '../constructs/api-templates';
 import { ExportJobsStore } from '../constructs/export-jobs';
 import { IngestionRoutes } from '../constructs/ingestion-routes';
+import { GrantPolicy } from '../constructs/grant-policy';
 import { PlatformFunction } from '../constructs/platform-function';
+import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { MartAccess } from './data-mart-stack';
 
 export interface ApiStackProps extends StackProps {
@@ -28,11 +30,8 @@ export interface ApiStackProps extends StackProps {
   readonly datasets: readonly DatasetConfig[];
   /** The platform KMS key (logs, job table, queues, objects). */
   readonly key: kms.IKey;
-  /**
-   * Names of the zone buckets the API uses (StorageStack.bucketNames, known at synth): policies and settings name them
-   * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
-   */
-  readonly bucketNames: { readonly landing: string; readonly artifacts: string; readonly curated?: string };
+  /** The zone buckets the API uses (StorageStack.zones): their grants and synth-time names. */
+  readonly zones: { readonly landing: ZoneBucket; readonly artifacts: ZoneBucket; readonly curated: ZoneBucket };
   /** The data mart: the API functions read it as its reader login, the integration test as its loader login. */
   readonly mart: MartAccess;
   /**
@@ -53,6 +52,8 @@ export const EXPORT_RETENTION_DAYS = 7;
 /** Below API Gateway's 29 s integration timeout, so a slow query still gets a JSON answer from the function. */
 export const MART_QUERY_TIMEOUT = Duration.seconds(25);
 const EXPORT_WORKER_TIMEOUT = Duration.minutes(10);
+const EXPORT_OBJECTS_REASON =
+  'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv';
 
 /** Gateway responses (errors raised by API Gateway itself) and the status each answers with. */
 const GATEWAY_RESPONSES: readonly [string, apigw.ResponseType, string | undefined][] = [
@@ -186,20 +187,13 @@ export class ApiStack extends Stack {
 
     const pool = this.auth.userPool;
     if (api.auth.type === 'cognito' && pool && (props.invokerRoles ?? []).length > 0) {
-      new iam.Policy(this, 'TestUsersPolicy', {
-        roles: [...(props.invokerRoles ?? [])],
-        statements: [
-          new iam.PolicyStatement({
-            actions: [
-              'cognito-idp:AdminCreateUser',
-              'cognito-idp:AdminSetUserPassword',
-              'cognito-idp:AdminInitiateAuth',
-              'cognito-idp:AdminDeleteUser',
-            ],
-            resources: [pool.userPoolArn],
-          }),
-        ],
-      });
+      pool.grant(
+        new GrantPolicy(this, 'TestUsersPolicy', { roles: [...(props.invokerRoles ?? [])] }),
+        'cognito-idp:AdminCreateUser',
+        'cognito-idp:AdminSetUserPassword',
+        'cognito-idp:AdminInitiateAuth',
+        'cognito-idp:AdminDeleteUser',
+      );
     }
 
     if ((props.invokerRoles ?? []).length > 0) this.allowDataPathTest([...(props.invokerRoles ?? [])]);
@@ -220,7 +214,7 @@ export class ApiStack extends Stack {
     const { props } = this;
     const names = props.datasets.map((dataset) => dataset.name);
     const uploadUrl = this.apiFunction('UploadUrlFunction', 'upload-url', removalPolicy, {
-      [API_ENV.landingBucket]: props.bucketNames.landing,
+      [API_ENV.landingBucket]: props.zones.landing.bucketName,
       [API_ENV.kmsKeyArn]: props.key.keyArn,
       [API_ENV.datasets]: JSON.stringify(names),
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
@@ -231,7 +225,7 @@ export class ApiStack extends Stack {
       parent: v1,
       prefix: props.prefix,
       datasets: names,
-      landingBucketName: props.bucketNames.landing,
+      landing: props.zones.landing,
       key: props.key,
       validator: this.validator,
       callerContextVariable: callerContextVariable(props.environment),
@@ -258,23 +252,19 @@ export class ApiStack extends Stack {
       [API_ENV.martTables]: martTables,
       [API_ENV.exportRetentionDays]: String(EXPORT_RETENTION_DAYS),
     });
-    request.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }));
-    request.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-    this.allowKey(request, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    table.grant(request, 'dynamodb:PutItem');
+    queue.grant(request, 'sqs:SendMessage');
+    // The job table and queue are encrypted with the platform key.
+    props.key.grant(request, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
 
     const status = this.apiFunction('ExportStatusFunction', 'export-status', removalPolicy, {
       [API_ENV.exportsTable]: table.tableName,
-      [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
+      [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
     });
-    status.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }));
-    status.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
-      }),
-    );
-    this.allowKey(status, ['kms:Decrypt']);
+    table.grant(status, 'dynamodb:GetItem');
+    props.key.grant(status, 'kms:Decrypt');
+    props.zones.artifacts.grantRead(status, 'exports/*', EXPORT_OBJECTS_REASON);
 
     const worker = this.apiFunction(
       'ExportWorkerFunction',
@@ -283,23 +273,16 @@ export class ApiStack extends Stack {
       {
         ...this.martEnvironment(martTables),
         [API_ENV.exportsTable]: table.tableName,
-        [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
+        [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
         [API_ENV.kmsKeyArn]: props.key.keyArn,
         // The Data API returns at most 1 MB per statement: 1000 rows leaves room for about 1 KB per row.
         [API_ENV.exportPageRows]: '1000',
       },
       { timeout: EXPORT_WORKER_TIMEOUT, memorySize: 512 },
     );
-    worker.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }),
-    );
-    worker.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
-      }),
-    );
-    this.allowKey(worker, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    table.grant(worker, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    props.key.grant(worker, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
+    props.zones.artifacts.grantWrite(worker, 'exports/*', EXPORT_OBJECTS_REASON);
     props.mart.grantDataApi(worker, 'reader');
     worker.addEventSource(new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
 
@@ -434,18 +417,16 @@ export class ApiStack extends Stack {
     const { environment } = props;
     const datasets = props.datasets.filter((dataset) => dataset.mart.enabled).map((dataset) => dataset.name);
     if (datasets.length === 0) return;
-    const statements = [
-      // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
-      // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
-      ...props.mart.dataApiStatements('loader', { transactions: false }),
-    ];
+    // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
+    const policy = new GrantPolicy(this, 'DataPathTestPolicy', { roles });
+    // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
+    props.mart.grantDataApi(policy, 'loader', { transactions: false });
     // `_mart/<dataset>/batch_id=*/*`: the CSV of any batch of the dataset (the test's batch id is known only at run time).
-    const batches = props.bucketNames.curated
-      ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `${martBatchPrefix(name, '*')}*`))
-      : [];
-    if (batches.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({ sid: 'RemoveMartBatches', actions: ['s3:DeleteObject'], resources: batches }),
+    for (const name of datasets) {
+      props.zones.curated.grantDelete(
+        policy,
+        `${martBatchPrefix(name, '*')}*`,
+        "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
       );
     }
     const auth = environment.api.auth;
@@ -454,33 +435,16 @@ export class ApiStack extends Stack {
       auth.type === 'cognito-existing' ||
       auth.type === 'lambda-authorizer' ||
       (auth.type === 'cognito' && auth.mfa === 'required');
-    const landingObjects = datasets.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`));
     if (putsIntoLanding) {
-      statements.push(
-        new iam.PolicyStatement({ sid: 'PutSampleInLanding', actions: ['s3:PutObject'], resources: landingObjects }),
-        new iam.PolicyStatement({
-          sid: 'EncryptSampleThroughS3',
-          actions: ['kms:GenerateDataKey'],
-          resources: [props.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      );
+      for (const name of datasets) {
+        props.zones.landing.grantWrite(
+          policy,
+          `${name}/ingest_date=*`,
+          'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
+          { multipart: false },
+        );
+      }
     }
-    const policy = new iam.Policy(this, 'DataPathTestPolicy', { roles, statements });
-    Validations.of(policy).acknowledge(
-      ...batches.map((id) => ({
-        id: `AwsSolutions-IAM5[Resource::${id}]`,
-        reason: "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
-      })),
-      ...(putsIntoLanding ? landingObjects : []).map((id) => ({
-        id: `AwsSolutions-IAM5[Resource::${id}]`,
-        reason: 'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
-      })),
-    );
-  }
-
-  private allowKey(fn: PlatformFunction, actions: string[]): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.props.key.keyArn] }));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -578,19 +542,7 @@ export class ApiStack extends Stack {
         reason: 'The Plus feature plan (threat protection) is a paid add-on not chosen for this platform',
       });
     }
-    const { bucketNames } = this.props;
-    const exportObjects = {
-      id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.artifacts, 'exports/*')}]`,
-      reason: 'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv',
-    };
-    Validations.of(this.node.findChild('ExportStatusFunction')).acknowledge(exportObjects);
-    Validations.of(this.node.findChild('ExportWorkerFunction')).acknowledge(exportObjects);
   }
-}
-
-/** ARN of objects under `pattern` in a bucket of this partition-free platform (S3 ARNs carry no region or account). */
-function objectsArn(bucketName: string, pattern: string): string {
-  return `arn:aws:s3:::${bucketName}/${pattern}`;
 }
 
 /** Context variable naming the caller, stored as object metadata, per auth type. */

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -21,6 +20,7 @@ import {
 } from '../../lambda/shared/mart-connection';
 import { martDatasets, martTableName } from '../../lambda/shared/mart-ddl';
 import { PlatformFunction } from '../constructs/platform-function';
+import type { ZoneBucket } from '../constructs/zone-bucket';
 
 export interface DataMartStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -32,12 +32,7 @@ export interface DataMartStackProps extends StackProps {
   /** The platform key: encrypts storage, the master and login secrets, logs and function environments. */
   readonly key: kms.IKey;
   /** Curated zone: the cluster imports `_mart/<dataset>/run_id=<runId>/` batches from it. */
-  readonly curatedBucket: s3.IBucket;
-  /**
-   * Name of the curated bucket, known at synth (`StorageStack.bucketNames.curated`): the import policy names the bucket
-   * with it, so the policy and its cdk-nag acknowledgement carry no cross-stack token.
-   */
-  readonly curatedBucketName: string;
+  readonly curated: ZoneBucket;
   /** All datasets; those with `mart.enabled` get a mart table. */
   readonly datasets: readonly DatasetConfig[];
 }
@@ -77,11 +72,9 @@ export interface MartAccess {
    * Lets `grantee` run SQL through the Data API as `login`: the Data API actions on the one cluster, GetSecretValue
    * on that login's secret only, and kms:Decrypt of the platform key through Secrets Manager only. The statements go
    * on the principal's side (a grant through the key would edit the Storage stack's key policy from a later stack:
-   * a cross-stack cycle).
+   * a cross-stack cycle); for a role of an earlier stack, grant to a `GrantPolicy` of the granting stack.
    */
-  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void;
-  /** The same statements, for a policy a stack builds itself (e.g. one attached to a role of another stack). */
-  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[];
+  grantDataApi(grantee: iam.IGrantable, login: MartLogin, options?: DataApiGrantOptions): void;
   /** MART_CLUSTER_ARN, MART_SECRET_ARN (the login's secret) and MART_DATABASE: what the function reads. */
   connectionEnvironment(login: MartLogin): Record<string, string>;
 }
@@ -101,12 +94,8 @@ export interface MartDataApiProps {
 export class MartDataApi implements MartAccess {
   constructor(private readonly props: MartDataApiProps) {}
 
-  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void {
-    this.grant(grantee, login);
-  }
-
-  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[] {
-    return this.statements(login, options);
+  grantDataApi(grantee: iam.IGrantable, login: MartLogin, options?: DataApiGrantOptions): void {
+    this.grant(grantee, login, options);
   }
 
   connectionEnvironment(login: MartLogin): Record<string, string> {
@@ -114,26 +103,29 @@ export class MartDataApi implements MartAccess {
   }
 
   /** Also for the master login: the DataMart stack's own migrate and rotation functions only. */
-  grant(grantee: PlatformFunction | iam.IGrantable, login: MartLogin | 'master'): void {
-    const principal = (grantee instanceof PlatformFunction ? grantee : grantee).grantPrincipal;
-    for (const statement of this.statements(login)) principal.addToPrincipalPolicy(statement);
-  }
-
-  statements(login: MartLogin | 'master', options: DataApiGrantOptions = {}): iam.PolicyStatement[] {
+  grant(grantee: iam.IGrantable, login: MartLogin | 'master', options: DataApiGrantOptions = {}): void {
     const { props } = this;
-    return [
+    grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DataApiOnMartCluster',
         actions: [...((options.transactions ?? true) ? TRANSACTIONS : SINGLE_STATEMENTS)],
         resources: [props.clusterArn],
       }),
+    );
+    this.grantSecretRead(grantee, login);
+  }
+
+  /** GetSecretValue of one login's secret, and its decryption through Secrets Manager. */
+  grantSecretRead(grantee: iam.IGrantable, login: MartLogin | 'master'): void {
+    const principal = grantee.grantPrincipal;
+    principal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: `ReadMart${pascal(login)}Secret`,
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.secrets[login].secretArn],
+        resources: [this.props.secrets[login].secretArn],
       }),
-      this.keyThroughSecretsManager('DecryptMartSecrets', ['kms:Decrypt']),
-    ];
+    );
+    principal.addToPrincipalPolicy(this.keyThroughSecretsManager('DecryptMartSecrets', ['kms:Decrypt']));
   }
 
   /** kms actions on the key that encrypts the secrets, through Secrets Manager only. */
@@ -207,29 +199,9 @@ export class DataMartStack extends Stack implements MartAccess {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: `${prefix} data mart: aws_s3.table_import_from_s3 of curated ${MART_BATCH_PREFIX} batches`,
     });
-    const curatedArn = `arn:${this.partition}:s3:::${props.curatedBucketName}`;
-    s3ImportRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${curatedArn}/${MART_BATCH_PREFIX}*`] }),
-    );
-    s3ImportRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [curatedArn],
-        conditions: { StringLike: { 's3:prefix': [`${MART_BATCH_PREFIX}*`] } },
-      }),
-    );
-    s3ImportRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${environment.region}.amazonaws.com` } },
-      }),
-    );
-    Validations.of(s3ImportRole).acknowledge({
-      // cdk-nag names the partition as a literal when the partition-literals flag resolves it, else as a token.
-      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition}:s3:::${props.curatedBucketName}/${MART_BATCH_PREFIX}*]`,
-      reason: `Reads any batch file under curated ${MART_BATCH_PREFIX} (the run ids are not known at deploy time), nothing else`,
-    });
+    const batches = `Reads any batch file under curated ${MART_BATCH_PREFIX} (the run ids are not known at deploy time), nothing else`;
+    props.curated.grantRead(s3ImportRole, `${MART_BATCH_PREFIX}*`, batches);
+    props.curated.grantList(s3ImportRole, { prefixes: [`${MART_BATCH_PREFIX}*`] });
 
     const clusterIdentifier = `${prefix}-data-mart`;
     // Created here (not by RDS) so it has a retention and is encrypted with the platform key.
@@ -344,15 +316,11 @@ export class DataMartStack extends Stack implements MartAccess {
 
     this.migrations = this.createMigrations(props);
     this.rotationFunction = this.createRotation(props);
-    this.loadMartFunction = this.createLoadMartFunction(props, curatedArn);
+    this.loadMartFunction = this.createLoadMartFunction(props);
   }
 
-  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void {
-    this.dataApi.grantDataApi(grantee, login);
-  }
-
-  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[] {
-    return this.dataApi.dataApiStatements(login, options);
+  grantDataApi(grantee: iam.IGrantable, login: MartLogin, options?: DataApiGrantOptions): void {
+    this.dataApi.grantDataApi(grantee, login, options);
   }
 
   connectionEnvironment(login: MartLogin): Record<string, string> {
@@ -449,7 +417,7 @@ export class DataMartStack extends Stack implements MartAccess {
     return rotate;
   }
 
-  private createLoadMartFunction(props: DataMartStackProps, curatedArn: string): lambda.IFunction {
+  private createLoadMartFunction(props: DataMartStackProps): lambda.IFunction {
     const { environment, key } = props;
     const martTables = Object.fromEntries(
       martDatasets(props.datasets).map((dataset) => [dataset.name, martTableName(dataset)]),
@@ -467,13 +435,7 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     this.grantDataApi(loadMart, 'loader');
     // It lists the batch's part files; the cluster's import role reads them.
-    loadMart.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [curatedArn],
-        conditions: { StringLike: { 's3:prefix': [`${MART_BATCH_PREFIX}*`] } },
-      }),
-    );
+    props.curated.grantList(loadMart, { prefixes: [`${MART_BATCH_PREFIX}*`] });
     return loadMart;
   }
 
@@ -497,9 +459,7 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     // As the master (it owns the schemas), and reading every login secret to set the initial passwords.
     this.dataApi.grant(migrate, 'master');
-    for (const login of MART_LOGIN_NAMES) {
-      migrate.addToRolePolicy(this.dataApi.statements(login)[1]);
-    }
+    for (const login of MART_LOGIN_NAMES) this.dataApi.grantSecretRead(migrate, login);
 
     const providerLogs = new logs.LogGroup(this, 'MigrationsProviderLogs', {
       retention: environment.logRetentionDays as logs.RetentionDays,

@@ -17,7 +17,7 @@ import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { MartAccess } from './data-mart-stack';
-import type { StorageStack, Zone } from './storage-stack';
+import type { StorageStack } from './storage-stack';
 
 export interface OrchestrationStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -25,8 +25,8 @@ export interface OrchestrationStackProps extends StackProps {
   readonly environment: EnvironmentConfig;
   /** Every configured dataset (the functions carry their definitions; no resource is per dataset). */
   readonly datasets: readonly DatasetConfig[];
-  /** Zone buckets (by their synth-time names) and the platform key. */
-  readonly storage: Pick<StorageStack, 'key' | 'bucketNames'>;
+  /** Zone buckets and the platform key. */
+  readonly storage: Pick<StorageStack, 'key' | 'zones'>;
   /** Name of the curate Glue job (Catalog stack). */
   readonly curateJobName: string;
   /** Audit rows and mart loads go through the Data API to the data mart, as its loader login. */
@@ -98,8 +98,8 @@ export class OrchestrationStack extends Stack {
       description: 'Stage B: decides, records and fails the batches of each dataset (audit.batches), writes manifests.',
       environment: {
         ...martEnv,
-        [BATCH_ENV.artifactsBucket]: storage.bucketNames.artifacts,
-        [BATCH_ENV.curatedBucket]: storage.bucketNames.curated,
+        [BATCH_ENV.artifactsBucket]: storage.zones.artifacts.bucketName,
+        [BATCH_ENV.curatedBucket]: storage.zones.curated.bucketName,
         [BATCH_ENV.settings]: JSON.stringify(this.batchSettings),
       },
       timeout: Duration.seconds(90),
@@ -129,7 +129,7 @@ export class OrchestrationStack extends Stack {
         'Stage A: claims, validates and stages one landed object (valid rows to staging, the rest to quarantine).',
       environment: {
         ...martEnv,
-        [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts,
+        [VALIDATE_ENV.artifactsBucket]: storage.zones.artifacts.bucketName,
         [VALIDATE_ENV.batchStateMachineArn]: this.batchStage.stateMachine.stateMachineArn,
         [VALIDATE_ENV.startLeaseSeconds]: String(this.batchSettings.startLeaseSeconds),
         ...validationEnvironment(environment.etl.validation),
@@ -146,7 +146,7 @@ export class OrchestrationStack extends Stack {
 
     this.objectStage = new ObjectStage(this, 'ObjectStage', {
       prefix,
-      landingBucketName: storage.bucketNames.landing,
+      landingBucketName: storage.zones.landing.bucketName,
       stageFunction: this.validateFunction,
       queueKey: storage.key,
       eventDeadLetterQueue: this.deadLetterQueue,
@@ -245,66 +245,22 @@ export class OrchestrationStack extends Stack {
 
   /** Reads landing objects, writes staging/ and quarantine/ in artifacts (multipart and copies included). */
   private grantValidate(fn: PlatformFunction): void {
-    const { key } = this.props.storage;
-    const landing = this.objectsArn('landing', '*');
-    const staging = this.objectsArn('artifacts', 'staging/*');
-    const quarantine = this.objectsArn('artifacts', 'quarantine/*');
-    const policy = new iam.Policy(this, 'ValidatePolicy', {
-      roles: [fn.role!],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ReadLanding',
-          actions: ['s3:GetObject', 's3:GetObjectVersion'],
-          resources: [landing],
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteStagingAndQuarantine',
-          actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-          resources: [staging, quarantine],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseKeyThroughS3',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      ],
+    const { zones } = this.props.storage;
+    zones.landing.grantRead(fn, '*', 'Any dataset folder of landing: the object comes from the event.', {
+      versions: true,
     });
-    Validations.of(policy).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::${landing}]`,
-        reason: 'Any dataset folder of landing: the object comes from the event.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${staging}]`,
-        reason: 'Each run writes its own staging/<dataset>/run_id=<id>/.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${quarantine}]`,
-        reason: 'Each run writes its own quarantine/<dataset>/... folder.',
-      },
-    );
+    zones.artifacts.grantWrite(fn, 'staging/*', 'Each run writes its own staging/<dataset>/run_id=<id>/.');
+    zones.artifacts.grantWrite(fn, 'quarantine/*', 'Each run writes its own quarantine/<dataset>/... folder.');
   }
 
   /** The batch function writes each batch's manifest under artifacts batches/ (encrypted through S3). */
   private grantManifests(fn: PlatformFunction): void {
-    const manifests = this.objectsArn('artifacts', 'batches/*');
-    const policy = new iam.Policy(this, 'BatchManifestsPolicy', {
-      roles: [fn.role!],
-      statements: [
-        new iam.PolicyStatement({ sid: 'WriteManifests', actions: ['s3:PutObject'], resources: [manifests] }),
-        new iam.PolicyStatement({
-          sid: 'EncryptThroughS3',
-          actions: ['kms:GenerateDataKey'],
-          resources: [this.props.storage.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      ],
-    });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${manifests}]`,
-      reason: 'Each batch writes its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time',
-    });
+    this.props.storage.zones.artifacts.grantWrite(
+      fn,
+      'batches/*',
+      'Each batch writes its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time',
+      { multipart: false },
+    );
   }
 
   /** A stage B execution that fails, times out or is stopped leaves its dataset to the next staged run: say so. */
@@ -321,10 +277,6 @@ export class OrchestrationStack extends Stack {
       },
       targets: [new targets.SnsTopic(this.alertTopic, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8 })],
     });
-  }
-
-  private objectsArn(zone: Zone, pattern: string): string {
-    return `arn:aws:s3:::${this.props.storage.bucketNames[zone]}/${pattern}`;
   }
 
   private acknowledgeFindings(): void {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -79,10 +79,10 @@ export class StorageStack extends Stack {
   readonly key: kms.IKey;
   readonly buckets: ZoneBuckets;
   /**
-   * Bucket names, known at synth time (`<prefix>-<zone>-<account>-<region>`): lets policies in later stacks name
-   * the buckets without cross-stack tokens.
+   * The zone buckets with their grants; their names are known at synth (`<prefix>-<zone>-<account>-<region>`), so
+   * grants and settings in later stacks name them without cross-stack tokens.
    */
-  readonly bucketNames: Readonly<Record<Zone, string>>;
+  readonly zones: Readonly<Record<Zone, ZoneBucket>>;
   /** ARN of the role allowed to delete landing objects. */
   readonly landingDeleterRoleArn: string;
 
@@ -106,7 +106,8 @@ export class StorageStack extends Stack {
       }
       return name;
     };
-    this.bucketNames = {
+    // Every name is checked before any bucket is made (landing first: the error names the zone users know).
+    const names: Record<Zone, string> = {
       landing: bucketName('landing'),
       curated: bucketName('curated'),
       logs: bucketName('logs'),
@@ -132,7 +133,7 @@ export class StorageStack extends Stack {
     ];
 
     const logs = new ZoneBucket(this, 'Logs', {
-      bucketName: this.bucketNames.logs,
+      bucketName: names.logs,
       removal,
       lifecycleRules: [
         {
@@ -143,7 +144,7 @@ export class StorageStack extends Stack {
       ],
     });
     const landing = new ZoneBucket(this, 'Landing', {
-      bucketName: this.bucketNames.landing,
+      bucketName: names.landing,
       encryptionKey: this.key,
       versioned: true,
       eventBridgeEnabled: true,
@@ -152,7 +153,7 @@ export class StorageStack extends Stack {
       removal,
     });
     const curated = new ZoneBucket(this, 'Curated', {
-      bucketName: this.bucketNames.curated,
+      bucketName: names.curated,
       encryptionKey: this.key,
       versioned: true,
       lifecycleRules: tieringRules,
@@ -160,7 +161,7 @@ export class StorageStack extends Stack {
       removal,
     });
     const artifacts = new ZoneBucket(this, 'Artifacts', {
-      bucketName: this.bucketNames.artifacts,
+      bucketName: names.artifacts,
       encryptionKey: this.key,
       lifecycleRules: [
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: abortUploads },
@@ -171,6 +172,7 @@ export class StorageStack extends Stack {
       accessLogs: { destination: logs, prefix: 'artifacts/' },
       removal,
     });
+    this.zones = { landing, curated, logs, artifacts };
     this.buckets = {
       landing: landing.bucket,
       curated: curated.bucket,
@@ -181,7 +183,12 @@ export class StorageStack extends Stack {
     // Landing is the system of record: only the named role (and, in destroy environments, the provider that
     // empties the bucket when the stack is deleted) may delete objects or versions.
     const deleterRoleName = storage.landingDeleterRoleName ?? `${prefix}-data-engineer`;
-    this.landingDeleterRoleArn = `arn:aws:iam::${environment.account}:role/${deleterRoleName}`;
+    this.landingDeleterRoleArn = this.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: deleterRoleName,
+    });
     const allowedDeleters = [this.landingDeleterRoleArn, landing.autoDeleteRoleArn].filter(
       (arn): arn is string => arn !== undefined,
     );
@@ -221,7 +228,7 @@ export class StorageStack extends Stack {
 
   private createKey(props: StorageStackProps): kms.Key {
     const { environment, prefix } = props;
-    const { account, region } = environment;
+    const { account } = environment;
     const key = new kms.Key(this, 'Key', {
       alias: `alias/${prefix}-data`,
       description: `Encrypts the data of ${prefix}: buckets, logs, queues, secrets`,
@@ -259,7 +266,7 @@ export class StorageStack extends Stack {
         resources: ['*'],
         conditions: {
           StringEquals: { 'aws:SourceAccount': account },
-          ArnLike: { 'aws:SourceArn': `arn:aws:events:${region}:${account}:rule/*` },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
         },
       }),
     );
@@ -273,7 +280,12 @@ export class StorageStack extends Stack {
         resources: ['*'],
         conditions: {
           ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${environment.region}:${environment.account}:log-group:*`,
+            'kms:EncryptionContext:aws:logs:arn': this.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
           },
         },
       }),

@@ -56,7 +56,7 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
   it('names the four buckets <prefix>-<zone>-<account>-<region>', () => {
     template.resourceCountIs('AWS::S3::Bucket', 4);
     for (const zone of ZONES) {
-      expect(stack.bucketNames[zone]).toBe(nameOf(zone));
+      expect(stack.zones[zone].bucketName).toBe(nameOf(zone));
       bucketId(template, nameOf(zone));
     }
     expect(Object.keys(stack.buckets).sort()).toEqual([...ZONES].sort());

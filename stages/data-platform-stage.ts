@@ -52,8 +52,7 @@ export class DataPlatformStage extends Stage {
       stackName: stackName('data-mart'),
       vpc: network.vpc,
       key: storage.key,
-      curatedBucket: storage.buckets.curated,
-      curatedBucketName: storage.bucketNames.curated,
+      curated: storage.zones.curated,
       datasets,
     });
     const catalog = new CatalogStack(this, 'Catalog', {
@@ -81,7 +80,7 @@ export class DataPlatformStage extends Stage {
       stackName: stackName('api'),
       datasets,
       key: storage.key,
-      bucketNames: storage.bucketNames,
+      zones: storage.zones,
       mart: dataMart,
       invokerRoles: [iam.integrationTestRole],
       alarmTopic: orchestration.alertTopic,

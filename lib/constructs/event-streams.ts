@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { eventStreamName } from './api-templates';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import type { ZoneBucket } from './zone-bucket';
 import { ResourceScopedPolicies } from './resource-scoped-policies';
 
 /** Firehose's limit on delivery stream names. */
@@ -36,8 +37,8 @@ export interface EventStreamsProps {
   readonly prefix: string;
   /** Names of the configured datasets: one stream each. */
   readonly datasets: readonly string[];
-  /** The landing bucket (a name known at synth, as the Api stack receives it). */
-  readonly landingBucketName: string;
+  /** The landing bucket. */
+  readonly landing: ZoneBucket;
   /** The platform key: server-side encryption of the streams, SSE-KMS of the delivered objects, the delivery logs. */
   readonly key: kms.IKey;
   readonly buffering: EventBuffering;
@@ -68,7 +69,7 @@ export class EventStreams extends Construct {
   constructor(scope: Construct, id: string, props: EventStreamsProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const { prefix, datasets, key, landingBucketName } = props;
+    const { prefix, datasets, key, landing } = props;
     const names: Record<string, string> = {};
     for (const dataset of datasets) {
       const name = eventStreamName(prefix, dataset);
@@ -105,8 +106,10 @@ export class EventStreams extends Construct {
         },
       }),
     });
-    const bucketArn = `arn:${stack.partition}:s3:::${landingBucketName}`;
+    const bucketArn = landing.arnIn(this);
     const errorObjects = `${bucketArn}/${FIREHOSE_ERRORS_PREFIX}*`;
+    // Firehose's own set of S3 calls, and a key condition on the bucket's encryption context, which the bucket's
+    // grants do not cover: written here, for this role only.
     const statements = [
       // What Firehose's S3 delivery calls on the bucket itself (location, multipart uploads in progress).
       new iam.PolicyStatement({

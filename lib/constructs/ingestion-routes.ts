@@ -15,6 +15,7 @@ import {
 } from './api-templates';
 import { type EventBuffering, EventStreams } from './event-streams';
 import { ResourceScopedPolicies } from './resource-scoped-policies';
+import type { ZoneBucket } from './zone-bucket';
 
 /** Adds the method of a route to `resource` (the stack keeps the route keys: routeThrottling, OpenAPI check). */
 export type AddRoute = (
@@ -32,7 +33,8 @@ export interface IngestionRoutesProps {
   readonly prefix: string;
   /** Names of the configured datasets. */
   readonly datasets: readonly string[];
-  readonly landingBucketName: string;
+  /** The landing bucket, which the routes write to. */
+  readonly landing: ZoneBucket;
   /** The platform key (landing objects, the event streams and their logs). */
   readonly key: kms.IKey;
   readonly validator: apigw.IRequestValidator;
@@ -72,18 +74,17 @@ export class IngestionRoutes extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestionRoutesProps) {
     super(scope, id);
-    const { datasets, key, landingBucketName } = props;
+    const { datasets, key, landing } = props;
     const datasetResource = props.parent.addResource('datasets').addResource('{dataset}');
-    const landingObjects = (pattern: string) => `arn:aws:s3:::${landingBucketName}/${pattern}`;
+    const landingObjects = (pattern: string) => landing.objectsArnIn(this, pattern);
 
     this.landingWriteRole = new iam.Role(this, 'LandingWriteRole', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       description: 'API Gateway writes ingested documents to landing/<dataset>/ingest_date=*/ and nothing else',
     });
-    this.landingWriteRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt'], resources: [key.keyArn] }),
-    );
-    // The objects route sends unknown datasets here so that S3 refuses them; denied explicitly, whatever else allows.
+    key.grant(this.landingWriteRole, 'kms:GenerateDataKey', 'kms:Encrypt');
+    // The objects route sends unknown datasets here so that S3 refuses them; denied explicitly, whatever else allows
+    // (a deny, which no grant writes).
     this.landingWriteRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'NeverWriteUnknownDatasets',
@@ -92,9 +93,7 @@ export class IngestionRoutes extends Construct {
         resources: [landingObjects(`${UNKNOWN_DATASET_SEGMENT}/*`)],
       }),
     );
-    props.uploadUrlFunction.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [key.keyArn] }),
-    );
+    key.grant(props.uploadUrlFunction, 'kms:GenerateDataKey');
     this.landingWrites = new ResourceScopedPolicies(this, 'LandingWrites', {
       roles: [this.landingWriteRole, props.uploadUrlFunction.role!],
       actions: ['s3:PutObject'],
@@ -109,7 +108,7 @@ export class IngestionRoutes extends Construct {
     this.eventStreams = new EventStreams(this, 'EventStreams', {
       prefix: props.prefix,
       datasets,
-      landingBucketName,
+      landing,
       key,
       buffering: props.eventBuffering,
       logRetentionDays: props.logRetentionDays,
@@ -130,7 +129,7 @@ export class IngestionRoutes extends Construct {
     const integration = new apigw.AwsIntegration({
       service: 's3',
       integrationHttpMethod: 'PUT',
-      path: `${props.landingBucketName}/{dataset}/{partition}/{object}`,
+      path: `${props.landing.bucketName}/{dataset}/{partition}/{object}`,
       options: {
         credentialsRole: this.landingWriteRole,
         // A content type without a template is refused with 415 instead of being passed through.

@@ -2,7 +2,7 @@
  * The post-deploy step of every stage: runs `scripts/integration-test.ts` against the freshly deployed environment,
  * with the stage's CfnOutputs as environment variables, assuming the environment's integration-test role.
  */
-import { Duration, type CfnOutput } from 'aws-cdk-lib';
+import { type CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CodeBuildStep, type IFileSetProducer } from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
@@ -30,8 +30,14 @@ export function integrationTestRunnerRoleName(prefix: string): string {
 }
 
 /** ARN of the integration-test role in the target account (created by the Iam stack of the stage). */
-export function integrationTestRoleArn(prefix: string, environment: EnvironmentConfig): string {
-  return `arn:aws:iam::${environment.account}:role/${prefix}-integration-test`;
+export function integrationTestRoleArn(scope: Construct, prefix: string, environment: EnvironmentConfig): string {
+  return Stack.of(scope).formatArn({
+    service: 'iam',
+    region: '',
+    account: environment.account,
+    resource: 'role',
+    resourceName: `${prefix}-integration-test`,
+  });
 }
 
 /**
@@ -45,12 +51,12 @@ export class IntegrationTestStep extends Construct {
   constructor(scope: Construct, id: string, props: IntegrationTestStepProps) {
     super(scope, id);
     const { prefix, environment } = props;
-    const targetRoleArn = integrationTestRoleArn(prefix, environment);
+    const targetRoleArn = integrationTestRoleArn(this, prefix, environment);
 
     this.role = new iam.Role(this, 'RunnerRole', {
       roleName: integrationTestRunnerRoleName(prefix),
       assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
-      description: `Runs the post-deploy integration test of ${prefix}; may only assume ${targetRoleArn}`,
+      description: `Runs the post-deploy integration test of ${prefix}; may only assume ${prefix}-integration-test in ${environment.account}`,
     });
     this.role.addToPolicy(
       new iam.PolicyStatement({

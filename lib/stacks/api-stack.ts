@@ -16,7 +16,9 @@ import { API_ROUTES, type ApiRouteKey, splitRouteKey } from '../assets/api/route
 import { gatewayErrorTemplate } from '../constructs/api-templates';
 import { ExportJobsStore } from '../constructs/export-jobs';
 import { IngestionRoutes } from '../constructs/ingestion-routes';
+import { GrantPolicy } from '../constructs/grant-policy';
 import { PlatformFunction } from '../constructs/platform-function';
+import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { MartAccess } from './data-mart-stack';
 
 export interface ApiStackProps extends StackProps {
@@ -28,11 +30,8 @@ export interface ApiStackProps extends StackProps {
   readonly datasets: readonly DatasetConfig[];
   /** The platform KMS key (logs, job table, queues, objects). */
   readonly key: kms.IKey;
-  /**
-   * Names of the zone buckets the API uses (StorageStack.bucketNames, known at synth): policies and settings name them
-   * literally, so this stack needs no cross-stack bucket exports and its IAM findings have stable ids.
-   */
-  readonly bucketNames: { readonly landing: string; readonly artifacts: string; readonly curated?: string };
+  /** The zone buckets the API uses (StorageStack.zones): their grants and synth-time names. */
+  readonly zones: { readonly landing: ZoneBucket; readonly artifacts: ZoneBucket; readonly curated: ZoneBucket };
   /** The data mart: the API functions read it as its reader login, the integration test as its loader login. */
   readonly mart: MartAccess;
   /**
@@ -53,6 +52,8 @@ export const EXPORT_RETENTION_DAYS = 7;
 /** Below API Gateway's 29 s integration timeout, so a slow query still gets a JSON answer from the function. */
 export const MART_QUERY_TIMEOUT = Duration.seconds(25);
 const EXPORT_WORKER_TIMEOUT = Duration.minutes(10);
+const EXPORT_OBJECTS_REASON =
+  'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv';
 
 /** Gateway responses (errors raised by API Gateway itself) and the status each answers with. */
 const GATEWAY_RESPONSES: readonly [string, apigw.ResponseType, string | undefined][] = [
@@ -90,7 +91,6 @@ export class ApiStack extends Stack {
 
   /** Route key -> its method. */
   private readonly routeMethods = new Map<string, { resourcePath: string; httpMethod: string }[]>();
-  private readonly functions: PlatformFunction[] = [];
   private readonly props: ApiStackProps;
   private readonly validator: apigw.RequestValidator;
 
@@ -187,20 +187,13 @@ export class ApiStack extends Stack {
 
     const pool = this.auth.userPool;
     if (api.auth.type === 'cognito' && pool && (props.invokerRoles ?? []).length > 0) {
-      new iam.Policy(this, 'TestUsersPolicy', {
-        roles: [...(props.invokerRoles ?? [])],
-        statements: [
-          new iam.PolicyStatement({
-            actions: [
-              'cognito-idp:AdminCreateUser',
-              'cognito-idp:AdminSetUserPassword',
-              'cognito-idp:AdminInitiateAuth',
-              'cognito-idp:AdminDeleteUser',
-            ],
-            resources: [pool.userPoolArn],
-          }),
-        ],
-      });
+      pool.grant(
+        new GrantPolicy(this, 'TestUsersPolicy', { roles: [...(props.invokerRoles ?? [])] }),
+        'cognito-idp:AdminCreateUser',
+        'cognito-idp:AdminSetUserPassword',
+        'cognito-idp:AdminInitiateAuth',
+        'cognito-idp:AdminDeleteUser',
+      );
     }
 
     if ((props.invokerRoles ?? []).length > 0) this.allowDataPathTest([...(props.invokerRoles ?? [])]);
@@ -221,7 +214,7 @@ export class ApiStack extends Stack {
     const { props } = this;
     const names = props.datasets.map((dataset) => dataset.name);
     const uploadUrl = this.apiFunction('UploadUrlFunction', 'upload-url', removalPolicy, {
-      [API_ENV.landingBucket]: props.bucketNames.landing,
+      [API_ENV.landingBucket]: props.zones.landing.bucketName,
       [API_ENV.kmsKeyArn]: props.key.keyArn,
       [API_ENV.datasets]: JSON.stringify(names),
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
@@ -232,11 +225,11 @@ export class ApiStack extends Stack {
       parent: v1,
       prefix: props.prefix,
       datasets: names,
-      landingBucketName: props.bucketNames.landing,
+      landing: props.zones.landing,
       key: props.key,
       validator: this.validator,
       callerContextVariable: callerContextVariable(props.environment),
-      uploadUrlFunction: uploadUrl.function,
+      uploadUrlFunction: uploadUrl,
       eventBuffering: {
         sizeMiB: props.environment.events.bufferSizeMiB,
         intervalSeconds: props.environment.events.bufferIntervalSeconds,
@@ -259,29 +252,19 @@ export class ApiStack extends Stack {
       [API_ENV.martTables]: martTables,
       [API_ENV.exportRetentionDays]: String(EXPORT_RETENTION_DAYS),
     });
-    request.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
-    );
-    request.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
-    );
-    this.allowKey(request, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    table.grant(request, 'dynamodb:PutItem');
+    queue.grant(request, 'sqs:SendMessage');
+    // The job table and queue are encrypted with the platform key.
+    props.key.grant(request, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
 
     const status = this.apiFunction('ExportStatusFunction', 'export-status', removalPolicy, {
       [API_ENV.exportsTable]: table.tableName,
-      [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
+      [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
       [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
     });
-    status.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }),
-    );
-    status.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
-      }),
-    );
-    this.allowKey(status, ['kms:Decrypt']);
+    table.grant(status, 'dynamodb:GetItem');
+    props.key.grant(status, 'kms:Decrypt');
+    props.zones.artifacts.grantRead(status, 'exports/*', EXPORT_OBJECTS_REASON);
 
     const worker = this.apiFunction(
       'ExportWorkerFunction',
@@ -290,27 +273,18 @@ export class ApiStack extends Stack {
       {
         ...this.martEnvironment(martTables),
         [API_ENV.exportsTable]: table.tableName,
-        [API_ENV.artifactsBucket]: props.bucketNames.artifacts,
+        [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
         [API_ENV.kmsKeyArn]: props.key.keyArn,
         // The Data API returns at most 1 MB per statement: 1000 rows leaves room for about 1 KB per row.
         [API_ENV.exportPageRows]: '1000',
       },
       { timeout: EXPORT_WORKER_TIMEOUT, memorySize: 512 },
     );
-    worker.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }),
-    );
-    worker.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [objectsArn(props.bucketNames.artifacts, 'exports/*')],
-      }),
-    );
-    this.allowKey(worker, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    table.grant(worker, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    props.key.grant(worker, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
+    props.zones.artifacts.grantWrite(worker, 'exports/*', EXPORT_OBJECTS_REASON);
     props.mart.grantDataApi(worker, 'reader');
-    worker.function.addEventSource(
-      new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }),
-    );
+    worker.addEventSource(new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
 
     const exportModel = this.api.addModel('ExportRequest', {
       contentType: 'application/json',
@@ -327,19 +301,14 @@ export class ApiStack extends Stack {
       },
     });
     const exportsResource = v1.addResource('exports');
-    this.addRoute(exportsResource, new apigw.LambdaIntegration(request.function), API_ROUTES.requestExport, {
+    this.addRoute(exportsResource, new apigw.LambdaIntegration(request), API_ROUTES.requestExport, {
       requestValidator: this.validator,
       requestModels: { 'application/json': exportModel },
     });
-    this.addRoute(
-      exportsResource.addResource('{id}'),
-      new apigw.LambdaIntegration(status.function),
-      API_ROUTES.exportStatus,
-      {
-        requestValidator: this.validator,
-        requestParameters: { 'method.request.path.id': true },
-      },
-    );
+    this.addRoute(exportsResource.addResource('{id}'), new apigw.LambdaIntegration(status), API_ROUTES.exportStatus, {
+      requestValidator: this.validator,
+      requestParameters: { 'method.request.path.id': true },
+    });
   }
 
   /** GET /v1/marts/{table}: read-only, whitelisted, keyset-paginated. */
@@ -352,7 +321,7 @@ export class ApiStack extends Stack {
     this.props.mart.grantDataApi(query, 'reader');
     this.addRoute(
       v1.addResource('marts').addResource('{table}'),
-      new apigw.LambdaIntegration(query.function),
+      new apigw.LambdaIntegration(query),
       API_ROUTES.queryMart,
       { requestValidator: this.validator, requestParameters: { 'method.request.path.table': true } },
     );
@@ -428,7 +397,6 @@ export class ApiStack extends Stack {
       encryptionKey: this.props.key,
       logRemovalPolicy: removalPolicy,
     });
-    this.functions.push(fn);
     return fn;
   }
 
@@ -449,18 +417,16 @@ export class ApiStack extends Stack {
     const { environment } = props;
     const datasets = props.datasets.filter((dataset) => dataset.mart.enabled).map((dataset) => dataset.name);
     if (datasets.length === 0) return;
-    const statements = [
-      // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
-      // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
-      ...props.mart.dataApiStatements('loader', { transactions: false }),
-    ];
+    // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
+    const policy = new GrantPolicy(this, 'DataPathTestPolicy', { roles });
+    // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
+    props.mart.grantDataApi(policy, 'loader', { transactions: false });
     // `_mart/<dataset>/batch_id=*/*`: the CSV of any batch of the dataset (the test's batch id is known only at run time).
-    const batches = props.bucketNames.curated
-      ? datasets.map((name) => objectsArn(props.bucketNames.curated as string, `${martBatchPrefix(name, '*')}*`))
-      : [];
-    if (batches.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({ sid: 'RemoveMartBatches', actions: ['s3:DeleteObject'], resources: batches }),
+    for (const name of datasets) {
+      props.zones.curated.grantDelete(
+        policy,
+        `${martBatchPrefix(name, '*')}*`,
+        "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
       );
     }
     const auth = environment.api.auth;
@@ -469,33 +435,16 @@ export class ApiStack extends Stack {
       auth.type === 'cognito-existing' ||
       auth.type === 'lambda-authorizer' ||
       (auth.type === 'cognito' && auth.mfa === 'required');
-    const landingObjects = datasets.map((name) => objectsArn(props.bucketNames.landing, `${name}/ingest_date=*`));
     if (putsIntoLanding) {
-      statements.push(
-        new iam.PolicyStatement({ sid: 'PutSampleInLanding', actions: ['s3:PutObject'], resources: landingObjects }),
-        new iam.PolicyStatement({
-          sid: 'EncryptSampleThroughS3',
-          actions: ['kms:GenerateDataKey'],
-          resources: [props.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      );
+      for (const name of datasets) {
+        props.zones.landing.grantWrite(
+          policy,
+          `${name}/ingest_date=*`,
+          'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
+          { multipart: false },
+        );
+      }
     }
-    const policy = new iam.Policy(this, 'DataPathTestPolicy', { roles, statements });
-    Validations.of(policy).acknowledge(
-      ...batches.map((id) => ({
-        id: `AwsSolutions-IAM5[Resource::${id}]`,
-        reason: "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
-      })),
-      ...(putsIntoLanding ? landingObjects : []).map((id) => ({
-        id: `AwsSolutions-IAM5[Resource::${id}]`,
-        reason: 'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
-      })),
-    );
-  }
-
-  private allowKey(fn: PlatformFunction, actions: string[]): void {
-    fn.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.props.key.keyArn] }));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -593,37 +542,7 @@ export class ApiStack extends Stack {
         reason: 'The Plus feature plan (threat protection) is a paid add-on not chosen for this platform',
       });
     }
-    const { bucketNames } = this.props;
-    const exportObjects = {
-      id: `AwsSolutions-IAM5[Resource::${objectsArn(bucketNames.artifacts, 'exports/*')}]`,
-      reason: 'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv',
-    };
-    for (const fn of this.functions) {
-      const role = fn.function.role!;
-      Validations.of(fn.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
-      });
-      Validations.of(role).acknowledge(
-        {
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
-        },
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-        },
-      );
-    }
-    Validations.of(this.node.findChild('ExportStatusFunction')).acknowledge(exportObjects);
-    Validations.of(this.node.findChild('ExportWorkerFunction')).acknowledge(exportObjects);
   }
-}
-
-/** ARN of objects under `pattern` in a bucket of this partition-free platform (S3 ARNs carry no region or account). */
-function objectsArn(bucketName: string, pattern: string): string {
-  return `arn:aws:s3:::${bucketName}/${pattern}`;
 }
 
 /** Context variable naming the caller, stored as object metadata, per auth type. */

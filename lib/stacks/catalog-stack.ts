@@ -15,6 +15,8 @@ import {
 } from '../../config/curated-schema';
 import { type DatasetConfig, type EnvironmentConfig, resolveTableMaintenance } from '../../config/schema';
 import { acknowledgeWildcardResources } from '../constructs/nag-acknowledgements';
+import { GrantPolicy, InlinePolicyGrantee } from '../constructs/grant-policy';
+import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { StorageStack, Zone } from './storage-stack';
 
 /** Where the Glue scripts live (curate.py and the Spark-free curate_lib.py it imports). */
@@ -28,7 +30,7 @@ export interface CatalogStackProps extends StackProps {
   readonly datasets: readonly DatasetConfig[];
   /** Zone buckets (by their synth-time names) and the platform key, which encrypts Glue output, logs, bookmarks and
    * Athena results. */
-  readonly storage: Pick<StorageStack, 'key' | 'bucketNames'>;
+  readonly storage: Pick<StorageStack, 'key' | 'zones'>;
   /** Gets Athena on the workgroup, Glue read on the curated database and the results prefix (Iam stack). */
   readonly dataAnalystRole: iam.IRole;
 }
@@ -83,15 +85,13 @@ export class CatalogStack extends Stack {
   /** The nested stacks that maintain the tables (see {@link MAINTENANCE_GROUPS}), by group. */
   readonly maintenanceStacks: Readonly<Record<number, NestedStack>>;
 
-  private readonly bucketNames: Readonly<Record<Zone, string>>;
-  private readonly key: kms.IKey;
+  private readonly zones: Readonly<Record<Zone, ZoneBucket>>;
 
   constructor(scope: Construct, id: string, props: CatalogStackProps) {
     super(scope, id, props);
     const { prefix, environment, datasets } = props;
     const { key } = props.storage;
-    this.key = key;
-    this.bucketNames = props.storage.bucketNames;
+    this.zones = props.storage.zones;
     const retain = environment.storage.removalPolicy !== 'destroy';
 
     this.landingDatabaseName = glueDatabaseName(prefix, 'landing');
@@ -178,8 +178,8 @@ export class CatalogStack extends Stack {
         '--enable-observability-metrics': 'true',
         '--TempDir': this.s3Url('artifacts', 'glue-temp/'),
         '--curated_database': this.curatedDatabaseName,
-        '--artifacts_bucket': this.bucketNames.artifacts,
-        '--curated_bucket': this.bucketNames.curated,
+        '--artifacts_bucket': this.zones.artifacts.bucketName,
+        '--curated_bucket': this.zones.curated.bucketName,
         '--kms_key_arn': key.keyArn,
       },
     });
@@ -204,19 +204,11 @@ export class CatalogStack extends Stack {
     });
     workGroup.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
 
-    this.grantAnalyst(props.dataAnalystRole, key);
+    this.grantAnalyst(props.dataAnalystRole);
   }
 
   private s3Url(zone: Zone, keyPrefix = ''): string {
-    return `s3://${this.bucketNames[zone]}/${keyPrefix}`;
-  }
-
-  private bucketArn(zone: Zone): string {
-    return `arn:aws:s3:::${this.bucketNames[zone]}`;
-  }
-
-  private objectsArn(zone: Zone, pattern: string): string {
-    return `${this.bucketArn(zone)}/${pattern}`;
+    return `s3://${this.zones[zone].bucketName}/${keyPrefix}`;
   }
 
   private database(id: string, name: string, description: string): glue.CfnDatabase {
@@ -285,7 +277,6 @@ export class CatalogStack extends Stack {
     maintenance: ReturnType<typeof resolveTableMaintenance>,
   ): void {
     const name = pascalCase(dataset.name);
-    const tableObjects = this.objectsArn('curated', `${dataset.name}/*`);
     const logGroups = OPTIMIZER_LOG_GROUPS.map((group) =>
       this.formatArn({
         service: 'logs',
@@ -294,59 +285,51 @@ export class CatalogStack extends Stack {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
+    const document = new iam.PolicyDocument();
     const role = new iam.Role(scope, `${name}MaintenanceRole`, {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: `Glue table optimizers of the curated table ${this.curatedDatabaseName}.${dataset.name}`,
-      inlinePolicies: {
-        TableMaintenance: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              sid: 'TableFiles',
-              // Orphan file deletion only reads and deletes; compaction and snapshot expiry also write.
-              actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-              resources: [tableObjects],
-            }),
-            new iam.PolicyStatement({
-              sid: 'ListTableFiles',
-              actions: ['s3:ListBucket'],
-              resources: [this.bucketArn('curated')],
-              conditions: { StringLike: { 's3:prefix': [`${dataset.name}/`, `${dataset.name}/*`] } },
-            }),
-            new iam.PolicyStatement({
-              sid: 'TableFilesKey',
-              actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-              resources: [this.key.keyArn],
-              conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-            }),
-            new iam.PolicyStatement({
-              sid: 'TableMetadata',
-              actions: ['glue:GetTable', 'glue:UpdateTable'],
-              resources: [
-                this.formatArn({ service: 'glue', resource: 'catalog' }),
-                this.formatArn({ service: 'glue', resource: 'database', resourceName: this.curatedDatabaseName }),
-                this.formatArn({
-                  service: 'glue',
-                  resource: 'table',
-                  resourceName: `${this.curatedDatabaseName}/${dataset.name}`,
-                }),
-              ],
-            }),
-            new iam.PolicyStatement({
-              sid: 'OptimizerLogs',
-              actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-              resources: logGroups,
-            }),
-          ],
-        }),
-      },
+      // Inline: one resource per table (the stack counts them), created with the role the optimizers depend on.
+      inlinePolicies: { TableMaintenance: document },
     });
-    acknowledgeWildcardResources(role, [
-      { resource: tableObjects, reason: `Iceberg names the data and metadata files of ${dataset.name} itself.` },
-      ...logGroups.map((resource) => ({
+    const grantee = new InlinePolicyGrantee(role, document);
+    const curated = this.zones.curated;
+    const tableFiles = `Iceberg names the data and metadata files of ${dataset.name} itself.`;
+    // Orphan file deletion only reads and deletes; compaction and snapshot expiry also write.
+    curated.grantRead(grantee, `${dataset.name}/*`, tableFiles);
+    curated.grantWrite(grantee, `${dataset.name}/*`, tableFiles);
+    curated.grantDelete(grantee, `${dataset.name}/*`, tableFiles);
+    curated.grantList(grantee, { prefixes: [`${dataset.name}/`, `${dataset.name}/*`] });
+    // The Glue catalog and log groups are no constructs of ours: named by formatArn.
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'TableMetadata',
+        actions: ['glue:GetTable', 'glue:UpdateTable'],
+        resources: [
+          this.formatArn({ service: 'glue', resource: 'catalog' }),
+          this.formatArn({ service: 'glue', resource: 'database', resourceName: this.curatedDatabaseName }),
+          this.formatArn({
+            service: 'glue',
+            resource: 'table',
+            resourceName: `${this.curatedDatabaseName}/${dataset.name}`,
+          }),
+        ],
+      }),
+    );
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'OptimizerLogs',
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: logGroups,
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      logGroups.map((resource) => ({
         resource,
         reason: 'Glue names the log streams of each optimizer run in its fixed log group.',
       })),
-    ]);
+    );
     const optimizer = (
       id: string,
       type: 'compaction' | 'retention' | 'orphan_file_deletion',
@@ -389,16 +372,13 @@ export class CatalogStack extends Stack {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: 'Crawls the landing bucket into the landing database (exploration only).',
     });
-    const landingObjects = this.objectsArn('landing', '*');
+    const landing = this.zones.landing;
+    landing.grantRead(role, '*', 'The crawler explores every dataset folder of landing, read-only.');
+    landing.grantList(role, { location: true });
     const policy = new iam.Policy(this, 'LandingCrawlerPolicy', {
       roles: [role],
       statements: [
-        new iam.PolicyStatement({ sid: 'ReadLanding', actions: ['s3:GetObject'], resources: [landingObjects] }),
-        new iam.PolicyStatement({
-          sid: 'ListLanding',
-          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-          resources: [this.bucketArn('landing')],
-        }),
+        // Glue decrypts with the security configuration's key itself (bookmarks, logs), not only through S3.
         new iam.PolicyStatement({ sid: 'DecryptLanding', actions: ['kms:Decrypt'], resources: [key.keyArn] }),
         this.glueCatalogStatement(this.landingDatabaseName, [
           'glue:GetDatabase',
@@ -417,13 +397,12 @@ export class CatalogStack extends Stack {
       ],
     });
     this.acknowledgeWildcards(policy, [
-      [landingObjects, 'The crawler explores every dataset folder of landing, read-only.'],
       ...this.catalogWildcards(this.landingDatabaseName, 'The crawler creates and updates landing tables.'),
       ...this.logWildcards('crawlers'),
     ]);
     return new glue.CfnCrawler(this, 'LandingCrawler', {
       name: `${prefix}-landing`,
-      description: `Explores ${this.bucketNames.landing} for ad-hoc queries; curated tables never need it.`,
+      description: `Explores ${this.zones.landing.bucketName} for ad-hoc queries; curated tables never need it.`,
       role: role.roleArn,
       databaseName: this.landingDatabaseName,
       crawlerSecurityConfiguration: this.securityConfigurationName,
@@ -442,10 +421,29 @@ export class CatalogStack extends Stack {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: 'Runs the curate Glue job.',
     });
-    const manifests = this.objectsArn('artifacts', 'batches/*');
-    const staging = this.objectsArn('artifacts', 'staging/*');
-    const temp = this.objectsArn('artifacts', 'glue-temp/*');
-    const curated = this.objectsArn('curated', '*');
+    const { artifacts, curated } = this.zones;
+    artifacts.grantRead(
+      role,
+      'batches/*',
+      'Each batch reads its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time.',
+    );
+    artifacts.grantRead(
+      role,
+      'staging/*',
+      'A batch reads the staging/<dataset>/run_id=<id>/ folders its manifest lists, known only at run time.',
+      { versions: true },
+    );
+    const temp = 'Spark writes temporary files of any name under glue-temp/.';
+    artifacts.grantRead(role, 'glue-temp/*', temp);
+    artifacts.grantWrite(role, 'glue-temp/*', temp);
+    artifacts.grantDelete(role, 'glue-temp/*', temp);
+    artifacts.grantList(role, { prefixes: ['staging/*', 'glue-temp/*'] });
+    const tables =
+      'The curated bucket holds only what this job writes: each table under <dataset>/ (Iceberg names its files) and the _mart/ CSV batches.';
+    curated.grantRead(role, '*', tables);
+    curated.grantWrite(role, '*', tables);
+    curated.grantDelete(role, '*', tables);
+    curated.grantList(role, { location: true });
     const policy = new iam.Policy(this, 'CurateJobPolicy', {
       roles: [role],
       statements: [
@@ -453,39 +451,17 @@ export class CatalogStack extends Stack {
           sid: 'ReadScripts',
           actions: ['s3:GetObject'],
           // The two script objects only (asset.grantRead would open the whole bootstrap assets bucket).
-          resources: scripts.map((script) => `arn:aws:s3:::${script.s3BucketName}/${script.s3ObjectKey}`),
+          resources: scripts.map((script) =>
+            this.formatArn({
+              service: 's3',
+              region: '',
+              account: '',
+              resource: script.s3BucketName,
+              resourceName: script.s3ObjectKey,
+            }),
+          ),
         }),
-        new iam.PolicyStatement({
-          sid: 'ReadBatchManifests',
-          actions: ['s3:GetObject'],
-          resources: [manifests],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ReadStaging',
-          actions: ['s3:GetObject', 's3:GetObjectVersion'],
-          resources: [staging],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseTempDir',
-          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-          resources: [temp],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ListStagingAndTemp',
-          actions: ['s3:ListBucket'],
-          resources: [this.bucketArn('artifacts')],
-          conditions: { StringLike: { 's3:prefix': ['staging/*', 'glue-temp/*'] } },
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteCurated',
-          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-          resources: [curated],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ListCurated',
-          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-          resources: [this.bucketArn('curated')],
-        }),
+        // The security configuration's key, used by Glue itself (job bookmarks CSE-KMS, logs), not only through S3.
         new iam.PolicyStatement({
           sid: 'UseKey',
           actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
@@ -498,6 +474,7 @@ export class CatalogStack extends Stack {
           'glue:GetTables',
           'glue:UpdateTable',
         ]),
+        // PutMetricData has no resource type; the condition keeps it to the Glue namespace.
         new iam.PolicyStatement({
           sid: 'GlueMetrics',
           actions: ['cloudwatch:PutMetricData'],
@@ -508,13 +485,6 @@ export class CatalogStack extends Stack {
       ],
     });
     this.acknowledgeWildcards(policy, [
-      [manifests, 'Each batch reads its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time.'],
-      [staging, 'A batch reads the staging/<dataset>/run_id=<id>/ folders its manifest lists, known only at run time.'],
-      [temp, 'Spark writes temporary files of any name under glue-temp/.'],
-      [
-        curated,
-        'The curated bucket holds only what this job writes: each table under <dataset>/ (Iceberg names its files) and the _mart/ CSV batches.',
-      ],
       ...this.catalogWildcards(
         this.curatedDatabaseName,
         'The job commits to the curated tables, the only tables there.',
@@ -585,98 +555,70 @@ export class CatalogStack extends Stack {
    */
   grantCuratedQuery(id: string, role: iam.IRole): iam.Policy {
     const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
-    const results = this.objectsArn('artifacts', 'athena-results/*');
-    const tableFiles = Object.keys(this.icebergTables).map((name) => this.objectsArn('curated', `${name}/*`));
-    const policy = new iam.Policy(this, id, {
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'QueryThroughWorkGroup',
-          actions: [
-            'athena:StartQueryExecution',
-            'athena:StopQueryExecution',
-            'athena:GetQueryExecution',
-            'athena:GetQueryResults',
-            'athena:GetWorkGroup',
-          ],
-          resources: [workGroupArn],
-        }),
-        this.glueCatalogStatement(this.curatedDatabaseName, ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables']),
-        new iam.PolicyStatement({ sid: 'ReadTableFiles', actions: ['s3:GetObject'], resources: tableFiles }),
-        new iam.PolicyStatement({
-          sid: 'QueryResults',
-          actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
-          resources: [results],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ListTablesAndResults',
-          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-          resources: [this.bucketArn('curated'), this.bucketArn('artifacts')],
-        }),
-        new iam.PolicyStatement({
-          sid: 'KeyThroughS3',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [this.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      ],
-    });
-    this.acknowledgeWildcards(policy, [
-      [results, 'Athena names each result object after its query id.'],
-      ...tableFiles.map((resource): [string, string] => [
-        resource,
-        'Athena reads the files the Iceberg metadata names.',
-      ]),
-      ...this.catalogWildcards(this.curatedDatabaseName, 'Queries read the curated tables, nothing else.'),
-    ]);
+    // In a policy of this stack: the role's own (Iam stack) must not name this stack's tables.
+    const policy = new GrantPolicy(this, id, { roles: [role] });
+    // The workgroup and catalog are L1 resources without grants: named by formatArn.
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'QueryThroughWorkGroup',
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:StopQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:GetWorkGroup',
+        ],
+        resources: [workGroupArn],
+      }),
+      this.glueCatalogStatement(this.curatedDatabaseName, ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables']),
+    );
+    const { artifacts, curated } = this.zones;
+    for (const name of Object.keys(this.icebergTables)) {
+      curated.grantRead(policy, `${name}/*`, 'Athena reads the files the Iceberg metadata names.');
+    }
+    const results = 'Athena names each result object after its query id.';
+    artifacts.grantRead(policy, 'athena-results/*', results);
+    artifacts.grantWrite(policy, 'athena-results/*', results);
+    curated.grantList(policy, { location: true });
+    artifacts.grantList(policy, { location: true });
+    this.acknowledgeWildcards(
+      policy,
+      this.catalogWildcards(this.curatedDatabaseName, 'Queries read the curated tables, nothing else.'),
+    );
     return policy;
   }
 
   /** Analysts query curated tables through the workgroup and read their own results: nothing else. */
-  private grantAnalyst(role: iam.IRole, key: kms.IKey): void {
+  private grantAnalyst(role: iam.IRole): void {
     const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
-    const results = this.objectsArn('artifacts', 'athena-results/*');
-    const policy = new iam.Policy(this, 'AnalystQueryPolicy', {
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'QueryThroughWorkGroup',
-          actions: [
-            'athena:StartQueryExecution',
-            'athena:StopQueryExecution',
-            'athena:GetQueryExecution',
-            'athena:GetQueryResults',
-            'athena:GetQueryResultsStream',
-            'athena:BatchGetQueryExecution',
-            'athena:ListQueryExecutions',
-            'athena:GetWorkGroup',
-          ],
-          resources: [workGroupArn],
-        }),
-        this.glueCatalogStatement(this.curatedDatabaseName, CATALOG_READ),
-        new iam.PolicyStatement({
-          sid: 'QueryResults',
-          actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-          resources: [results],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ListQueryResults',
-          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-          resources: [this.bucketArn('artifacts')],
-          conditions: { StringLike: { 's3:prefix': ['athena-results/*'] } },
-        }),
-        new iam.PolicyStatement({
-          sid: 'EncryptResultsThroughS3',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      ],
-    });
-    this.acknowledgeWildcards(policy, [
-      [results, 'Athena names each result object after its query id.'],
-      ...this.catalogWildcards(this.curatedDatabaseName, 'Analysts read every curated table, nothing else.'),
-    ]);
+    const policy = new GrantPolicy(this, 'AnalystQueryPolicy', { roles: [role] });
+    // The workgroup and catalog are L1 resources without grants: named by formatArn.
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'QueryThroughWorkGroup',
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:StopQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:GetQueryResultsStream',
+          'athena:BatchGetQueryExecution',
+          'athena:ListQueryExecutions',
+          'athena:GetWorkGroup',
+        ],
+        resources: [workGroupArn],
+      }),
+      this.glueCatalogStatement(this.curatedDatabaseName, CATALOG_READ),
+    );
+    const { artifacts } = this.zones;
+    const results = 'Athena names each result object after its query id.';
+    artifacts.grantRead(policy, 'athena-results/*', results);
+    artifacts.grantWrite(policy, 'athena-results/*', results);
+    artifacts.grantList(policy, { location: true, prefixes: ['athena-results/*'] });
+    this.acknowledgeWildcards(
+      policy,
+      this.catalogWildcards(this.curatedDatabaseName, 'Analysts read every curated table, nothing else.'),
+    );
   }
 }
 

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -21,6 +20,7 @@ import {
 } from '../../lambda/shared/mart-connection';
 import { martDatasets, martTableName } from '../../lambda/shared/mart-ddl';
 import { PlatformFunction } from '../constructs/platform-function';
+import type { ZoneBucket } from '../constructs/zone-bucket';
 
 export interface DataMartStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -32,12 +32,7 @@ export interface DataMartStackProps extends StackProps {
   /** The platform key: encrypts storage, the master and login secrets, logs and function environments. */
   readonly key: kms.IKey;
   /** Curated zone: the cluster imports `_mart/<dataset>/run_id=<runId>/` batches from it. */
-  readonly curatedBucket: s3.IBucket;
-  /**
-   * Name of the curated bucket, known at synth (`StorageStack.bucketNames.curated`): the import policy names the bucket
-   * with it, so the policy and its cdk-nag acknowledgement carry no cross-stack token.
-   */
-  readonly curatedBucketName: string;
+  readonly curated: ZoneBucket;
   /** All datasets; those with `mart.enabled` get a mart table. */
   readonly datasets: readonly DatasetConfig[];
 }
@@ -77,11 +72,9 @@ export interface MartAccess {
    * Lets `grantee` run SQL through the Data API as `login`: the Data API actions on the one cluster, GetSecretValue
    * on that login's secret only, and kms:Decrypt of the platform key through Secrets Manager only. The statements go
    * on the principal's side (a grant through the key would edit the Storage stack's key policy from a later stack:
-   * a cross-stack cycle).
+   * a cross-stack cycle); for a role of an earlier stack, grant to a `GrantPolicy` of the granting stack.
    */
-  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void;
-  /** The same statements, for a policy a stack builds itself (e.g. one attached to a role of another stack). */
-  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[];
+  grantDataApi(grantee: iam.IGrantable, login: MartLogin, options?: DataApiGrantOptions): void;
   /** MART_CLUSTER_ARN, MART_SECRET_ARN (the login's secret) and MART_DATABASE: what the function reads. */
   connectionEnvironment(login: MartLogin): Record<string, string>;
 }
@@ -101,12 +94,8 @@ export interface MartDataApiProps {
 export class MartDataApi implements MartAccess {
   constructor(private readonly props: MartDataApiProps) {}
 
-  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void {
-    this.grant(grantee, login);
-  }
-
-  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[] {
-    return this.statements(login, options);
+  grantDataApi(grantee: iam.IGrantable, login: MartLogin, options?: DataApiGrantOptions): void {
+    this.grant(grantee, login, options);
   }
 
   connectionEnvironment(login: MartLogin): Record<string, string> {
@@ -114,26 +103,29 @@ export class MartDataApi implements MartAccess {
   }
 
   /** Also for the master login: the DataMart stack's own migrate and rotation functions only. */
-  grant(grantee: PlatformFunction | iam.IGrantable, login: MartLogin | 'master'): void {
-    const principal = (grantee instanceof PlatformFunction ? grantee.function : grantee).grantPrincipal;
-    for (const statement of this.statements(login)) principal.addToPrincipalPolicy(statement);
-  }
-
-  statements(login: MartLogin | 'master', options: DataApiGrantOptions = {}): iam.PolicyStatement[] {
+  grant(grantee: iam.IGrantable, login: MartLogin | 'master', options: DataApiGrantOptions = {}): void {
     const { props } = this;
-    return [
+    grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DataApiOnMartCluster',
         actions: [...((options.transactions ?? true) ? TRANSACTIONS : SINGLE_STATEMENTS)],
         resources: [props.clusterArn],
       }),
+    );
+    this.grantSecretRead(grantee, login);
+  }
+
+  /** GetSecretValue of one login's secret, and its decryption through Secrets Manager. */
+  grantSecretRead(grantee: iam.IGrantable, login: MartLogin | 'master'): void {
+    const principal = grantee.grantPrincipal;
+    principal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: `ReadMart${pascal(login)}Secret`,
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.secrets[login].secretArn],
+        resources: [this.props.secrets[login].secretArn],
       }),
-      this.keyThroughSecretsManager('DecryptMartSecrets', ['kms:Decrypt']),
-    ];
+    );
+    principal.addToPrincipalPolicy(this.keyThroughSecretsManager('DecryptMartSecrets', ['kms:Decrypt']));
   }
 
   /** kms actions on the key that encrypts the secrets, through Secrets Manager only. */
@@ -207,29 +199,9 @@ export class DataMartStack extends Stack implements MartAccess {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: `${prefix} data mart: aws_s3.table_import_from_s3 of curated ${MART_BATCH_PREFIX} batches`,
     });
-    const curatedArn = `arn:${this.partition}:s3:::${props.curatedBucketName}`;
-    s3ImportRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${curatedArn}/${MART_BATCH_PREFIX}*`] }),
-    );
-    s3ImportRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [curatedArn],
-        conditions: { StringLike: { 's3:prefix': [`${MART_BATCH_PREFIX}*`] } },
-      }),
-    );
-    s3ImportRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${environment.region}.amazonaws.com` } },
-      }),
-    );
-    Validations.of(s3ImportRole).acknowledge({
-      // cdk-nag names the partition as a literal when the partition-literals flag resolves it, else as a token.
-      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition}:s3:::${props.curatedBucketName}/${MART_BATCH_PREFIX}*]`,
-      reason: `Reads any batch file under curated ${MART_BATCH_PREFIX} (the run ids are not known at deploy time), nothing else`,
-    });
+    const batches = `Reads any batch file under curated ${MART_BATCH_PREFIX} (the run ids are not known at deploy time), nothing else`;
+    props.curated.grantRead(s3ImportRole, `${MART_BATCH_PREFIX}*`, batches);
+    props.curated.grantList(s3ImportRole, { prefixes: [`${MART_BATCH_PREFIX}*`] });
 
     const clusterIdentifier = `${prefix}-data-mart`;
     // Created here (not by RDS) so it has a retention and is encrypted with the platform key.
@@ -344,15 +316,11 @@ export class DataMartStack extends Stack implements MartAccess {
 
     this.migrations = this.createMigrations(props);
     this.rotationFunction = this.createRotation(props);
-    this.loadMartFunction = this.createLoadMartFunction(props, curatedArn);
+    this.loadMartFunction = this.createLoadMartFunction(props);
   }
 
-  grantDataApi(grantee: PlatformFunction | iam.IGrantable, login: MartLogin): void {
-    this.dataApi.grantDataApi(grantee, login);
-  }
-
-  dataApiStatements(login: MartLogin, options?: DataApiGrantOptions): iam.PolicyStatement[] {
-    return this.dataApi.dataApiStatements(login, options);
+  grantDataApi(grantee: iam.IGrantable, login: MartLogin, options?: DataApiGrantOptions): void {
+    this.dataApi.grantDataApi(grantee, login, options);
   }
 
   connectionEnvironment(login: MartLogin): Record<string, string> {
@@ -411,6 +379,8 @@ export class DataMartStack extends Stack implements MartAccess {
       handlerDir: 'rotate-mart-secret',
       serviceName: 'data-mart-rotate-login-secrets',
       description: `${props.prefix}: rotates the data mart login secrets (alternating users, through the Data API)`,
+      starResourceReason:
+        'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) and secretsmanager:GetRandomPassword support no resource-level permissions',
       // Room for an auto-paused cluster to resume during a step.
       timeout: Duration.minutes(5),
       logRetentionDays: environment.logRetentionDays,
@@ -424,14 +394,14 @@ export class DataMartStack extends Stack implements MartAccess {
     // As the master to set passwords; the final check logs in with the login secret itself (same cluster actions).
     this.dataApi.grant(rotate, 'master');
     // PutSecretValue encrypts the new version with the platform key, through Secrets Manager.
-    rotate.function.addToRolePolicy(
+    rotate.addToRolePolicy(
       this.dataApi.keyThroughSecretsManager('EncryptMartSecrets', ['kms:Encrypt', 'kms:GenerateDataKey']),
     );
     for (const login of MART_LOGIN_NAMES) {
       const schedule = (this.loginSecrets[login] as secretsmanager.SecretTargetAttachment).addRotationSchedule(
         'RotationSchedule',
         {
-          rotationLambda: rotate.function,
+          rotationLambda: rotate,
           automaticallyAfter: Duration.days(environment.dataMart.loginRotationDays),
         },
       );
@@ -439,19 +409,15 @@ export class DataMartStack extends Stack implements MartAccess {
       schedule.node.addDependency(this.migrations);
     }
     // Secrets Manager of this account only may invoke it (RotationSchedule's permission names no source).
-    for (const child of rotate.function.node.findAll()) {
+    for (const child of rotate.node.findAll()) {
       if (child instanceof lambda.CfnPermission && child.principal === 'secretsmanager.amazonaws.com') {
         child.sourceAccount = this.account;
       }
     }
-    acknowledgePlatformFunction(
-      rotate,
-      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) and secretsmanager:GetRandomPassword support no resource-level permissions',
-    );
-    return rotate.function;
+    return rotate;
   }
 
-  private createLoadMartFunction(props: DataMartStackProps, curatedArn: string): lambda.IFunction {
+  private createLoadMartFunction(props: DataMartStackProps): lambda.IFunction {
     const { environment, key } = props;
     const martTables = Object.fromEntries(
       martDatasets(props.datasets).map((dataset) => [dataset.name, martTableName(dataset)]),
@@ -469,15 +435,8 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     this.grantDataApi(loadMart, 'loader');
     // It lists the batch's part files; the cluster's import role reads them.
-    loadMart.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [curatedArn],
-        conditions: { StringLike: { 's3:prefix': [`${MART_BATCH_PREFIX}*`] } },
-      }),
-    );
-    acknowledgePlatformFunction(loadMart);
-    return loadMart.function;
+    props.curated.grantList(loadMart, { prefixes: [`${MART_BATCH_PREFIX}*`] });
+    return loadMart;
   }
 
   private createMigrations(props: DataMartStackProps): CustomResource {
@@ -500,10 +459,7 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     // As the master (it owns the schemas), and reading every login secret to set the initial passwords.
     this.dataApi.grant(migrate, 'master');
-    for (const login of MART_LOGIN_NAMES) {
-      migrate.function.addToRolePolicy(this.dataApi.statements(login)[1]);
-    }
-    acknowledgePlatformFunction(migrate);
+    for (const login of MART_LOGIN_NAMES) this.dataApi.grantSecretRead(migrate, login);
 
     const providerLogs = new logs.LogGroup(this, 'MigrationsProviderLogs', {
       retention: environment.logRetentionDays as logs.RetentionDays,
@@ -511,7 +467,7 @@ export class DataMartStack extends Stack implements MartAccess {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const provider = new cr.Provider(this, 'MigrationsProvider', {
-      onEventHandler: migrate.function,
+      onEventHandler: migrate,
       logGroup: providerLogs,
       providerFunctionEnvEncryption: key,
     });
@@ -536,7 +492,7 @@ export class DataMartStack extends Stack implements MartAccess {
         reason: 'The Provider framework function of aws-cdk-lib uses AWSLambdaBasicExecutionRole for its own logs',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(migrate.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(migrate.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
         reason:
           'The Provider framework may invoke any version of the one migrate function, as generated by aws-cdk-lib',
       },
@@ -547,22 +503,4 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     return migrations;
   }
-}
-
-/** Findings every PlatformFunction has (same reasons as the other stacks give). */
-function acknowledgePlatformFunction(
-  fn: PlatformFunction,
-  starReason = 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-): void {
-  Validations.of(fn.function).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason: 'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
-  });
-  Validations.of(fn.function.role as iam.IRole).acknowledge(
-    {
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
-    },
-    { id: 'AwsSolutions-IAM5[Resource::*]', reason: starReason },
-  );
 }

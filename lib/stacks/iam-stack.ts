@@ -2,6 +2,7 @@ import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/schema';
+import { acknowledgeWildcardResources } from '../constructs/nag-acknowledgements';
 import type { StorageStack, Zone } from './storage-stack';
 
 export interface IamStackProps extends StackProps {
@@ -39,17 +40,11 @@ export class IamStack extends Stack {
     const { prefix, environment, deploymentAccount, storage } = props;
     this.addStackDependency(storage);
 
-    // Bucket ARNs from the synth-time names: no cross-stack tokens, and nag findings name the real bucket.
-    const bucketArn = (zone: Zone) => `arn:aws:s3:::${storage.bucketNames[zone]}`;
-    const objectsArn = (zone: Zone) => `${bucketArn(zone)}/*`;
     const humansWithMfa = new iam.AccountRootPrincipal().withConditions({
       Bool: { 'aws:MultiFactorAuthPresent': 'true' },
     });
-    // Decrypt/encrypt only on behalf of S3 in this region: the key is not usable directly by these roles.
-    const keyThroughS3 = { StringEquals: { 'kms:ViaService': `s3.${environment.region}.amazonaws.com` } };
 
     const dataEngineerRoleName = `${prefix}-data-engineer`;
-    const dataEngineerRoleArn = `arn:aws:iam::${environment.account}:role/${dataEngineerRoleName}`;
     const dataEngineerRole = new iam.Role(this, 'DataEngineerRole', {
       roleName: dataEngineerRoleName,
       description: `Data engineers of ${prefix}: read and write landing, curated and artifacts`,
@@ -57,54 +52,18 @@ export class IamStack extends Stack {
       maxSessionDuration: MAX_SESSION,
     });
     const lakeZones: Zone[] = ['landing', 'curated', 'artifacts'];
-    const engineerPolicy = new iam.Policy(this, 'DataEngineerPolicy', {
-      roles: [dataEngineerRole],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ListLakeBuckets',
-          actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:GetBucketLocation'],
-          resources: lakeZones.map(bucketArn),
-        }),
-        new iam.PolicyStatement({
-          sid: 'ReadWriteLakeObjects',
-          actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:AbortMultipartUpload'],
-          resources: lakeZones.map(objectsArn),
-        }),
-        new iam.PolicyStatement({
-          sid: 'DeleteWorkingObjects',
-          actions: ['s3:DeleteObject'],
-          resources: [objectsArn('curated'), objectsArn('artifacts')],
-        }),
-        // Only when the landing bucket policy names this role as the deleter; otherwise it would be a dead grant.
-        ...(storage.landingDeleterRoleArn === dataEngineerRoleArn
-          ? [
-              new iam.PolicyStatement({
-                sid: 'DeleteLandingObjects',
-                actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-                resources: [objectsArn('landing')],
-              }),
-            ]
-          : []),
-        new iam.PolicyStatement({
-          sid: 'UseDataKeyThroughS3',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [storage.key.keyArn],
-          conditions: keyThroughS3,
-        }),
-      ],
-    });
-    Validations.of(engineerPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${objectsArn('landing')}]`,
-      reason: 'Data engineers work on any object of landing (the bucket itself is named, not a wildcard)',
-    });
-    Validations.of(engineerPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${objectsArn('curated')}]`,
-      reason: 'Data engineers work on any object of curated (the bucket itself is named, not a wildcard)',
-    });
-    Validations.of(engineerPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${objectsArn('artifacts')}]`,
-      reason: 'Data engineers work on any object of artifacts (the bucket itself is named, not a wildcard)',
-    });
+    for (const zone of lakeZones) {
+      const bucket = storage.zones[zone];
+      const why = `Data engineers work on any object of ${zone} (the bucket itself is named, not a wildcard)`;
+      bucket.grantList(dataEngineerRole, { versions: true, location: true });
+      bucket.grantRead(dataEngineerRole, '*', why, { versions: true });
+      bucket.grantWrite(dataEngineerRole, '*', why);
+      // Landing objects only when the landing bucket policy names this role as the deleter (else a dead grant).
+      if (zone !== 'landing') bucket.grantDelete(dataEngineerRole, '*', why);
+      else if (storage.landingDeleterRoleArn === this.roleArn(dataEngineerRoleName)) {
+        bucket.grantDelete(dataEngineerRole, '*', why, { versions: true });
+      }
+    }
     this.dataEngineerRole = dataEngineerRole;
 
     const dataAnalystRole = new iam.Role(this, 'DataAnalystRole', {
@@ -113,31 +72,12 @@ export class IamStack extends Stack {
       assumedBy: humansWithMfa,
       maxSessionDuration: MAX_SESSION,
     });
-    const analystPolicy = new iam.Policy(this, 'DataAnalystPolicy', {
-      roles: [dataAnalystRole],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ListCurated',
-          actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-          resources: [bucketArn('curated')],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ReadCuratedObjects',
-          actions: ['s3:GetObject'],
-          resources: [objectsArn('curated')],
-        }),
-        new iam.PolicyStatement({
-          sid: 'DecryptThroughS3',
-          actions: ['kms:Decrypt'],
-          resources: [storage.key.keyArn],
-          conditions: keyThroughS3,
-        }),
-      ],
-    });
-    Validations.of(analystPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${objectsArn('curated')}]`,
-      reason: 'Analysts read any curated table file; the bucket is named and nothing else is readable',
-    });
+    storage.zones.curated.grantList(dataAnalystRole, { location: true });
+    storage.zones.curated.grantRead(
+      dataAnalystRole,
+      '*',
+      'Analysts read any curated table file; the bucket is named and nothing else is readable',
+    );
     this.dataAnalystRole = dataAnalystRole;
 
     // Exactly one caller: the pipeline's test runner (deployment account) or the workflow's deploy role (this account).
@@ -148,7 +88,7 @@ export class IamStack extends Stack {
           roleName: `${prefix}-integration-test-runner`,
           what: "the pipeline's integration-test step",
         };
-    const callerArn = `arn:aws:iam::${caller.account}:role/${caller.roleName}`;
+    const callerArn = this.roleArn(caller.roleName, caller.account);
     const integrationTestRole = new iam.Role(this, 'IntegrationTestRole', {
       roleName: `${prefix}-integration-test`,
       description: `Read-only post-deploy checks of ${prefix}, assumed by ${caller.what} only`,
@@ -157,10 +97,15 @@ export class IamStack extends Stack {
       }),
       maxSessionDuration: MAX_SESSION,
     });
-    const stacksOfThisEnvironment = `arn:aws:cloudformation:${environment.region}:${environment.account}:stack/${prefix}-*/*`;
+    const stacksOfThisEnvironment = this.formatArn({
+      service: 'cloudformation',
+      resource: 'stack',
+      resourceName: `${prefix}-*/*`,
+    });
     const integrationTestPolicy = new iam.Policy(this, 'IntegrationTestPolicy', {
       roles: [integrationTestRole],
       statements: [
+        // Bucket settings (encryption, policy, versioning, public access block): no grant of the bucket covers them.
         new iam.PolicyStatement({
           sid: 'InspectBuckets',
           actions: [
@@ -170,18 +115,21 @@ export class IamStack extends Stack {
             's3:GetBucketPublicAccessBlock',
             's3:ListBucket',
           ],
-          resources: (['landing', 'curated', 'logs', 'artifacts'] as const).map(bucketArn),
+          resources: Object.values(storage.zones).map((bucket) => bucket.arnIn(this)),
         }),
+        // Describe* of EC2 have no resource-level permissions: nothing to grant them on.
         new iam.PolicyStatement({
           sid: 'InspectNetwork',
           actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeFlowLogs'],
           resources: ['*'],
         }),
+        // Reading the key's settings, which key.grant* (use of the key) does not cover.
         new iam.PolicyStatement({
           sid: 'InspectKey',
           actions: ['kms:DescribeKey', 'kms:GetKeyRotationStatus'],
           resources: [storage.key.keyArn],
         }),
+        // The stacks are not constructs of this stage's app at this point: named by pattern.
         new iam.PolicyStatement({
           sid: 'ReadStackOutputs',
           actions: ['cloudformation:DescribeStacks'],
@@ -194,10 +142,17 @@ export class IamStack extends Stack {
       reason:
         'ec2:DescribeVpcs, DescribeVpcEndpoints and DescribeFlowLogs support no resource-level permissions; they are read-only',
     });
-    Validations.of(integrationTestPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${stacksOfThisEnvironment}]`,
-      reason: `DescribeStacks on the stacks of this environment only (${prefix}-*), whose stack IDs change on re-creation`,
-    });
+    acknowledgeWildcardResources(integrationTestPolicy, [
+      {
+        resource: stacksOfThisEnvironment,
+        reason: `DescribeStacks on the stacks of this environment only (${prefix}-*), whose stack IDs change on re-creation`,
+      },
+    ]);
     this.integrationTestRole = integrationTestRole;
+  }
+
+  /** ARN of the role `roleName` of `account` (this stack's by default), in this stack's partition. */
+  private roleArn(roleName: string, account: string = this.account): string {
+    return this.formatArn({ service: 'iam', region: '', account, resource: 'role', resourceName: roleName });
   }
 }

@@ -17,7 +17,7 @@ import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { MartAccess } from './data-mart-stack';
-import type { StorageStack, Zone } from './storage-stack';
+import type { StorageStack } from './storage-stack';
 
 export interface OrchestrationStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -25,8 +25,8 @@ export interface OrchestrationStackProps extends StackProps {
   readonly environment: EnvironmentConfig;
   /** Every configured dataset (the functions carry their definitions; no resource is per dataset). */
   readonly datasets: readonly DatasetConfig[];
-  /** Zone buckets (by their synth-time names) and the platform key. */
-  readonly storage: Pick<StorageStack, 'key' | 'bucketNames'>;
+  /** Zone buckets and the platform key. */
+  readonly storage: Pick<StorageStack, 'key' | 'zones'>;
   /** Name of the curate Glue job (Catalog stack). */
   readonly curateJobName: string;
   /** Audit rows and mart loads go through the Data API to the data mart, as its loader login. */
@@ -62,7 +62,6 @@ export class OrchestrationStack extends Stack {
   readonly batchSettings: BatchSettings;
 
   private readonly props: OrchestrationStackProps;
-  private readonly functions: PlatformFunction[] = [];
 
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
@@ -95,12 +94,12 @@ export class OrchestrationStack extends Stack {
       maxIterations: MAX_ITERATIONS,
     };
 
-    this.batchFunction = this.function('BatchFunction', 'batch', removalPolicy, {
+    this.batchFunction = this.platformFunction('BatchFunction', 'batch', removalPolicy, {
       description: 'Stage B: decides, records and fails the batches of each dataset (audit.batches), writes manifests.',
       environment: {
         ...martEnv,
-        [BATCH_ENV.artifactsBucket]: storage.bucketNames.artifacts,
-        [BATCH_ENV.curatedBucket]: storage.bucketNames.curated,
+        [BATCH_ENV.artifactsBucket]: storage.zones.artifacts.bucketName,
+        [BATCH_ENV.curatedBucket]: storage.zones.curated.bucketName,
         [BATCH_ENV.settings]: JSON.stringify(this.batchSettings),
       },
       timeout: Duration.seconds(90),
@@ -112,7 +111,7 @@ export class OrchestrationStack extends Stack {
 
     this.batchStage = new BatchStage(this, 'BatchStage', {
       prefix,
-      batchFunction: this.batchFunction.function,
+      batchFunction: this.batchFunction,
       loadMartFunction: props.loadMartFunction,
       curateJobName: props.curateJobName,
       curateJobTimeout: Duration.minutes(environment.etl.glueTimeoutMinutes),
@@ -125,12 +124,12 @@ export class OrchestrationStack extends Stack {
     storage.key.grant(this.batchStage.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.alertOnStoppedLoops();
 
-    this.validateFunction = this.function('ValidateFunction', 'validate', removalPolicy, {
+    this.validateFunction = this.platformFunction('ValidateFunction', 'validate', removalPolicy, {
       description:
         'Stage A: claims, validates and stages one landed object (valid rows to staging, the rest to quarantine).',
       environment: {
         ...martEnv,
-        [VALIDATE_ENV.artifactsBucket]: storage.bucketNames.artifacts,
+        [VALIDATE_ENV.artifactsBucket]: storage.zones.artifacts.bucketName,
         [VALIDATE_ENV.batchStateMachineArn]: this.batchStage.stateMachine.stateMachineArn,
         [VALIDATE_ENV.startLeaseSeconds]: String(this.batchSettings.startLeaseSeconds),
         ...validationEnvironment(environment.etl.validation),
@@ -143,12 +142,12 @@ export class OrchestrationStack extends Stack {
     });
     this.grantValidate(this.validateFunction);
     props.dataMart.grantDataApi(this.validateFunction, 'loader');
-    this.batchStage.stateMachine.grantStartExecution(this.validateFunction.function);
+    this.batchStage.stateMachine.grantStartExecution(this.validateFunction);
 
     this.objectStage = new ObjectStage(this, 'ObjectStage', {
       prefix,
-      landingBucketName: storage.bucketNames.landing,
-      stageFunction: this.validateFunction.function,
+      landingBucketName: storage.zones.landing.bucketName,
+      stageFunction: this.validateFunction,
       queueKey: storage.key,
       eventDeadLetterQueue: this.deadLetterQueue,
       alertTopic: this.alertTopic,
@@ -156,13 +155,13 @@ export class OrchestrationStack extends Stack {
       removalPolicy,
     });
 
-    this.jobAuditorFunction = this.function('JobAuditorFunction', 'job-auditor', removalPolicy, {
+    this.jobAuditorFunction = this.platformFunction('JobAuditorFunction', 'job-auditor', removalPolicy, {
       description: 'Records every final state of the curate Glue job in audit.job_runs.',
       environment: martEnv,
       timeout: Duration.seconds(60),
     });
     props.dataMart.grantDataApi(this.jobAuditorFunction, 'loader');
-    this.jobAuditorFunction.function.addToRolePolicy(
+    this.jobAuditorFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadCurateJobRuns',
         actions: ['glue:GetJobRun'],
@@ -174,7 +173,7 @@ export class OrchestrationStack extends Stack {
     this.acknowledgeFindings();
   }
 
-  private function(
+  private platformFunction(
     id: string,
     handlerDir: string,
     removalPolicy: RemovalPolicy,
@@ -198,7 +197,6 @@ export class OrchestrationStack extends Stack {
       encryptionKey: this.props.storage.key,
       logRemovalPolicy: removalPolicy,
     });
-    this.functions.push(fn);
     return fn;
   }
 
@@ -222,7 +220,7 @@ export class OrchestrationStack extends Stack {
 
   /** Glue "Job State Change" of the curate job, final states only -> job-auditor (async, retried, dead-lettered). */
   private auditCurateJobRuns(): void {
-    const fn = this.jobAuditorFunction.function;
+    const fn = this.jobAuditorFunction;
     fn.configureAsyncInvoke({
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       retryAttempts: 2,
@@ -247,66 +245,22 @@ export class OrchestrationStack extends Stack {
 
   /** Reads landing objects, writes staging/ and quarantine/ in artifacts (multipart and copies included). */
   private grantValidate(fn: PlatformFunction): void {
-    const { key } = this.props.storage;
-    const landing = this.objectsArn('landing', '*');
-    const staging = this.objectsArn('artifacts', 'staging/*');
-    const quarantine = this.objectsArn('artifacts', 'quarantine/*');
-    const policy = new iam.Policy(this, 'ValidatePolicy', {
-      roles: [fn.function.role!],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ReadLanding',
-          actions: ['s3:GetObject', 's3:GetObjectVersion'],
-          resources: [landing],
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteStagingAndQuarantine',
-          actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-          resources: [staging, quarantine],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseKeyThroughS3',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      ],
+    const { zones } = this.props.storage;
+    zones.landing.grantRead(fn, '*', 'Any dataset folder of landing: the object comes from the event.', {
+      versions: true,
     });
-    Validations.of(policy).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::${landing}]`,
-        reason: 'Any dataset folder of landing: the object comes from the event.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${staging}]`,
-        reason: 'Each run writes its own staging/<dataset>/run_id=<id>/.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${quarantine}]`,
-        reason: 'Each run writes its own quarantine/<dataset>/... folder.',
-      },
-    );
+    zones.artifacts.grantWrite(fn, 'staging/*', 'Each run writes its own staging/<dataset>/run_id=<id>/.');
+    zones.artifacts.grantWrite(fn, 'quarantine/*', 'Each run writes its own quarantine/<dataset>/... folder.');
   }
 
   /** The batch function writes each batch's manifest under artifacts batches/ (encrypted through S3). */
   private grantManifests(fn: PlatformFunction): void {
-    const manifests = this.objectsArn('artifacts', 'batches/*');
-    const policy = new iam.Policy(this, 'BatchManifestsPolicy', {
-      roles: [fn.function.role!],
-      statements: [
-        new iam.PolicyStatement({ sid: 'WriteManifests', actions: ['s3:PutObject'], resources: [manifests] }),
-        new iam.PolicyStatement({
-          sid: 'EncryptThroughS3',
-          actions: ['kms:GenerateDataKey'],
-          resources: [this.props.storage.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      ],
-    });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${manifests}]`,
-      reason: 'Each batch writes its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time',
-    });
+    this.props.storage.zones.artifacts.grantWrite(
+      fn,
+      'batches/*',
+      'Each batch writes its own batches/<dataset>/batch_id=<id>/manifest.json, known only at run time',
+      { multipart: false },
+    );
   }
 
   /** A stage B execution that fails, times out or is stopped leaves its dataset to the next staged run: say so. */
@@ -325,29 +279,8 @@ export class OrchestrationStack extends Stack {
     });
   }
 
-  private objectsArn(zone: Zone, pattern: string): string {
-    return `arn:aws:s3:::${this.props.storage.bucketNames[zone]}/${pattern}`;
-  }
-
   private acknowledgeFindings(): void {
-    for (const fn of this.functions) {
-      Validations.of(fn.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 is the runtime the platform fixes in PlatformFunction (supported LTS); upgrades go through it',
-      });
-      Validations.of(fn.function.role!).acknowledge(
-        {
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'The AWS-maintained policy lets the function write its own logs and nothing else',
-        },
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) supports no resource-level permissions',
-        },
-      );
-    }
-    Validations.of(this.jobAuditorFunction.function.role!).acknowledge(
+    Validations.of(this.jobAuditorFunction.role!).acknowledge(
       ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: 'Granted by the SQS failure destination on the platform key only, to send encrypted messages',
@@ -366,7 +299,7 @@ export class OrchestrationStack extends Stack {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the dead-letter queue of the landed-objects queue (stage A)',
     });
-    Validations.of(this.validateFunction.function.role!).acknowledge(
+    Validations.of(this.validateFunction.role!).acknowledge(
       ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: 'Granted by the SQS event source grant on the queue key only (receive and delete encrypted messages)',

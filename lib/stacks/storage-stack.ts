@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -80,10 +80,10 @@ export class StorageStack extends Stack {
   readonly key: kms.IKey;
   readonly buckets: ZoneBuckets;
   /**
-   * Bucket names, known at synth time (`<prefix>-<zone>-<account>-<region>`): lets policies in later stacks name
-   * the buckets without cross-stack tokens.
+   * The zone buckets with their grants; their names are known at synth (`<prefix>-<zone>-<account>-<region>`), so
+   * grants and settings in later stacks name them without cross-stack tokens.
    */
-  readonly bucketNames: Readonly<Record<Zone, string>>;
+  readonly zones: Readonly<Record<Zone, ZoneBucket>>;
   /** ARN of the role allowed to delete landing objects. */
   readonly landingDeleterRoleArn: string;
   /** The trail of landing's and curated's data events, when this environment creates one (`auditTrail.type`). */
@@ -109,7 +109,8 @@ export class StorageStack extends Stack {
       }
       return name;
     };
-    this.bucketNames = {
+    // Every name is checked before any bucket is made (landing first: the error names the zone users know).
+    const names: Record<Zone, string> = {
       landing: bucketName('landing'),
       curated: bucketName('curated'),
       logs: bucketName('logs'),
@@ -135,7 +136,7 @@ export class StorageStack extends Stack {
     ];
 
     const logs = new ZoneBucket(this, 'Logs', {
-      bucketName: this.bucketNames.logs,
+      bucketName: names.logs,
       removal,
       lifecycleRules: [
         {
@@ -146,7 +147,7 @@ export class StorageStack extends Stack {
       ],
     });
     const landing = new ZoneBucket(this, 'Landing', {
-      bucketName: this.bucketNames.landing,
+      bucketName: names.landing,
       encryptionKey: this.key,
       versioned: true,
       eventBridgeEnabled: true,
@@ -155,7 +156,7 @@ export class StorageStack extends Stack {
       removal,
     });
     const curated = new ZoneBucket(this, 'Curated', {
-      bucketName: this.bucketNames.curated,
+      bucketName: names.curated,
       encryptionKey: this.key,
       versioned: true,
       lifecycleRules: tieringRules,
@@ -163,7 +164,7 @@ export class StorageStack extends Stack {
       removal,
     });
     const artifacts = new ZoneBucket(this, 'Artifacts', {
-      bucketName: this.bucketNames.artifacts,
+      bucketName: names.artifacts,
       encryptionKey: this.key,
       lifecycleRules: [
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: abortUploads },
@@ -186,6 +187,7 @@ export class StorageStack extends Stack {
         removal,
       });
     }
+    this.zones = { landing, curated, logs, artifacts };
     this.buckets = {
       landing: landing.bucket,
       curated: curated.bucket,
@@ -196,7 +198,12 @@ export class StorageStack extends Stack {
     // Landing is the system of record: only the named role (and, in destroy environments, the provider that
     // empties the bucket when the stack is deleted) may delete objects or versions.
     const deleterRoleName = storage.landingDeleterRoleName ?? `${prefix}-data-engineer`;
-    this.landingDeleterRoleArn = `arn:aws:iam::${environment.account}:role/${deleterRoleName}`;
+    this.landingDeleterRoleArn = this.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: deleterRoleName,
+    });
     const allowedDeleters = [this.landingDeleterRoleArn, landing.autoDeleteRoleArn].filter(
       (arn): arn is string => arn !== undefined,
     );
@@ -236,7 +243,7 @@ export class StorageStack extends Stack {
 
   private createKey(props: StorageStackProps): kms.Key {
     const { environment, prefix } = props;
-    const { account, region } = environment;
+    const { account } = environment;
     const key = new kms.Key(this, 'Key', {
       alias: `alias/${prefix}-data`,
       description: `Encrypts the data of ${prefix}: buckets, logs, queues, secrets`,
@@ -274,7 +281,7 @@ export class StorageStack extends Stack {
         resources: ['*'],
         conditions: {
           StringEquals: { 'aws:SourceAccount': account },
-          ArnLike: { 'aws:SourceArn': `arn:aws:events:${region}:${account}:rule/*` },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
         },
       }),
     );
@@ -288,7 +295,12 @@ export class StorageStack extends Stack {
         resources: ['*'],
         conditions: {
           ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${environment.region}:${environment.account}:log-group:*`,
+            'kms:EncryptionContext:aws:logs:arn': this.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
           },
         },
       }),

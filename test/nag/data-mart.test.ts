@@ -16,8 +16,7 @@ describe.each(['dev', 'prod'] as const)('DataMart stack nag (%s)', (name) => {
       ...common,
       vpc: network.vpc,
       key: storage.key,
-      curatedBucket: storage.buckets.curated,
-      curatedBucketName: storage.bucketNames.curated,
+      curated: storage.zones.curated,
       datasets: exampleConfig().datasets,
     });
     const violations = formatViolations(nagViolations(app, dataMart));

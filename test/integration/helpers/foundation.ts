@@ -46,8 +46,7 @@ export function dataMart(app: App, base: Foundation): DataMartStack {
     stackName: `${prefix}-data-mart`,
     vpc: network.vpc,
     key: storage.key,
-    curatedBucket: storage.buckets.curated,
-    curatedBucketName: storage.bucketNames.curated,
+    curated: storage.zones.curated,
     datasets: exampleConfig().datasets,
   });
 }

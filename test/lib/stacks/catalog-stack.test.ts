@@ -6,7 +6,7 @@ import { acceptedFileOf, LINEAGE_COLUMN_NAMES } from '../../../config/curated-sc
 import { type DatasetConfig, datasetSchema } from '../../../config/schema';
 import { CatalogStack, MAINTENANCE_GROUPS, maintenanceGroup } from '../../../lib/stacks/catalog-stack';
 import { exampleConfig, exampleEnvironment, REPO_ROOT, testApp } from '../../helpers/app';
-import { expectLeastPrivilege } from '../../helpers/least-privilege';
+import { expectLeastPrivilege, permissionsOfRole, sortPermissions } from '../../helpers/least-privilege';
 import { foundation, fromStack } from '../../integration/helpers/foundation';
 
 function build(envName: 'dev' | 'prod' = 'dev', datasets: readonly DatasetConfig[] = exampleConfig().datasets) {
@@ -250,19 +250,32 @@ describe('CatalogStack', () => {
         (policy: { PolicyDocument: { Statement: unknown[] } }) => policy.PolicyDocument.Statement,
       );
       const bySid: Record<string, Statement> = Object.fromEntries(statements.map((s: Statement) => [s.Sid, s]));
-      expect(bySid.TableFiles.Resource).toBe(`arn:aws:s3:::${CURATED}/impressions/*`);
-      expect(bySid.ListTableFiles).toEqual(
-        expect.objectContaining({
-          Action: 's3:ListBucket',
-          Resource: `arn:aws:s3:::${CURATED}`,
-          Condition: { StringLike: { 's3:prefix': ['impressions/', 'impressions/*'] } },
-        }),
+      const [roleId] = Object.keys(roles);
+      const tableFiles = `arn:aws:s3:::${CURATED}/impressions/*`;
+      expect(permissionsOfRole(maintenance, roleId, 's3')).toEqual(
+        sortPermissions([
+          ...[
+            's3:AbortMultipartUpload',
+            's3:DeleteObject',
+            's3:GetObject',
+            's3:ListMultipartUploadParts',
+            's3:PutObject',
+          ].map((action) => ({ effect: 'Allow', action, resource: tableFiles })),
+          {
+            effect: 'Allow',
+            action: 's3:ListBucket',
+            resource: `arn:aws:s3:::${CURATED}`,
+            condition: { StringLike: { 's3:prefix': ['impressions/', 'impressions/*'] } },
+          },
+        ]),
       );
-      expect(bySid.TableFilesKey).toEqual(
-        expect.objectContaining({
-          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
-        }),
+      expect(permissionsOfRole(maintenance, roleId, 'kms')).toEqual(
+        ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({
+          effect: 'Allow',
+          action,
+          resource: expect.anything(),
+          condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+        })),
       );
       expect(bySid.TableMetadata.Action).toEqual(['glue:GetTable', 'glue:UpdateTable']);
       expect(bySid.TableMetadata.Resource).toEqual([
@@ -396,16 +409,35 @@ describe('CatalogStack', () => {
     });
     const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
     const bySid: Record<string, Statement> = Object.fromEntries(statements.map((s: Statement) => [s.Sid, s]));
-    expect(bySid.ReadBatchManifests).toEqual(
-      expect.objectContaining({ Action: 's3:GetObject', Resource: `arn:aws:s3:::${ARTIFACTS}/batches/*` }),
+    const roleId = stack.getLogicalId(stack.curateJobRole.node.defaultChild as never);
+    const objects = (bucket: string, pattern: string, actions: string[]) =>
+      actions.map((action) => ({ effect: 'Allow', action, resource: `arn:aws:s3:::${bucket}/${pattern}` }));
+    const readWriteDelete = [
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:ListMultipartUploadParts',
+      's3:PutObject',
+    ];
+    const s3 = permissionsOfRole(template, roleId, 's3').filter(
+      (p) => !JSON.stringify(p.resource).includes('cdk-') /* the two script objects of the assets bucket */,
     );
-    expect(bySid.ReadStaging).toEqual(
-      expect.objectContaining({
-        Action: ['s3:GetObject', 's3:GetObjectVersion'],
-        Resource: `arn:aws:s3:::${ARTIFACTS}/staging/*`,
-      }),
+    expect(s3).toEqual(
+      sortPermissions([
+        ...objects(ARTIFACTS, 'batches/*', ['s3:GetObject']),
+        ...objects(ARTIFACTS, 'staging/*', ['s3:GetObject', 's3:GetObjectVersion']),
+        ...objects(ARTIFACTS, 'glue-temp/*', readWriteDelete),
+        ...objects(CURATED, '*', readWriteDelete),
+        {
+          effect: 'Allow',
+          action: 's3:ListBucket',
+          resource: `arn:aws:s3:::${ARTIFACTS}`,
+          condition: { StringLike: { 's3:prefix': ['staging/*', 'glue-temp/*'] } },
+        },
+        { effect: 'Allow', action: 's3:ListBucket', resource: `arn:aws:s3:::${CURATED}` },
+        { effect: 'Allow', action: 's3:GetBucketLocation', resource: `arn:aws:s3:::${CURATED}` },
+      ]),
     );
-    expect(bySid.WriteCurated.Resource).toBe(`arn:aws:s3:::${CURATED}/*`);
     expect(bySid.CatalogDpDevCurated).toEqual(
       expect.objectContaining({
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:UpdateTable'],
@@ -468,18 +500,51 @@ describe('CatalogStack', () => {
             Action: Match.arrayWith(['athena:GetQueryResults', 'athena:StartQueryExecution']),
             Resource: 'arn:aws:athena:eu-west-1:222222222222:workgroup/dp-dev',
           }),
-          Match.objectLike({
-            Sid: 'ReadTableFiles',
-            Action: 's3:GetObject',
-            Resource: [`arn:aws:s3:::${CURATED}/clicks/*`, `arn:aws:s3:::${CURATED}/impressions/*`],
-          }),
-          Match.objectLike({
-            Sid: 'KeyThroughS3',
-            Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
-          }),
         ]),
       },
     });
+    const roleId = /IntegrationTest/;
+    const policies = Object.values(
+      granted.findResources('AWS::IAM::Policy', { Properties: { Roles: [fromStack('dp-dev-iam', roleId)] } }),
+    );
+    expect(policies).toHaveLength(1);
+    const s3 = sortPermissions(
+      policies[0].Properties.PolicyDocument.Statement.flatMap(
+        (st: { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown }) =>
+          [st.Action]
+            .flat()
+            .filter((a) => a.startsWith('s3:'))
+            .flatMap((action) =>
+              [st.Resource].flat().map((resource) => ({
+                effect: st.Effect,
+                action,
+                resource,
+                ...(st.Condition ? { condition: st.Condition } : {}),
+              })),
+            ),
+      ),
+    );
+    const results = `arn:aws:s3:::${ARTIFACTS}/athena-results/*`;
+    expect(s3).toEqual(
+      sortPermissions([
+        { effect: 'Allow', action: 's3:GetObject', resource: `arn:aws:s3:::${CURATED}/clicks/*` },
+        { effect: 'Allow', action: 's3:GetObject', resource: `arn:aws:s3:::${CURATED}/impressions/*` },
+        ...['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'].map((action) => ({
+          effect: 'Allow',
+          action,
+          resource: results,
+        })),
+        ...['s3:GetBucketLocation', 's3:ListBucket'].flatMap((action) =>
+          [CURATED, ARTIFACTS].map((bucket) => ({ effect: 'Allow', action, resource: `arn:aws:s3:::${bucket}` })),
+        ),
+      ]),
+    );
+    // The key through S3 only.
+    for (const statement of policies[0].Properties.PolicyDocument.Statement) {
+      if ([statement.Action].flat().some((a: string) => a.startsWith('kms:'))) {
+        expect(statement.Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
+      }
+    }
   });
 
   test('a landing crawler exists when etl.landingCrawler is on, with the security configuration', () => {

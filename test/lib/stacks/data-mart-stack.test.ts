@@ -1,3 +1,4 @@
+import { permissionsOfRole } from '../../helpers/least-privilege';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { DataMartStack } from '../../../lib/stacks/data-mart-stack';
 import { NetworkStack } from '../../../lib/stacks/network-stack';
@@ -15,8 +16,7 @@ function build(name: 'dev' | 'test' | 'prod', datasets = exampleConfig().dataset
     ...common,
     vpc: network.vpc,
     key: storage.key,
-    curatedBucket: storage.buckets.curated,
-    curatedBucketName: storage.bucketNames.curated,
+    curated: storage.zones.curated,
     datasets,
   });
   return { stack, network, storage, template: Template.fromStack(stack) };
@@ -181,7 +181,7 @@ describe('DataMartStack Enhanced Monitoring', () => {
 
 describe('DataMartStack S3 import role', () => {
   it('is associated with the cluster for s3Import and reads only curated _mart/ batches', () => {
-    const bucket = dev.storage.bucketNames.curated;
+    const bucket = dev.storage.zones.curated.bucketName;
     dev.template.hasResourceProperties('AWS::RDS::DBCluster', {
       AssociatedRoles: [
         { FeatureName: 's3Import', RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^S3ImportRole'), 'Arn'] } },
@@ -192,30 +192,23 @@ describe('DataMartStack S3 import role', () => {
         Statement: [Match.objectLike({ Principal: { Service: 'rds.amazonaws.com' } })],
       }),
     });
-    dev.template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: Match.stringLikeRegexp('^S3ImportRole') }],
-      PolicyDocument: {
-        Statement: [
-          {
-            Action: 's3:GetObject',
-            Effect: 'Allow',
-            Resource: `arn:aws:s3:::${bucket}/_mart/*`,
-          },
-          {
-            Action: 's3:ListBucket',
-            Effect: 'Allow',
-            Resource: `arn:aws:s3:::${bucket}`,
-            Condition: { StringLike: { 's3:prefix': ['_mart/*'] } },
-          },
-          {
-            Action: 'kms:Decrypt',
-            Effect: 'Allow',
-            Resource: importOf(/Storage:ExportsOutputFnGetAttKey.*Arn/),
-            Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
-          },
-        ],
+    expect(permissionsOfRole(dev.template, 'S3ImportRole')).toEqual([
+      {
+        effect: 'Allow',
+        action: 'kms:Decrypt',
+        resource: {
+          'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/FnGetAttKey.*Arn/) }),
+        },
+        condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
       },
-    });
+      { effect: 'Allow', action: 's3:GetObject', resource: `arn:aws:s3:::${bucket}/_mart/*` },
+      {
+        effect: 'Allow',
+        action: 's3:ListBucket',
+        resource: `arn:aws:s3:::${bucket}`,
+        condition: { StringLike: { 's3:prefix': ['_mart/*'] } },
+      },
+    ]);
   });
 });
 
@@ -299,7 +292,7 @@ describe('DataMartStack load-mart function', () => {
         }),
       },
     });
-    const bucket = dev.storage.bucketNames.curated;
+    const bucket = dev.storage.zones.curated.bucketName;
     dev.template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^LoadMartFunction') }],
       PolicyDocument: {
@@ -386,8 +379,7 @@ describe('DataMartStack login secrets and their rotation', () => {
       ...common,
       vpc: new NetworkStack(app, 'Network', { ...common, key: storage.key }).vpc,
       key: storage.key,
-      curatedBucket: storage.buckets.curated,
-      curatedBucketName: storage.bucketNames.curated,
+      curated: storage.zones.curated,
       datasets: exampleConfig().datasets,
     });
     Template.fromStack(stack).allResourcesProperties('AWS::SecretsManager::RotationSchedule', {

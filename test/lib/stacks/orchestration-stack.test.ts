@@ -3,6 +3,7 @@ import type { DatasetConfig } from '../../../config/schema';
 import { BATCH_STATES } from '../../../lib/constructs/batch-stage';
 import { OrchestrationStack } from '../../../lib/stacks/orchestration-stack';
 import { exampleConfig, testApp } from '../../helpers/app';
+import { permissionsOfRole, sortPermissions } from '../../helpers/least-privilege';
 import { dataMart as buildDataMart, foundation, fromStack } from '../../integration/helpers/foundation';
 
 const LANDING = 'dp-dev-landing-222222222222-eu-west-1';
@@ -219,18 +220,14 @@ describe('OrchestrationStack', () => {
         }),
       },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: [
-          {
-            Sid: 'WriteManifests',
-            Effect: 'Allow',
-            Action: 's3:PutObject',
-            Resource: `arn:aws:s3:::${ARTIFACTS}/batches/*`,
-          },
-          Match.objectLike({ Sid: 'EncryptThroughS3', Action: 'kms:GenerateDataKey' }),
-        ],
-      },
+    expect(permissionsOfRole(template, 'BatchFunctionServiceRole', 's3')).toEqual([
+      { effect: 'Allow', action: 's3:PutObject', resource: `arn:aws:s3:::${ARTIFACTS}/batches/*` },
+    ]);
+    expect(permissionsOfRole(template, 'BatchFunctionServiceRole', 'kms')).toContainEqual({
+      effect: 'Allow',
+      action: 'kms:GenerateDataKey',
+      resource: expect.anything(),
+      condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
     });
   });
 
@@ -352,17 +349,20 @@ describe('OrchestrationStack', () => {
   });
 
   test('validate reads landing and writes only staging/ and quarantine/ of artifacts', () => {
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'ReadLanding', Resource: `arn:aws:s3:::${LANDING}/*` }),
-          Match.objectLike({
-            Sid: 'WriteStagingAndQuarantine',
-            Resource: [`arn:aws:s3:::${ARTIFACTS}/quarantine/*`, `arn:aws:s3:::${ARTIFACTS}/staging/*`],
-          }),
-        ]),
-      },
-    });
+    const write = ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'];
+    expect(permissionsOfRole(template, 'ValidateFunctionServiceRole', 's3')).toEqual(
+      sortPermissions([
+        ...write.flatMap((action) =>
+          ['quarantine', 'staging'].map((prefix) => ({
+            effect: 'Allow',
+            action,
+            resource: `arn:aws:s3:::${ARTIFACTS}/${prefix}/*`,
+          })),
+        ),
+        { effect: 'Allow', action: 's3:GetObject', resource: `arn:aws:s3:::${LANDING}/*` },
+        { effect: 'Allow', action: 's3:GetObjectVersion', resource: `arn:aws:s3:::${LANDING}/*` },
+      ]),
+    );
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ARTIFACTS_BUCKET: ARTIFACTS }) },
       Timeout: 900,

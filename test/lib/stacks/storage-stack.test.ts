@@ -57,7 +57,7 @@ describe.each(['dev', 'prod'] as const)('StorageStack (%s example)', (name) => {
     template.resourceCountIs('AWS::S3::Bucket', 5);
     bucketId(template, `dp-${name}-audit-${environment.account}-eu-west-1`);
     for (const zone of ZONES) {
-      expect(stack.bucketNames[zone]).toBe(nameOf(zone));
+      expect(stack.zones[zone].bucketName).toBe(nameOf(zone));
       bucketId(template, nameOf(zone));
     }
     expect(Object.keys(stack.buckets).sort()).toEqual([...ZONES].sort());

@@ -49,7 +49,7 @@ export function buildApiStack(
     ...common,
     datasets: options.datasets ?? config.datasets,
     key: storage.key,
-    bucketNames: storage.bucketNames,
+    zones: storage.zones,
     mart,
     invokerRoles: [iam.integrationTestRole],
   });

@@ -5,7 +5,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DatasetConfig } from '../../config/schema';
-import { S3Client } from '../shared/aws/s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
@@ -152,7 +152,15 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): B
   return parsed.data;
 }
 
-const s3 = new S3Client();
+/** The manifests in S3 (the artifacts bucket), as JSON. */
+export function s3ManifestStore(s3: S3Client): ManifestStore {
+  return {
+    async put(bucket, key, body) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    },
+  };
+}
+
 const datasets = bundledDatasets();
 
 export const handler =
@@ -160,11 +168,7 @@ export const handler =
     ? bundledWithoutDatasets('batch')
     : createHandler({
         executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-        manifests: {
-          async put(bucket, key, body) {
-            await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' });
-          },
-        },
+        manifests: s3ManifestStore(new S3Client()),
         settings: settingsFromEnvironment(),
         datasets,
         artifactsBucket: requireEnv(BATCH_ENV.artifactsBucket),

@@ -4,7 +4,7 @@ import { API_ENV } from '../shared/api-env';
 import { ExportJobs } from '../shared/api-export-jobs';
 import { callerOf, json, logFailure, responseForError } from '../shared/api-http';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
-import { S3Client } from '../shared/aws/s3';
+import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { exportStatus, type StatusDependencies } from './status';
 
@@ -22,7 +22,7 @@ export function createHandler(deps: StatusDependencies) {
 
 export const handler = createHandler({
   jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  s3: new S3Client(),
+  s3: new S3Presigner(),
   bucket: requireEnv(API_ENV.artifactsBucket),
   urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
 });

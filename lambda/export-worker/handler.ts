@@ -8,7 +8,7 @@ import { ExportJobs, exportMessageSchema } from '../shared/api-export-jobs';
 import { parseMartTables } from '../shared/api-marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { RdsDataClient } from '../shared/aws/rds-data';
-import { S3Client } from '../shared/aws/s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/env';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { logger, metrics } from '../shared/logger';

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { S3Client } from './aws/s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { quoteIdentifier, type Stager } from './mart-loader';
 import { listPartKeys, PART_FILE } from './mart-parts';
 
@@ -39,7 +39,7 @@ export function s3Source(s3: S3Client, bucket: string, prefix: string): BatchSou
   return {
     listParts: () => listPartKeys(s3, bucket, prefix),
     async open(key) {
-      return (await s3.getObject({ Bucket: bucket, Key: key })).Body;
+      return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
     },
   };
 }

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { API_ENV } from '../shared/api-env';
 import { json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
-import { S3Client } from '../shared/aws/s3';
+import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { logger } from '../shared/logger';
 import '../shared/zod-locale';
@@ -36,7 +36,7 @@ export function datasetOf(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathPa
 }
 
 export const handler = createHandler({
-  s3: new S3Client(),
+  s3: new S3Presigner(),
   bucket: requireEnv(API_ENV.landingBucket),
   kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
   datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),

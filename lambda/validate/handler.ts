@@ -10,7 +10,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { RdsDataClient } from '../shared/aws/rds-data';
-import { S3Client } from '../shared/aws/s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';

@@ -124,7 +124,7 @@ describe('GET /v1/exports/{id}', () => {
           },
           'dp-dev-export-jobs',
         ),
-        s3: local.s3,
+        s3: local.presigner,
         bucket: 'artifacts',
         urlExpirySeconds: 60,
       });

@@ -242,11 +242,11 @@ describeWithCopy('load-mart handler on PostgreSQL (files from S3 through COPY)',
   it('loads the listed parts into the mart table and is idempotent', async () => {
     const csv = `${COLUMNS.join(',')}\nimp-00000000000000a1,2024-03-01T00:00:00Z,2024-03-01,1,2,banner,,,0.5,,\n`;
     await local.put(PG_BUCKET, `${input.prefix}part-00000.csv`, csv);
-    await local.s3.putObject({ Bucket: PG_BUCKET, Key: `${input.prefix}_SUCCESS`, Body: '' });
+    await local.put(PG_BUCKET, `${input.prefix}_SUCCESS`, '');
     const pgInput = { ...input, bucket: PG_BUCKET };
     const client = await db.pool.connect();
     try {
-      const s3Client = local.client();
+      const s3Client = local.s3;
       const onEvent = loadMart.createHandler({
         executor: new PgExecutor(client),
         s3: s3Client,

@@ -96,6 +96,12 @@ describe('the whole app, as `cdk synth` builds it', () => {
         required.filter((name) => name === '@aws-sdk/signature-v4-crt'),
       );
     }
+    // The migrate bundle carries its SQL migrations as text (esbuild's text loader).
+    const withMigrations = [...bundles]
+      .map((bundle) => readFileSync(path.join(bundle, 'index.js'), 'utf8'))
+      .filter((code) => code.includes('CREATE SCHEMA IF NOT EXISTS audit;'));
+    expect(withMigrations).toHaveLength(1);
+    expect(withMigrations[0]).toContain('CREATE TABLE audit.batches (');
     // The validate and batch bundles carry the dataset definitions of this synth (injected at bundle time), not a
     // placeholder, and their error classes keep their names: they are the errorType the state machine's Retry/Catch
     // rules match.

@@ -25,7 +25,7 @@ import { type SecretsManagerApi, SecretsManagerClient } from '../shared/aws/secr
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
 import { applyMigrations, type MigrationReport, martMigrations, versionedMigrations } from './migrations';
-import { SQL_FILES } from './sql-files.generated';
+import { MIGRATION_FILES } from './migration-files';
 
 export const PHYSICAL_RESOURCE_ID = 'data-mart-migrations';
 
@@ -124,7 +124,7 @@ export function createHandler(
         `Invalid Datasets property: ${datasets.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix: pass the mart-enabled dataset configs`,
       );
     }
-    const migrations = [...versionedMigrations(SQL_FILES), ...martMigrations(datasets.data as MartDataset[])];
+    const migrations = [...versionedMigrations(MIGRATION_FILES), ...martMigrations(datasets.data as MartDataset[])];
     const executor = executorFor();
     // Leave a minute for the Provider framework to report back before the function times out.
     const deadline = Date.now() + (context ? context.getRemainingTimeInMillis() - 60_000 : 10 * 60_000);

@@ -41,6 +41,8 @@ export function functionBundleOptions(
     // The ES module builds first: the SDK's tree-shake a quarter smaller than its CommonJS ones (measured with
     // `npm run bench:lambdas`); the output stays CommonJS.
     mainFields: ['module', 'main'],
+    // SQL migrations are the migrate function's text assets (lambda/migrate/sql, imported by migration-files.ts).
+    loader: { '.sql': 'text' },
     define: Object.fromEntries(Object.entries(defines).map(([name, value]) => [name, JSON.stringify(value)])),
     logLevel: 'error',
   };

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { recordJobRun } from '../../../lambda/job-auditor/job-runs';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { readPage } from '../../../lambda/shared/api-mart-query';
 import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
@@ -56,7 +56,7 @@ describeWithPasswordAuth('login users on PostgreSQL with password authentication
     owner = new pg.Pool({ connectionString: server.url(server.superuser.user, server.superuser.password), max: 3 });
     const master = new PgExecutor(owner);
     await applyMigrations(master, [
-      ...versionedMigrations(readSqlFiles()),
+      ...versionedMigrations(MIGRATION_FILES),
       ...martMigrations(exampleConfig().datasets),
     ]);
     for (const login of MART_LOGIN_NAMES) {

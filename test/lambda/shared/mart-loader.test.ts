@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { TransientError } from '../../../lambda/shared/errors';
 import { copyStager, directorySource } from '../../../lambda/shared/mart-copy';
 import {
@@ -42,7 +42,7 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
   beforeAll(async () => {
     db = await startPostgres();
     await applyMigrations(db.executor, [
-      ...versionedMigrations(readSqlFiles()),
+      ...versionedMigrations(MIGRATION_FILES),
       ...martMigrations(exampleConfig().datasets),
     ]);
     root = mkdtempSync(path.join(tmpdir(), 'mart-batch-'));

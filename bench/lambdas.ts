@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { loadConfig } from '../config/load';
-import { martTablesFromDatasets } from '../lambda/shared/api-marts';
+import { martTablesFromDatasets } from '../lambda/api-shared/marts';
 import { DATASETS_GLOBAL } from '../lambda/shared/datasets';
 import { functionBundleOptions } from '../lib/constructs/platform-function';
 

@@ -20,9 +20,9 @@ import pg from 'pg';
 import { loadConfig } from '../config/load';
 
 import { applyMigrations, martMigrations, versionedMigrations } from '../lambda/migrate/migrations';
-import { copyStager, directorySource } from '../lambda/shared/mart-copy';
-import { loadBatch } from '../lambda/shared/mart-loader';
-import { PgExecutor } from '../lambda/shared/sql-pg';
+import { copyStager, directorySource } from '../test/helpers/mart-copy';
+import { loadBatch } from '../lambda/load-mart/mart-loader';
+import { PgExecutor } from '../test/helpers/sql-pg';
 import { prng } from '../scripts/generate-sample';
 import { readMigrationFiles } from '../test/helpers/migration-files';
 

@@ -3,10 +3,10 @@
  * 202 { id, status, statusUrl }. The worker (export-worker) writes the CSV; GET /v1/exports/{id} reports progress.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { ExportJobs, exportRequestSchema } from '../shared/api-export-jobs';
-import { callerOf, json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
-import { parseMartTables } from '../shared/api-marts';
+import { API_ENV } from '../api-shared/env';
+import { ExportJobs, exportRequestSchema } from '../api-shared/export-jobs';
+import { callerOf, json, logFailure, parseJsonBody, responseForError } from '../api-shared/http';
+import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { SqsClient } from '../shared/aws/sqs';
 import { requireEnv } from '../shared/env';

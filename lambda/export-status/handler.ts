@@ -1,8 +1,8 @@
 /** GET /v1/exports/{id}: parse the id -> read the caller's job -> { status, downloadUrl? (presigned GET), error? }. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { ExportJobs } from '../shared/api-export-jobs';
-import { callerOf, json, logFailure, responseForError } from '../shared/api-http';
+import { API_ENV } from '../api-shared/env';
+import { ExportJobs } from '../api-shared/export-jobs';
+import { callerOf, json, logFailure, responseForError } from '../api-shared/http';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';

@@ -1,5 +1,5 @@
 /** Reads an export job for its caller and, once it has succeeded, presigns a short-lived download URL. */
-import type { ExportJobs, ExportStatus } from '../shared/api-export-jobs';
+import type { ExportJobs, ExportStatus } from '../api-shared/export-jobs';
 import type { S3Presigner } from '../shared/aws/s3-presign';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 

@@ -3,9 +3,9 @@
  * reader login) and streams the rows as CSV into `exports/<id>.csv` of the artifacts bucket.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ExportRequest } from '../shared/api-export-jobs';
-import { type MartTable, whitelistedTable } from '../shared/api-marts';
-import { checkFilters, type KeysetPosition, positionOf, readPage } from '../shared/api-mart-query';
+import type { ExportRequest } from '../api-shared/export-jobs';
+import { type MartTable, whitelistedTable } from '../api-shared/marts';
+import { checkFilters, type KeysetPosition, positionOf, readPage } from '../api-shared/mart-query';
 import type { SqlExecutor } from '../shared/sql';
 import { csvEncoder } from './csv';
 import { ObjectUpload } from './object-upload';

@@ -3,9 +3,9 @@
  * Batch item failures mean one failing job never makes the others of the batch run again.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { ExportJobs, exportMessageSchema } from '../shared/api-export-jobs';
-import { parseMartTables } from '../shared/api-marts';
+import { API_ENV } from '../api-shared/env';
+import { ExportJobs, exportMessageSchema } from '../api-shared/export-jobs';
+import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
-import { GlueClient } from '../shared/aws/glue';
+import { GlueClient } from './glue';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { type GlueJobStateChange, glueJobStateChangeSchema, BATCH_ID_ARGUMENT } from './contract';

@@ -3,9 +3,9 @@
  * parse (whitelisted table, filters, limit, cursor) -> query -> respond; a resuming Aurora answers 503 + Retry-After.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { json, logFailure, responseForError } from '../shared/api-http';
-import { type MartTable, parseMartTables, whitelistedTable } from '../shared/api-marts';
+import { API_ENV } from '../api-shared/env';
+import { json, logFailure, responseForError } from '../api-shared/http';
+import { type MartTable, parseMartTables, whitelistedTable } from '../api-shared/marts';
 import { requireEnv } from '../shared/env';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { NotFoundError } from '../shared/errors';

@@ -4,8 +4,8 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { API_ENV } from '../shared/api-env';
-import { json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
+import { API_ENV } from '../api-shared/env';
+import { json, logFailure, parseJsonBody, responseForError } from '../api-shared/http';
 import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { logger } from '../shared/logger';

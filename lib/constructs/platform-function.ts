@@ -36,8 +36,7 @@ export function functionBundleOptions(
     format: 'cjs',
     // Everything is bundled, the AWS SDK too (never the runtime's copy: its version is ours, tree-shaken and minified).
     // The API functions import no SDK client (lambda/shared/aws: a caller waits on their cold start); the asynchronous
-    // ones use @aws-sdk/client-s3 and lib-storage. pg's optional native binding is never used.
-    external: ['pg-native'],
+    // ones use @aws-sdk/client-s3 and lib-storage.
     // The ES module builds first: the SDK's tree-shake a quarter smaller than its CommonJS ones (measured with
     // `npm run bench:lambdas`); the output stays CommonJS.
     mainFields: ['module', 'main'],

@@ -317,6 +317,17 @@ export const parseJsonError: ErrorParser = (response) => {
   return { code: shortCode(typeText), message: String(message) };
 };
 
+/** An awsJson timestamp (epoch seconds; the SDK also accepts an ISO string) as a Date. */
+export function dateFromJson(value: unknown): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return new Date(Math.round(value * 1000));
+  if (typeof value === 'string') {
+    const date = /^-?\d+(\.\d+)?$/.test(value) ? new Date(Math.round(Number(value) * 1000)) : new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new Error(`AWS returned a timestamp that is not one: ${JSON.stringify(value)}`);
+}
+
 /** A JSON RPC service (awsJson 1.0 / 1.1: DynamoDB, SQS, Glue): POST / with `X-Amz-Target`. */
 export class JsonRpcClient {
   readonly client: AwsClient;

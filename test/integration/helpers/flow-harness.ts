@@ -20,7 +20,7 @@ import type { BatchSettings } from '../../../lambda/batch/contract';
 import { createHandler as createBatchHandler, s3ManifestStore } from '../../../lambda/batch/handler';
 import { createHandler as createLoadMartHandler } from '../../../lambda/load-mart/handler';
 import type { SqlExecutor, SqlParams, SqlRow } from '../../../lambda/shared/sql';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { S3ObjectStore } from '../../../lambda/validate/object-store';
 import { type StageObjectResult, stageObject } from '../../../lambda/validate/stage-object';
 import { createValidator } from '../../../lambda/validate/validate-object';

@@ -4,7 +4,7 @@
  * embedded PGlite), so the data path tests run on any machine; the COPY path has its own tests.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { quoteIdentifier, type Stager } from '../../../lambda/shared/mart-loader';
+import { quoteIdentifier, type Stager } from '../../../lambda/load-mart/mart-loader';
 
 /** RFC 4180 records of a CSV text: quoted fields may hold commas, quotes ("") and newlines; an unquoted empty field is NULL. */
 export function parseCsv(text: string): (string | null)[][] {

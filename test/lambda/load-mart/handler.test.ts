@@ -11,9 +11,9 @@ import type {
 import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { InvalidInputError, TransientError } from '../../../lambda/shared/errors';
-import { copyStager, s3Source } from '../../../lambda/shared/mart-copy';
-import { MartLoadError } from '../../../lambda/shared/mart-loader';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { copyStager, s3Source } from '../../helpers/mart-copy';
+import { MartLoadError } from '../../../lambda/load-mart/mart-loader';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import {
   FAKE_CREDENTIALS,

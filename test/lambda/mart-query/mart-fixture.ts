@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { martTablesFromDatasets, type MartTable } from '../../../lambda/shared/api-marts';
+import { martTablesFromDatasets, type MartTable } from '../../../lambda/api-shared/marts';
 import { martDatasets } from '../../../lambda/shared/mart-ddl';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';

@@ -8,13 +8,13 @@ import pg from 'pg';
 import { recordJobRun } from '../../../lambda/job-auditor/job-runs';
 import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { readPage } from '../../../lambda/shared/api-mart-query';
-import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
+import { readPage } from '../../../lambda/api-shared/mart-query';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
 import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-connection';
-import { loadBatch } from '../../../lambda/shared/mart-loader';
+import { loadBatch } from '../../../lambda/load-mart/mart-loader';
 import { checkLoginUser, setLoginPassword } from '../../../lambda/shared/mart-logins';
 import { claimRun } from '../../../lambda/validate/runs';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import {
   describeWithPasswordAuth,

@@ -14,7 +14,7 @@ import { TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';
 import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-connection';
 import type { SqlExecutor, SqlParams, SqlRow } from '../../../lambda/shared/sql';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import { clientOptions, type FakeAws, startFakeAws } from '../../helpers/fake-aws';
 import { FakeSecretsManager } from '../../helpers/fake-secrets-manager';

@@ -1,7 +1,7 @@
 /**
  * The loader's local path: stream the batch's part files into the staging table with COPY FROM STDIN (gunzipping
  * `.gz` parts), over the same `pg` client that holds the load transaction. Used on plain PostgreSQL (tests, the
- * benchmark, local runs); on Aurora the cluster imports the same files itself (mart-s3-import.ts).
+ * benchmark, local runs); on Aurora the cluster imports the same files itself (lambda/load-mart/s3-import.ts).
  *
  * Memory stays flat whatever the batch size: each file is piped through, never buffered.
  */
@@ -14,8 +14,8 @@ import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { quoteIdentifier, type Stager } from './mart-loader';
-import { listPartKeys, PART_FILE } from './mart-parts';
+import { quoteIdentifier, type Stager } from '../../lambda/load-mart/mart-loader';
+import { listPartKeys, PART_FILE } from '../../lambda/load-mart/part-files';
 
 /** Where the part files of one batch are read from. */
 export interface BatchSource {

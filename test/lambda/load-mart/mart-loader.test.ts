@@ -5,15 +5,15 @@ import { gzipSync } from 'node:zlib';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { TransientError } from '../../../lambda/shared/errors';
-import { copyStager, directorySource } from '../../../lambda/shared/mart-copy';
+import { copyStager, directorySource } from '../../helpers/mart-copy';
 import {
   loadBatch,
   MartLoadError,
   type MartLoadRequest,
   type Stager,
   mergeSql,
-} from '../../../lambda/shared/mart-loader';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+} from '../../../lambda/load-mart/mart-loader';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import { describeWithCopy, startPostgres, type TestDatabase } from '../../helpers/postgres';
 

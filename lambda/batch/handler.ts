@@ -9,6 +9,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
@@ -47,14 +48,10 @@ export interface BatchDependencies {
 export type BatchOutput = AcquireOutput | CompleteOutput | FailOutput;
 
 export function parseBatchInput(event: unknown): BatchInput {
-  const parsed = batchInputSchema.safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
-    throw new InvalidInputError(
-      `Batch input is invalid (${problems.join('; ')}); received ${JSON.stringify(event)?.slice(0, 500)}. Fix: send the shape of lambda/batch/contract.ts`,
-    );
-  }
-  return parsed.data;
+  return parseEvent(batchInputSchema, event, {
+    what: 'batch input',
+    fix: 'send the shape of lambda/batch/contract.ts',
+  });
 }
 
 export function createHandler(deps: BatchDependencies): (event: unknown) => Promise<BatchOutput> {

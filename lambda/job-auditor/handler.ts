@@ -3,7 +3,7 @@
  * the stage B batch through the job run's `--batch_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
-import { InvalidInputError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
@@ -26,14 +26,10 @@ export interface JobAuditorResult {
 }
 
 export function parseJobStateChange(event: unknown): GlueJobStateChange {
-  const parsed = glueJobStateChangeSchema.safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-    throw new InvalidInputError(
-      `Not a final "Glue Job State Change" event (${problems.join('; ')}); received ${JSON.stringify(event).slice(0, 500)}. Fix: check the Orchestration stack's job state rule pattern`,
-    );
-  }
-  return parsed.data;
+  return parseEvent(glueJobStateChangeSchema, event, {
+    what: 'final "Glue Job State Change" event',
+    fix: "check the Orchestration stack's job state rule pattern",
+  });
 }
 
 export function createHandler(deps: JobAuditorDependencies) {

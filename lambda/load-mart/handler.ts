@@ -14,6 +14,7 @@ import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { logger, metrics } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { listPartKeys } from './part-files';
@@ -67,14 +68,10 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
       s3ImportStager({ bucket: input.bucket, keys, region: dependencies.region }));
 
   return async (event) => {
-    const parsed = loadMartInputSchema.safeParse(event);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-      throw new InvalidInputError(
-        `Invalid load-mart input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { dataset, batchId, bucket, prefix: "_mart/<dataset>/batch_id=<batchId>/" }`,
-      );
-    }
-    const input = parsed.data;
+    const input = parseEvent(loadMartInputSchema, event, {
+      what: 'load-mart input',
+      fix: 'pass { dataset, batchId, bucket, prefix: "_mart/<dataset>/batch_id=<batchId>/" }',
+    });
     const table = dependencies.martTables[input.dataset];
     if (table === undefined) {
       throw new InvalidInputError(

@@ -11,7 +11,7 @@ import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { parseEvent } from '../shared/parse-event';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
@@ -160,7 +160,7 @@ export function s3ManifestStore(s3: S3Client): ManifestStore {
 
 const datasets = bundledDatasets();
 
-export const handler =
+export const handler = withLambdaContext(
   datasets === undefined
     ? bundledWithoutDatasets('batch')
     : createHandler({
@@ -170,4 +170,5 @@ export const handler =
         datasets,
         artifactsBucket: requireEnv(BATCH_ENV.artifactsBucket),
         curatedBucket: requireEnv(BATCH_ENV.curatedBucket),
-      });
+      }),
+);

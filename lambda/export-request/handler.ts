@@ -10,7 +10,7 @@ import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { SqsClient } from '../shared/aws/sqs';
 import { requireEnv } from '../shared/env';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { type CreateJobDependencies, createExportJob } from './create-job';
 
 export function createHandler(deps: CreateJobDependencies) {
@@ -31,10 +31,12 @@ export function createHandler(deps: CreateJobDependencies) {
   };
 }
 
-export const handler = createHandler({
-  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  sqs: new SqsClient(),
-  queueUrl: requireEnv(API_ENV.exportQueueUrl),
-  tables: parseMartTables(requireEnv(API_ENV.martTables)),
-  retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),
-});
+export const handler = withLambdaContext(
+  createHandler({
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    sqs: new SqsClient(),
+    queueUrl: requireEnv(API_ENV.exportQueueUrl),
+    tables: parseMartTables(requireEnv(API_ENV.martTables)),
+    retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),
+  }),
+);

@@ -7,6 +7,7 @@ import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { exportStatus, type StatusDependencies } from './status';
+import { withLambdaContext } from '../shared/logger';
 
 export function createHandler(deps: StatusDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -20,9 +21,11 @@ export function createHandler(deps: StatusDependencies) {
   };
 }
 
-export const handler = createHandler({
-  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  s3: new S3Presigner(),
-  bucket: requireEnv(API_ENV.artifactsBucket),
-  urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
-});
+export const handler = withLambdaContext(
+  createHandler({
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    s3: new S3Presigner(),
+    bucket: requireEnv(API_ENV.artifactsBucket),
+    urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+  }),
+);

@@ -4,7 +4,7 @@
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
 import { parseEvent } from '../shared/parse-event';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
 import { GlueClient } from './glue';
@@ -64,4 +64,4 @@ export function createHandler(deps: JobAuditorDependencies) {
 // The loader login (mart_loader): INSERT/UPDATE on audit.* (and mart.*), nothing more.
 const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
-export const handler = createHandler({ executor, glue: new GlueClient() });
+export const handler = withLambdaContext(createHandler({ executor, glue: new GlueClient() }));

@@ -15,7 +15,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
 import { parseEvent } from '../shared/parse-event';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { listPartKeys } from './part-files';
 import { loadBatch, type MartLoadResult, type Stager } from './mart-loader';
@@ -101,11 +101,13 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
 }
 
 const martTables = JSON.parse(requireEnv(LOAD_MART_ENV.martTables)) as Record<string, string>;
-export const handler = createHandler({
-  // The loader login: INSERT/UPDATE on mart.* and audit.*, DELETE on mart.* (the integration test's cleanup), temp
-  // tables, the aws_s3 import; no DDL, no TRUNCATE.
-  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-  s3: new S3Client(),
-  region: requireEnv('AWS_REGION'),
-  martTables,
-});
+export const handler = withLambdaContext(
+  createHandler({
+    // The loader login: INSERT/UPDATE on mart.* and audit.*, DELETE on mart.* (the integration test's cleanup), temp
+    // tables, the aws_s3 import; no DDL, no TRUNCATE.
+    executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
+    s3: new S3Client(),
+    region: requireEnv('AWS_REGION'),
+    martTables,
+  }),
+);

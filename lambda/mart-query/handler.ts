@@ -9,7 +9,7 @@ import { type MartTable, parseMartTables, whitelistedTable } from '../api-shared
 import { requireEnv } from '../shared/env';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { NotFoundError } from '../shared/errors';
-import { metrics } from '../shared/logger';
+import { metrics, withLambdaContext } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
@@ -49,4 +49,4 @@ const tables = parseMartTables(requireEnv(API_ENV.martTables));
 // The reader login: SELECT on mart.* is all it may do.
 const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
-export const handler = createHandler({ executor, tables });
+export const handler = withLambdaContext(createHandler({ executor, tables }));

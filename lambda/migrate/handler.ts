@@ -16,7 +16,7 @@ import * as z from 'zod/mini';
 import { COLUMN_TYPE } from '../../config/column-type';
 import { TransientError } from '../shared/errors';
 import { parseEvent } from '../shared/parse-event';
-import { logger } from '../shared/logger';
+import { logger, withLambdaContext } from '../shared/logger';
 import { MART_LOGIN_NAMES, type MartLogin, martTargetFromEnv } from '../shared/mart-connection';
 import type { MartDataset } from '../shared/mart-ddl';
 import { applyLoginPasswords } from '../shared/mart-logins';
@@ -165,4 +165,6 @@ export function createHandler(
 const target = martTargetFromEnv();
 const rdsData = new RdsDataClient();
 
-export const handler = createHandler(() => new DataApiExecutor(rdsData, target), new SecretsManagerClient());
+export const handler = withLambdaContext(
+  createHandler(() => new DataApiExecutor(rdsData, target), new SecretsManagerClient()),
+);

@@ -14,7 +14,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { parseValidationSettings, VALIDATE_ENV, VALIDATION_DEFAULTS } from './contract';
@@ -75,7 +75,7 @@ const sfn = new SfnClient();
 const datasets = bundledDatasets();
 const settings = parseValidationSettings(process.env);
 
-export const handler =
+export const handler = withLambdaContext(
   datasets === undefined
     ? bundledWithoutDatasets('validate')
     : createHandler(
@@ -106,4 +106,5 @@ export const handler =
           },
         },
         settings,
-      );
+      ),
+);

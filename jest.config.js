@@ -6,6 +6,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }],
+    // SQL migrations are imported as text, as esbuild's text loader bundles them (lambda/migrate/migration-files.ts).
+    '^.+\\.sql$': '<rootDir>/test/helpers/text-transform.js',
   },
   testTimeout: 60_000,
   // Jest's default leaves one core to its parent process, which only waits; on a 2-core machine that halves the speed.

@@ -18,12 +18,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../config/load';
-import { readSqlFiles } from '../lambda/migrate/bundle-sql';
+
 import { applyMigrations, martMigrations, versionedMigrations } from '../lambda/migrate/migrations';
-import { copyStager, directorySource } from '../lambda/shared/mart-copy';
-import { loadBatch } from '../lambda/shared/mart-loader';
-import { PgExecutor } from '../lambda/shared/sql-pg';
+import { copyStager, directorySource } from '../test/helpers/mart-copy';
+import { loadBatch } from '../lambda/load-mart/mart-loader';
+import { PgExecutor } from '../test/helpers/sql-pg';
 import { prng } from '../scripts/generate-sample';
+import { readMigrationFiles } from '../test/helpers/migration-files';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const PLACEMENTS = ['banner', 'video', 'native', 'interstitial'];
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
     );
 
     const executor = new PgExecutor(pool);
-    await applyMigrations(executor, [...versionedMigrations(readSqlFiles()), ...martMigrations(config.datasets)]);
+    await applyMigrations(executor, [...versionedMigrations(readMigrationFiles()), ...martMigrations(config.datasets)]);
     await executor.query('CREATE TABLE public.bench_copy (LIKE mart.impressions INCLUDING ALL)');
     await executor.query('CHECKPOINT').catch(() => undefined);
 

@@ -5,12 +5,13 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DatasetConfig } from '../../config/schema';
-import { S3Client } from '../shared/aws/s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
-import { logger, metrics, countPlatformEvent, recordPlatformGauge } from '../shared/logger';
+import { countPlatformEvent, logger, metrics, recordPlatformGauge, withLambdaContext } from '../shared/logger';
 import { PLATFORM_METRICS, STAGE_B_METRICS } from '../shared/metrics-contract';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
@@ -49,14 +50,10 @@ export interface BatchDependencies {
 export type BatchOutput = AcquireOutput | CompleteOutput | FailOutput;
 
 export function parseBatchInput(event: unknown): BatchInput {
-  const parsed = batchInputSchema.safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
-    throw new InvalidInputError(
-      `Batch input is invalid (${problems.join('; ')}); received ${JSON.stringify(event)?.slice(0, 500)}. Fix: send the shape of lambda/batch/contract.ts`,
-    );
-  }
-  return parsed.data;
+  return parseEvent(batchInputSchema, event, {
+    what: 'batch input',
+    fix: 'send the shape of lambda/batch/contract.ts',
+  });
 }
 
 export function createHandler(deps: BatchDependencies): (event: unknown) => Promise<BatchOutput> {
@@ -168,21 +165,26 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): B
   return parsed.data;
 }
 
-const s3 = new S3Client();
+/** The manifests in S3 (the artifacts bucket), as JSON. */
+export function s3ManifestStore(s3: S3Client): ManifestStore {
+  return {
+    async put(bucket, key, body) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    },
+  };
+}
+
 const datasets = bundledDatasets();
 
-export const handler =
+export const handler = withLambdaContext(
   datasets === undefined
     ? bundledWithoutDatasets('batch')
     : createHandler({
         executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-        manifests: {
-          async put(bucket, key, body) {
-            await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' });
-          },
-        },
+        manifests: s3ManifestStore(new S3Client()),
         settings: settingsFromEnvironment(),
         datasets,
         artifactsBucket: requireEnv(BATCH_ENV.artifactsBucket),
         curatedBucket: requireEnv(BATCH_ENV.curatedBucket),
-      });
+      }),
+);

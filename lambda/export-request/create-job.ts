@@ -1,9 +1,9 @@
 /** Validates an export request against the mart whitelist, records the job and queues it for the worker. */
 import { randomUUID } from 'node:crypto';
-import type { ExportJob, ExportJobs, ExportMessage, ExportRequest } from '../shared/api-export-jobs';
+import type { ExportJob, ExportJobs, ExportMessage, ExportRequest } from '../api-shared/export-jobs';
 import type { SqsClient } from '../shared/aws/sqs';
-import { type MartTable, whitelistedTable } from '../shared/api-marts';
-import { checkFilters } from '../shared/api-mart-query';
+import { type MartTable, whitelistedTable } from '../api-shared/marts';
+import { checkFilters } from '../api-shared/mart-query';
 
 export interface CreateJobDependencies {
   readonly jobs: ExportJobs;

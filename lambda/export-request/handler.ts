@@ -3,14 +3,14 @@
  * 202 { id, status, statusUrl }. The worker (export-worker) writes the CSV; GET /v1/exports/{id} reports progress.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { ExportJobs, exportRequestSchema } from '../shared/api-export-jobs';
-import { callerOf, json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
-import { parseMartTables } from '../shared/api-marts';
+import { API_ENV } from '../api-shared/env';
+import { ExportJobs, exportRequestSchema } from '../api-shared/export-jobs';
+import { callerOf, json, logFailure, parseJsonBody, responseForError } from '../api-shared/http';
+import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { SqsClient } from '../shared/aws/sqs';
 import { requireEnv } from '../shared/env';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { type CreateJobDependencies, createExportJob } from './create-job';
 
 export function createHandler(deps: CreateJobDependencies) {
@@ -31,10 +31,12 @@ export function createHandler(deps: CreateJobDependencies) {
   };
 }
 
-export const handler = createHandler({
-  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  sqs: new SqsClient(),
-  queueUrl: requireEnv(API_ENV.exportQueueUrl),
-  tables: parseMartTables(requireEnv(API_ENV.martTables)),
-  retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),
-});
+export const handler = withLambdaContext(
+  createHandler({
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    sqs: new SqsClient(),
+    queueUrl: requireEnv(API_ENV.exportQueueUrl),
+    tables: parseMartTables(requireEnv(API_ENV.martTables)),
+    retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),
+  }),
+);

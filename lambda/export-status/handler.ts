@@ -1,12 +1,13 @@
 /** GET /v1/exports/{id}: parse the id -> read the caller's job -> { status, downloadUrl? (presigned GET), error? }. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { ExportJobs } from '../shared/api-export-jobs';
-import { callerOf, json, logFailure, responseForError } from '../shared/api-http';
+import { API_ENV } from '../api-shared/env';
+import { ExportJobs } from '../api-shared/export-jobs';
+import { callerOf, json, logFailure, responseForError } from '../api-shared/http';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
-import { S3Client } from '../shared/aws/s3';
+import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { exportStatus, type StatusDependencies } from './status';
+import { withLambdaContext } from '../shared/logger';
 
 export function createHandler(deps: StatusDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -20,9 +21,11 @@ export function createHandler(deps: StatusDependencies) {
   };
 }
 
-export const handler = createHandler({
-  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  s3: new S3Client(),
-  bucket: requireEnv(API_ENV.artifactsBucket),
-  urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
-});
+export const handler = withLambdaContext(
+  createHandler({
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    s3: new S3Presigner(),
+    bucket: requireEnv(API_ENV.artifactsBucket),
+    urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+  }),
+);

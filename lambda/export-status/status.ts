@@ -1,11 +1,11 @@
 /** Reads an export job for its caller and, once it has succeeded, presigns a short-lived download URL. */
-import type { ExportJobs, ExportStatus } from '../shared/api-export-jobs';
-import type { S3Client } from '../shared/aws/s3';
+import type { ExportJobs, ExportStatus } from '../api-shared/export-jobs';
+import type { S3Presigner } from '../shared/aws/s3-presign';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 
 export interface StatusDependencies {
   readonly jobs: ExportJobs;
-  readonly s3: S3Client;
+  readonly s3: S3Presigner;
   readonly bucket: string;
   readonly urlExpirySeconds: number;
 }

@@ -7,8 +7,8 @@
  * the spreadsheet then shows the text. Only string columns carry text from data producers: numbers, decimals, dates,
  * timestamps and booleans are formatted by the database and this code, so a negative number stays `-5` (data).
  */
-import type { MartTable } from '../shared/api-marts';
-import { valueToText } from '../shared/api-mart-query';
+import type { MartTable } from '../api-shared/marts';
+import { valueToText } from '../api-shared/mart-query';
 
 const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
 /** First characters a spreadsheet reads as the start of a formula. */

@@ -2,13 +2,13 @@
  * Writes one export: pages through the mart table by primary key (each page a short read-only transaction as the
  * reader login) and streams the rows as CSV into `exports/<id>.csv` of the artifacts bucket.
  */
-import type { ExportRequest } from '../shared/api-export-jobs';
-import { type MartTable, whitelistedTable } from '../shared/api-marts';
-import type { S3Client } from '../shared/aws/s3';
-import { checkFilters, type KeysetPosition, positionOf, readPage } from '../shared/api-mart-query';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ExportRequest } from '../api-shared/export-jobs';
+import { type MartTable, whitelistedTable } from '../api-shared/marts';
+import { checkFilters, type KeysetPosition, positionOf, readPage } from '../api-shared/mart-query';
 import type { SqlExecutor } from '../shared/sql';
 import { csvEncoder } from './csv';
-import { MultipartWriter } from './multipart';
+import { ObjectUpload } from './object-upload';
 
 export interface ExportTarget {
   readonly s3: S3Client;
@@ -36,14 +36,13 @@ export async function exportCsv(
   const table = whitelistedTable(tables, request.table);
   const filters = checkFilters(table, request.filters);
   const csv = csvEncoder(table);
-  const writer = new MultipartWriter(target.s3, {
+  const writer = new ObjectUpload(target.s3, {
     bucket: target.bucket,
     key: target.key,
     kmsKeyArn: target.kmsKeyArn,
     contentType: 'text/csv; charset=utf-8',
     partBytes: target.partBytes,
   });
-  await writer.start();
   try {
     await writer.write(csv.header);
     let rowCount = 0;
@@ -60,7 +59,7 @@ export async function exportCsv(
     const { bytes, parts } = await writer.complete();
     return { rowCount, bytes, parts };
   } catch (error) {
-    await writer.abort().catch(() => undefined);
+    await writer.abort(error as Error);
     throw error;
   }
 }

@@ -3,15 +3,15 @@
  * Batch item failures mean one failing job never makes the others of the batch run again.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { ExportJobs, exportMessageSchema } from '../shared/api-export-jobs';
-import { parseMartTables } from '../shared/api-marts';
+import { API_ENV } from '../api-shared/env';
+import { ExportJobs, exportMessageSchema } from '../api-shared/export-jobs';
+import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { RdsDataClient } from '../shared/aws/rds-data';
-import { S3Client } from '../shared/aws/s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/env';
 import { martTargetFromEnv } from '../shared/mart-connection';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { processJob, type WorkerDependencies } from './process-job';
 
@@ -39,15 +39,17 @@ export function createHandler(deps: WorkerDependencies) {
   };
 }
 
-export const handler = createHandler({
-  jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
-  // The reader login: SELECT on mart.* is all it may do.
-  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-  tables: parseMartTables(requireEnv(API_ENV.martTables)),
-  target: {
-    s3: new S3Client(),
-    bucket: requireEnv(API_ENV.artifactsBucket),
-    kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
-  },
-  pageRows: Number(requireEnv(API_ENV.exportPageRows)),
-});
+export const handler = withLambdaContext(
+  createHandler({
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    // The reader login: SELECT on mart.* is all it may do.
+    executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
+    tables: parseMartTables(requireEnv(API_ENV.martTables)),
+    target: {
+      s3: new S3Client(),
+      bucket: requireEnv(API_ENV.artifactsBucket),
+      kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
+    },
+    pageRows: Number(requireEnv(API_ENV.exportPageRows)),
+  }),
+);

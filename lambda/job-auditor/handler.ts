@@ -3,12 +3,12 @@
  * the stage B batch through the job run's `--batch_id` argument. parse (zod) -> GetJobRun + upsert -> respond.
  * Invoked asynchronously by EventBridge: a thrown error is retried by Lambda, then lands in the dead-letter queue.
  */
-import { InvalidInputError } from '../shared/errors';
-import { countPlatformEvent, logger, metrics } from '../shared/logger';
+import { countPlatformEvent, logger, metrics, withLambdaContext } from '../shared/logger';
 import { JOB_AUDITOR_METRICS, PLATFORM_METRICS } from '../shared/metrics-contract';
+import { parseEvent } from '../shared/parse-event';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import type { SqlExecutor } from '../shared/sql';
-import { GlueClient } from '../shared/aws/glue';
+import { GlueClient } from './glue';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { type GlueJobStateChange, glueJobStateChangeSchema, BATCH_ID_ARGUMENT } from './contract';
@@ -27,14 +27,10 @@ export interface JobAuditorResult {
 }
 
 export function parseJobStateChange(event: unknown): GlueJobStateChange {
-  const parsed = glueJobStateChangeSchema.safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-    throw new InvalidInputError(
-      `Not a final "Glue Job State Change" event (${problems.join('; ')}); received ${JSON.stringify(event).slice(0, 500)}. Fix: check the Orchestration stack's job state rule pattern`,
-    );
-  }
-  return parsed.data;
+  return parseEvent(glueJobStateChangeSchema, event, {
+    what: 'final "Glue Job State Change" event',
+    fix: "check the Orchestration stack's job state rule pattern",
+  });
 }
 
 export function createHandler(deps: JobAuditorDependencies) {
@@ -73,4 +69,4 @@ export function createHandler(deps: JobAuditorDependencies) {
 // The loader login (mart_loader): INSERT/UPDATE on audit.* (and mart.*), nothing more.
 const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
-export const handler = createHandler({ executor, glue: new GlueClient() });
+export const handler = withLambdaContext(createHandler({ executor, glue: new GlueClient() }));

@@ -11,14 +11,15 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
 import { martBatchPrefix } from '../batch/contract';
 import { RdsDataClient } from '../shared/aws/rds-data';
-import { S3Client } from '../shared/aws/s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../shared/env';
 import { InvalidInputError } from '../shared/errors';
-import { logger, metrics } from '../shared/logger';
+import { parseEvent } from '../shared/parse-event';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
-import { listPartKeys } from '../shared/mart-parts';
-import { loadBatch, type MartLoadResult, type Stager } from '../shared/mart-loader';
-import { s3ImportStager } from '../shared/mart-s3-import';
+import { listPartKeys } from './part-files';
+import { loadBatch, type MartLoadResult, type Stager } from './mart-loader';
+import { s3ImportStager } from './s3-import';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
@@ -67,14 +68,10 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
       s3ImportStager({ bucket: input.bucket, keys, region: dependencies.region }));
 
   return async (event) => {
-    const parsed = loadMartInputSchema.safeParse(event);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-      throw new InvalidInputError(
-        `Invalid load-mart input ${JSON.stringify(event)?.slice(0, 500)}: ${problems.join('; ')}. Fix: pass { dataset, batchId, bucket, prefix: "_mart/<dataset>/batch_id=<batchId>/" }`,
-      );
-    }
-    const input = parsed.data;
+    const input = parseEvent(loadMartInputSchema, event, {
+      what: 'load-mart input',
+      fix: 'pass { dataset, batchId, bucket, prefix: "_mart/<dataset>/batch_id=<batchId>/" }',
+    });
     const table = dependencies.martTables[input.dataset];
     if (table === undefined) {
       throw new InvalidInputError(
@@ -104,11 +101,13 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
 }
 
 const martTables = JSON.parse(requireEnv(LOAD_MART_ENV.martTables)) as Record<string, string>;
-export const handler = createHandler({
-  // The loader login: INSERT/UPDATE on mart.* and audit.*, DELETE on mart.* (the integration test's cleanup), temp
-  // tables, the aws_s3 import; no DDL, no TRUNCATE.
-  executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-  s3: new S3Client(),
-  region: requireEnv('AWS_REGION'),
-  martTables,
-});
+export const handler = withLambdaContext(
+  createHandler({
+    // The loader login: INSERT/UPDATE on mart.* and audit.*, DELETE on mart.* (the integration test's cleanup), temp
+    // tables, the aws_s3 import; no DDL, no TRUNCATE.
+    executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
+    s3: new S3Client(),
+    region: requireEnv('AWS_REGION'),
+    martTables,
+  }),
+);

@@ -3,13 +3,13 @@
  * parse (whitelisted table, filters, limit, cursor) -> query -> respond; a resuming Aurora answers 503 + Retry-After.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../shared/api-env';
-import { json, logFailure, responseForError } from '../shared/api-http';
-import { type MartTable, parseMartTables, whitelistedTable } from '../shared/api-marts';
+import { API_ENV } from '../api-shared/env';
+import { json, logFailure, responseForError } from '../api-shared/http';
+import { type MartTable, parseMartTables, whitelistedTable } from '../api-shared/marts';
 import { requireEnv } from '../shared/env';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { NotFoundError } from '../shared/errors';
-import { metrics } from '../shared/logger';
+import { metrics, withLambdaContext } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
@@ -49,4 +49,4 @@ const tables = parseMartTables(requireEnv(API_ENV.martTables));
 // The reader login: SELECT on mart.* is all it may do.
 const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 
-export const handler = createHandler({ executor, tables });
+export const handler = withLambdaContext(createHandler({ executor, tables }));

@@ -1,7 +1,7 @@
 /** Reads one page of a mart table and builds the response body with the next cursor. */
-import { decodeCursor, encodeCursor } from '../shared/api-cursor';
-import type { MartTable } from '../shared/api-marts';
-import { positionOf, queryFingerprint, readPage } from '../shared/api-mart-query';
+import { decodeCursor, encodeCursor } from '../api-shared/cursor';
+import type { MartTable } from '../api-shared/marts';
+import { positionOf, queryFingerprint, readPage } from '../api-shared/mart-query';
 import type { SqlExecutor, SqlRow } from '../shared/sql';
 import type { MartQueryRequest } from './request';
 

@@ -3,9 +3,9 @@
  * `column[op]=value` (op: eq, gt, gte, lt, lte). Every column must be whitelisted for the table.
  */
 import { InvalidInputError } from '../shared/errors';
-import { truncate } from '../shared/api-http';
-import type { MartTable } from '../shared/api-marts';
-import { checkFilters, FILTER_OPERATORS, type FilterOperator, type MartFilter } from '../shared/api-mart-query';
+import { truncate } from '../api-shared/http';
+import type { MartTable } from '../api-shared/marts';
+import { checkFilters, FILTER_OPERATORS, type FilterOperator, type MartFilter } from '../api-shared/mart-query';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;

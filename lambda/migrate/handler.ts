@@ -14,8 +14,9 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { COLUMN_TYPE } from '../../config/column-type';
-import { InvalidInputError, TransientError } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { TransientError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
+import { logger, withLambdaContext } from '../shared/logger';
 import { MART_LOGIN_NAMES, type MartLogin, martTargetFromEnv } from '../shared/mart-connection';
 import type { MartDataset } from '../shared/mart-ddl';
 import { applyLoginPasswords } from '../shared/mart-logins';
@@ -25,7 +26,7 @@ import { type SecretsManagerApi, SecretsManagerClient } from '../shared/aws/secr
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
 import { applyMigrations, type MigrationReport, martMigrations, versionedMigrations } from './migrations';
-import { SQL_FILES } from './sql-files.generated';
+import { MIGRATION_FILES } from './migration-files';
 
 export const PHYSICAL_RESOURCE_ID = 'data-mart-migrations';
 
@@ -109,22 +110,20 @@ export function createHandler(
     event: CloudFormationCustomResourceEvent,
     context?: { getRemainingTimeInMillis(): number },
   ): Promise<OnEventResponse> => {
-    const parsed = eventSchema.safeParse(event);
-    if (!parsed.success) {
-      throw new InvalidInputError(
-        `Invalid migrations custom resource event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix: set MigrationSetHash and Datasets (JSON) on the custom resource (lib/stacks/data-mart-stack.ts)`,
-      );
-    }
-    const { RequestType, ResourceProperties } = parsed.data;
+    const { RequestType, ResourceProperties } = parseEvent(eventSchema, event, {
+      what: 'migrations custom resource event',
+      fix: 'set MigrationSetHash and Datasets (JSON) on the custom resource (lib/stacks/data-mart-stack.ts)',
+      // Its ResponseURL is a presigned URL: never in a message.
+      quoteEvent: false,
+    });
     if (RequestType === 'Delete') return { PhysicalResourceId: PHYSICAL_RESOURCE_ID };
 
-    const datasets = z.array(martDatasetSchema).safeParse(ResourceProperties.Datasets);
-    if (!datasets.success) {
-      throw new InvalidInputError(
-        `Invalid Datasets property: ${datasets.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Fix: pass the mart-enabled dataset configs`,
-      );
-    }
-    const migrations = [...versionedMigrations(SQL_FILES), ...martMigrations(datasets.data as MartDataset[])];
+    const datasets = parseEvent(z.array(martDatasetSchema), ResourceProperties.Datasets, {
+      what: 'Datasets property',
+      fix: 'pass the mart-enabled dataset configs',
+      quoteEvent: false,
+    });
+    const migrations = [...versionedMigrations(MIGRATION_FILES), ...martMigrations(datasets as MartDataset[])];
     const executor = executorFor();
     // Leave a minute for the Provider framework to report back before the function times out.
     const deadline = Date.now() + (context ? context.getRemainingTimeInMillis() - 60_000 : 10 * 60_000);
@@ -166,4 +165,6 @@ export function createHandler(
 const target = martTargetFromEnv();
 const rdsData = new RdsDataClient();
 
-export const handler = createHandler(() => new DataApiExecutor(rdsData, target), new SecretsManagerClient());
+export const handler = withLambdaContext(
+  createHandler(() => new DataApiExecutor(rdsData, target), new SecretsManagerClient()),
+);

@@ -1,7 +1,7 @@
 /**
  * Schema migrations of the data mart.
  *
- * - Versioned migrations: `lib/assets/sql/V<nnn>__<description>.sql`, applied once each, in version order, each in its
+ * - Versioned migrations: `lambda/migrate/sql/V<nnn>__<description>.sql`, applied once each, in version order, each in its
  *   own transaction, recorded in `audit.schema_migrations` with the SHA-256 of their text. An applied file that was
  *   edited afterwards fails the run (before anything is applied) with both checksums: add a new migration instead.
  * - Repeatable migrations: the mart tables generated from the dataset config (see `mart-ddl.ts`), re-applied whenever
@@ -62,7 +62,7 @@ export function versionedMigrations(files: Readonly<Record<string, string>>): Mi
       sql,
       checksum: checksum(sql),
       repeatable: false,
-      source: `lib/assets/sql/${fileName}`,
+      source: `lambda/migrate/sql/${fileName}`,
     };
   });
   migrations.sort((a, b) => a.number - b.number);

@@ -10,14 +10,17 @@ import { martTargetFromEnv } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { parseLoginSecrets, ROTATE_ENV } from './contract';
 import { createRotationHandler } from './rotation';
+import { withLambdaContext } from '../shared/logger';
 
 // MART_SECRET_ARN is the master secret here: only this function and migrate hold it.
 const master = martTargetFromEnv();
 const rdsData = new RdsDataClient();
 
-export const handler = createRotationHandler({
-  secrets: new SecretsManagerClient(),
-  master: new DataApiExecutor(rdsData, master),
-  asLogin: (secretArn) => new DataApiExecutor(rdsData, { ...master, secretArn }),
-  logins: parseLoginSecrets(requireEnv(ROTATE_ENV.loginSecrets)),
-});
+export const handler = withLambdaContext(
+  createRotationHandler({
+    secrets: new SecretsManagerClient(),
+    master: new DataApiExecutor(rdsData, master),
+    asLogin: (secretArn) => new DataApiExecutor(rdsData, { ...master, secretArn }),
+    logins: parseLoginSecrets(requireEnv(ROTATE_ENV.loginSecrets)),
+  }),
+);

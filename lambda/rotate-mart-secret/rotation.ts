@@ -18,6 +18,7 @@
  * accepted, and only that login's two users can ever get a password, so a tampered secret cannot reach the master.
  */
 import { DomainError, TransientError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { logger } from '../shared/logger';
 import { alternateUser, MART_LOGINS, type MartLogin } from '../shared/mart-connection';
 import { checkLoginUser, type LoginSecretValue, parseLoginSecret, setLoginPassword } from '../shared/mart-logins';
@@ -228,13 +229,11 @@ export function createRotationHandler(dependencies: RotationDependencies) {
   }
 
   return async (event: unknown): Promise<{ step: string; outcome: RotationOutcome }> => {
-    const parsed = rotationEventSchema.safeParse(event);
-    if (!parsed.success) {
-      throw new RotationError(
-        `Invalid rotation event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}. Fix: only Secrets Manager invokes this function, with { SecretId, ClientRequestToken, Step }`,
-      );
-    }
-    const input = parsed.data;
+    const input = parseEvent(rotationEventSchema, event, {
+      what: 'rotation event',
+      fix: 'only Secrets Manager invokes this function, with { SecretId, ClientRequestToken, Step }',
+      errorClass: RotationError,
+    });
     const login = logins[input.SecretId];
     if (login === undefined) {
       throw new RotationError(

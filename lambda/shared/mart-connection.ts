@@ -4,7 +4,7 @@
  *
  * - the environment variables naming the Data API target (`DataMartStack.connectionEnvironment(login)` sets them);
  * - the database logins: one per purpose, each with its own Secrets Manager secret. A login is a pair of users that
- *   alternate on every rotation (lib/assets/sql/V004__login_roles.sql creates them): the secret names one of them,
+ *   alternate on every rotation (lambda/migrate/sql/V004__login_roles.sql creates them): the secret names one of them,
  *   the rotation function gives the other a new password and then switches the secret to it, so the user in use
  *   keeps working throughout. Every user of a pair is a member of the purpose's group roles and of nothing else.
  */

@@ -1,7 +1,7 @@
 /**
  * Mart tables generated from the dataset configuration (datasets with `mart.enabled`).
  *
- * Why generated at run time and not written into versioned files: versioned migrations (lib/assets/sql/V*.sql) must
+ * Why generated at run time and not written into versioned files: versioned migrations (lambda/migrate/sql/V*.sql) must
  * never change once applied, so their checksums are stable and must not depend on config. The mart tables follow the
  * config instead, so each one is a *repeatable* migration (Flyway's R__ idea): idempotent SQL (CREATE TABLE IF NOT
  * EXISTS, ADD COLUMN IF NOT EXISTS, CREATE INDEX IF NOT EXISTS) re-applied whenever its checksum (that of the SQL
@@ -104,7 +104,7 @@ BEGIN
                        AND a.attname = e.name AND a.attnum > 0 AND NOT a.attisdropped
    WHERE format_type(a.atttypid, a.atttypmod) <> e.type OR a.attnotnull = e.nullable;
   IF drift IS NOT NULL THEN
-    RAISE EXCEPTION 'Table ${MART_SCHEMA}.${table} differs from config/datasets/${dataset.name}.json: %. Fix: add a versioned migration (lib/assets/sql/V<next>__alter_${table}.sql) that alters the column(s), or restore the config', drift;
+    RAISE EXCEPTION 'Table ${MART_SCHEMA}.${table} differs from config/datasets/${dataset.name}.json: %. Fix: add a versioned migration (lambda/migrate/sql/V<next>__alter_${table}.sql) that alters the column(s), or restore the config', drift;
   END IF;
 END
 $drift$`;

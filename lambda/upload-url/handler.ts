@@ -4,11 +4,11 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { API_ENV } from '../shared/api-env';
-import { json, logFailure, parseJsonBody, responseForError } from '../shared/api-http';
-import { S3Client } from '../shared/aws/s3';
+import { API_ENV } from '../api-shared/env';
+import { json, logFailure, parseJsonBody, responseForError } from '../api-shared/http';
+import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
-import { logger } from '../shared/logger';
+import { logger, withLambdaContext } from '../shared/logger';
 import '../shared/zod-locale';
 import { type PresignDependencies, presignUpload, uploadRequestSchema } from './presign';
 
@@ -35,14 +35,16 @@ export function datasetOf(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathPa
   return event.pathParameters?.dataset ?? /^\/v1\/datasets\/([^/]+)\/uploads$/.exec(event.resource)?.[1] ?? '';
 }
 
-export const handler = createHandler({
-  s3: new S3Client(),
-  bucket: requireEnv(API_ENV.landingBucket),
-  kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
-  datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),
-  expirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
-  maxBytes: positiveInteger(API_ENV.maxUploadBytes),
-});
+export const handler = withLambdaContext(
+  createHandler({
+    s3: new S3Presigner(),
+    bucket: requireEnv(API_ENV.landingBucket),
+    kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
+    datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),
+    expirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+    maxBytes: positiveInteger(API_ENV.maxUploadBytes),
+  }),
+);
 
 /** A whole number > 0 from the environment; anything else is a deployment bug and fails the cold start. */
 function positiveInteger(name: string): number {

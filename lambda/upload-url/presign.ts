@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import type { S3Client } from '../shared/aws/s3';
+import type { S3Presigner } from '../shared/aws/s3-presign';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 import '../shared/zod-locale';
 
@@ -41,7 +41,7 @@ export const uploadRequestSchema = z.strictObject({
 export type UploadRequest = z.infer<typeof uploadRequestSchema>;
 
 export interface PresignDependencies {
-  readonly s3: S3Client;
+  readonly s3: S3Presigner;
   readonly bucket: string;
   readonly kmsKeyArn: string;
   readonly datasets: readonly string[];

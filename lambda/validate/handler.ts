@@ -10,11 +10,11 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { RdsDataClient } from '../shared/aws/rds-data';
-import { S3Client } from '../shared/aws/s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SfnClient } from '../shared/aws/sfn';
 import { requireEnv } from '../shared/env';
 import { bundledDatasets, bundledWithoutDatasets } from '../shared/datasets';
-import { logger, metrics } from '../shared/logger';
+import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { STAGE_A_OBJECT_METRICS } from '../shared/metrics-contract';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { DataApiExecutor } from '../shared/sql-data-api';
@@ -76,7 +76,7 @@ const sfn = new SfnClient();
 const datasets = bundledDatasets();
 const settings = parseValidationSettings(process.env);
 
-export const handler =
+export const handler = withLambdaContext(
   datasets === undefined
     ? bundledWithoutDatasets('validate')
     : createHandler(
@@ -107,4 +107,5 @@ export const handler =
           },
         },
         settings,
-      );
+      ),
+);

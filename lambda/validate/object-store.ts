@@ -1,11 +1,26 @@
 /**
- * The storage seam of the validate logic. In AWS it is S3 ({@link S3ObjectStore}); the benchmark puts local files
- * behind the same interfaces, so both run the same buffering and part logic.
+ * The storage seam of the validate logic. In AWS it is S3 through the AWS SDK ({@link S3ObjectStore}); the benchmark
+ * puts local files behind the same interfaces, so both run the same buffering and part logic.
+ *
+ * Why not lib-storage's Upload for the outputs: the writer below fills part buffers in place from record strings and
+ * reuses them (measured by `npm run bench:validate`); Upload takes a stream and copies every chunk into its own parts.
  *
  * Output is written in parts of {@link DEFAULT_PART_SIZE}: at most `maxInFlight` parts are held in memory, so memory
  * stays bounded whatever the file size. An output smaller than one part is written with one PutObject.
  */
-import type { S3Client } from '../shared/aws/s3';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import { NotFoundError } from '../shared/errors';
 
 /** 8 MiB: above S3's 5 MiB minimum part size, small enough to keep two in memory. */
@@ -236,12 +251,11 @@ export class S3ObjectStore implements ObjectStore {
 
   async read(location: ObjectLocation): Promise<AsyncIterable<Uint8Array>> {
     try {
-      const response = await this.s3.getObject({
-        Bucket: location.bucket,
-        Key: location.key,
-        VersionId: location.versionId,
-      });
-      return response.Body;
+      const response = await this.s3.send(
+        new GetObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: location.versionId }),
+      );
+      // In Node.js the body is the response stream (an IncomingMessage with the SDK's helpers).
+      return response.Body as Readable;
     } catch (error) {
       if (isMissing(error)) {
         throw new NotFoundError(
@@ -263,32 +277,39 @@ export class S3ObjectStore implements ObjectStore {
     return new ObjectWriter(
       {
         async putWhole(body) {
-          await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType });
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
         },
         async begin() {
-          const created = await s3.createMultipartUpload({ Bucket: bucket, Key: key, ContentType: contentType });
+          const created = await s3.send(
+            new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+          );
+          if (!created.UploadId) throw new Error(`S3 returned no UploadId for s3://${bucket}/${key}`);
           uploadId = created.UploadId;
         },
         async uploadPart(partNumber, body) {
-          const part = await s3.uploadPart({
-            Bucket: bucket,
-            Key: key,
-            UploadId: started(),
-            PartNumber: partNumber,
-            Body: body,
-          });
+          const part = await s3.send(
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: started(),
+              PartNumber: partNumber,
+              Body: body,
+            }),
+          );
           etags.push({ PartNumber: partNumber, ETag: part.ETag ?? '' });
         },
         async complete() {
-          await s3.completeMultipartUpload({
-            Bucket: bucket,
-            Key: key,
-            UploadId: started(),
-            MultipartUpload: { Parts: [...etags].sort((a, b) => a.PartNumber - b.PartNumber) },
-          });
+          await s3.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: started(),
+              MultipartUpload: { Parts: [...etags].sort((a, b) => a.PartNumber - b.PartNumber) },
+            }),
+          );
         },
         async abort() {
-          await s3.abortMultipartUpload({ Bucket: bucket, Key: key, UploadId: started() });
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: started() }));
         },
       },
       options,
@@ -296,17 +317,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(bucket: string, key: string, body: string, contentType: string): Promise<void> {
-    await this.s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType });
+    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
   }
 
   async copy(from: ObjectLocation, to: { readonly bucket: string; readonly key: string }): Promise<void> {
-    const head = await this.s3.headObject({ Bucket: from.bucket, Key: from.key, VersionId: from.versionId });
+    const head = await this.s3.send(
+      new HeadObjectCommand({ Bucket: from.bucket, Key: from.key, VersionId: from.versionId }),
+    );
     const size = head.ContentLength ?? 0;
     if (size <= MAX_SINGLE_COPY) {
-      await this.s3.copyObject({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) });
+      await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }));
       return;
     }
-    const { UploadId } = await this.s3.createMultipartUpload({ Bucket: to.bucket, Key: to.key });
+    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key }));
+    if (!UploadId) throw new Error(`S3 returned no UploadId for s3://${to.bucket}/${to.key}`);
     const partSize = Math.max(COPY_PART_SIZE, Math.ceil(size / MAX_PARTS));
     const count = Math.ceil(size / partSize);
     const parts: { PartNumber: number; ETag: string }[] = [];
@@ -317,14 +341,16 @@ export class S3ObjectStore implements ObjectStore {
       while (next < count && !failed) {
         const index = next++;
         const start = index * partSize;
-        const part = await this.s3.uploadPartCopy({
-          Bucket: to.bucket,
-          Key: to.key,
-          UploadId,
-          PartNumber: index + 1,
-          CopySource: copySource(from),
-          CopySourceRange: `bytes=${start}-${Math.min(start + partSize, size) - 1}`,
-        });
+        const part = await this.s3.send(
+          new UploadPartCopyCommand({
+            Bucket: to.bucket,
+            Key: to.key,
+            UploadId,
+            PartNumber: index + 1,
+            CopySource: copySource(from),
+            CopySourceRange: `bytes=${start}-${Math.min(start + partSize, size) - 1}`,
+          }),
+        );
         parts[index] = { PartNumber: index + 1, ETag: part.CopyPartResult?.ETag ?? '' };
       }
     };
@@ -338,14 +364,18 @@ export class S3ObjectStore implements ObjectStore {
     };
     try {
       await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, count) }, work));
-      await this.s3.completeMultipartUpload({
-        Bucket: to.bucket,
-        Key: to.key,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      });
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: to.bucket,
+          Key: to.key,
+          UploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
     } catch (error) {
-      await this.s3.abortMultipartUpload({ Bucket: to.bucket, Key: to.key, UploadId }).catch(() => undefined);
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId }))
+        .catch(() => undefined);
       throw error;
     }
   }

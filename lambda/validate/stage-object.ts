@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { DatasetConfig } from '../../config/schema';
 import { startInput } from '../batch/contract';
-import { InvalidInputError, TransientError } from '../shared/errors';
+import { TransientError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { logger } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';
 import '../shared/zod-locale';
@@ -83,14 +84,10 @@ export interface StageObjectResult {
 const RESUME_DELAYS_MS = [5_000, 10_000, 20_000, 30_000, 30_000, 30_000, 30_000];
 
 export function parseObjectCreated(message: unknown): LandedObject {
-  const parsed = objectCreatedSchema.safeParse(message);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`);
-    throw new InvalidInputError(
-      `Not an S3 "Object Created" event (${problems.join('; ')}); received ${JSON.stringify(message)?.slice(0, 500)}. Fix: check the Orchestration stack's landing rule`,
-    );
-  }
-  const { detail, time, replay } = parsed.data;
+  const { detail, time, replay } = parseEvent(objectCreatedSchema, message, {
+    what: 'S3 "Object Created" event',
+    fix: "check the Orchestration stack's landing rule",
+  });
   return {
     ...(replay ? { replayOf: replay.previousStatus } : {}),
     dataset: detail.object.key.split('/')[0],

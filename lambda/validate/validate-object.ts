@@ -5,10 +5,10 @@
 import type { DatasetConfig } from '../../config/schema';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvalidInputError } from '../shared/errors';
+import { parseEvent } from '../shared/parse-event';
 import { logger, metrics } from '../shared/logger';
 import { STAGE_A_METRICS } from '../shared/metrics-contract';
 import { VALIDATION_DEFAULTS, type ValidateOutput, type ValidationSettings, validateInputSchema } from './contract';
-import { showValue } from './show-value';
 import type { ObjectStore } from './object-store';
 import { validateFile } from './validate-file';
 
@@ -30,14 +30,10 @@ export function createValidator(
   const settings = dependencies.settings ?? VALIDATION_DEFAULTS;
   const now = dependencies.now ?? Date.now;
   return async (event, deadline) => {
-    const parsed = validateInputSchema.safeParse(event);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-      throw new InvalidInputError(
-        `Invalid validate input ${showValue(event, 500)}: ${problems.join('; ')}. Fix: pass { bucket, key, dataset, runId, versionId? } (lambda/validate/contract.ts)`,
-      );
-    }
-    const input = parsed.data;
+    const input = parseEvent(validateInputSchema, event, {
+      what: 'validate input',
+      fix: 'pass { bucket, key, dataset, runId, versionId? } (lambda/validate/contract.ts)',
+    });
     const dataset = dependencies.datasets.get(input.dataset);
     if (dataset === undefined) {
       throw new InvalidInputError(

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +12,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
-import { SQL_FILES } from '../../lambda/migrate/sql-files.generated';
 import { ROTATE_ENV } from '../../lambda/rotate-mart-secret/contract';
 import {
   MART_CONNECTION_ENV,
@@ -444,7 +445,10 @@ export class DataMartStack extends Stack implements MartAccess {
     const retain = environment.storage.removalPolicy === 'retain';
     const datasets = JSON.stringify(martDatasets(props.datasets));
     // Changes whenever a bundled migration or the mart part of the dataset config changes: that deploy re-runs them.
-    const migrationSetHash = createHash('sha256').update(JSON.stringify(SQL_FILES)).update(datasets).digest('hex');
+    const migrationSetHash = createHash('sha256')
+      .update(JSON.stringify(migrationFiles()))
+      .update(datasets)
+      .digest('hex');
 
     const migrate = new PlatformFunction(this, 'MigrateFunction', {
       handlerDir: 'migrate',
@@ -503,4 +507,12 @@ export class DataMartStack extends Stack implements MartAccess {
     });
     return migrations;
   }
+}
+/** The migrate function's versioned migrations (lambda/migrate/sql), `{ fileName: sql }` in file-name order. */
+function migrationFiles(): Record<string, string> {
+  const dir = path.join(__dirname, '..', '..', 'lambda', 'migrate', 'sql');
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort();
+  return Object.fromEntries(names.map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]));
 }

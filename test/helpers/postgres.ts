@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import pg from 'pg';
 import type { SqlExecutor } from '../../lambda/shared/sql';
-import { PgExecutor } from '../../lambda/shared/sql-pg';
+import { PgExecutor } from './sql-pg';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

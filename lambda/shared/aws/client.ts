@@ -1,15 +1,16 @@
 /**
- * A small signed-HTTPS client for the AWS APIs the Lambda functions call.
+ * A small signed-HTTPS client for the AWS JSON APIs the API functions call (RDS Data, DynamoDB, SQS ...).
  *
- * Why not the AWS SDK: loading one SDK v3 client costs 55–90 ms of cold start (its code is large and runs a lot at
- * load time), more than a whole function's budget (`npm run bench:lambdas`: < 50 ms). The functions call about
- * twenty operations of six services; this module and the per-service modules next to it (s3, rds-data, dynamodb, sqs,
- * glue) do that in a few kilobytes. The SDK stays for scripts and tests, where load time does not matter, and its
- * type definitions describe the request and response shapes here.
+ * Why not the AWS SDK there: a caller waits on those functions' cold start, and loading one SDK v3 client costs
+ * 55–90 ms of it, more than a whole function's budget (`npm run bench:lambdas`: < 50 ms). Their protocols are simple
+ * JSON; this module and the per-service modules next to it do them in a few kilobytes. The asynchronous functions
+ * use the SDK (S3 object I/O above all: `@aws-sdk/client-s3`, `@aws-sdk/lib-storage`), whose load time is dwarfed by
+ * their work; the SDK's type definitions describe the request and response shapes here.
  *
  * What the SDK did that is kept: SigV4 signing, credentials from the Lambda environment, the standard retry policy
  * (3 attempts, exponential backoff with full jitter, on throttling, 5xx and network errors), keep-alive connections,
- * errors named after the service's error code (`error.name === 'NoSuchKey'`) with `$metadata.httpStatusCode`.
+ * errors named after the service's error code (`error.name === 'ResourceNotFoundException'`) with
+ * `$metadata.httpStatusCode`.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -57,15 +58,6 @@ export interface AwsRequest {
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: Buffer | string;
-  /** Host prefix before the endpoint's host (S3 virtual-hosted buckets: `bucket.`). @default '' */
-  readonly hostPrefix?: string;
-  /**
-   * Looks at a 2xx answer before it is accepted; an answer it returns with a status of 300 or more fails the call as if
-   * the service had sent it so (and is retried when retryable). S3 needs it: CopyObject, UploadPartCopy and
-   * CompleteMultipartUpload can answer 200 with an `<Error>` body. Only for {@link AwsClient.send}.
-   * @default - every 2xx answer is a success
-   */
-  readonly checkAnswer?: (response: AwsResponse) => AwsResponse;
 }
 
 export interface AwsResponse {
@@ -209,7 +201,7 @@ export class AwsClient {
     return this.resolve().endpoint;
   }
 
-  /** Whether the endpoint is the service's public one (S3 then addresses buckets by host name). */
+  /** Whether the endpoint is the service's public one (presigned S3 URLs then address buckets by host name). */
   get isDefaultEndpoint(): boolean {
     return this.resolve().isDefault;
   }
@@ -223,25 +215,9 @@ export class AwsClient {
     return this.withRetries(async (attempt) => {
       const response = await this.exchange(request);
       const body = await readAll(response.body);
-      let buffered: AwsResponse = { statusCode: response.statusCode, headers: response.headers, body };
-      if (buffered.statusCode < 300 && request.checkAnswer) buffered = request.checkAnswer(buffered);
+      const buffered: AwsResponse = { statusCode: response.statusCode, headers: response.headers, body };
       if (buffered.statusCode >= 300) throw this.toError(buffered, attempt);
       return buffered;
-    });
-  }
-
-  /**
-   * Sends a signed request and returns the response body as a stream (GetObject of any size). Failures before the
-   * body starts are retried; the caller owns the stream afterwards.
-   */
-  async sendStream(request: AwsRequest): Promise<AwsStreamResponse> {
-    return this.withRetries(async (attempt) => {
-      const response = await this.exchange(request);
-      if (response.statusCode >= 300) {
-        const body = await readAll(response.body);
-        throw this.toError({ statusCode: response.statusCode, headers: response.headers, body }, attempt);
-      }
-      return response;
     });
   }
 
@@ -270,7 +246,7 @@ export class AwsClient {
 
   private async exchange(request: AwsRequest): Promise<AwsStreamResponse> {
     const secure = this.endpoint.protocol === 'https:';
-    const hostname = `${request.hostPrefix ?? ''}${this.endpoint.hostname}`;
+    const hostname = this.endpoint.hostname;
     const host = this.endpoint.port ? `${hostname}:${this.endpoint.port}` : hostname;
     // An endpoint with a path (rare: some emulators) prefixes every request path.
     const basePath = this.endpoint.pathname.replace(/\/$/, '');
@@ -315,7 +291,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 // --------------------------------------------------------------------------------------------------------------------
-// Error parsers of the JSON protocols (S3's XML one lives in ./s3).
+// Error parsers of the JSON protocols.
 // --------------------------------------------------------------------------------------------------------------------
 
 /** `com.amazonaws.dynamodb.v20120810#ResourceNotFoundException` or `ValidationException:http://...` -> the name. */
@@ -340,6 +316,17 @@ export const parseJsonError: ErrorParser = (response) => {
   const message = body.message ?? body.Message ?? body.errorMessage ?? '';
   return { code: shortCode(typeText), message: String(message) };
 };
+
+/** An awsJson timestamp (epoch seconds; the SDK also accepts an ISO string) as a Date. */
+export function dateFromJson(value: unknown): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return new Date(Math.round(value * 1000));
+  if (typeof value === 'string') {
+    const date = /^-?\d+(\.\d+)?$/.test(value) ? new Date(Math.round(Number(value) * 1000)) : new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new Error(`AWS returned a timestamp that is not one: ${JSON.stringify(value)}`);
+}
 
 /** A JSON RPC service (awsJson 1.0 / 1.1: DynamoDB, SQS, Glue): POST / with `X-Amz-Target`. */
 export class JsonRpcClient {

@@ -5,9 +5,8 @@
  * (`ResourceNotFoundException`), which is also the name of the SDK's exception.
  *
  * Why this client rather than `@aws-sdk/client-secrets-manager` in a function that runs once a month: every function
- * calls AWS one way (signing checked against the SDK's signer, the SDK's retry policy, one set of tests), the bundles
- * keep `@aws-sdk/*` out (test/app.test.ts holds every function to it), and the migrate function, which also reads the
- * login secrets, stays as small as it is. The wire format is the SDK's input JSON as it is.
+ * calls the JSON services one way (signing checked against the SDK's signer, the SDK's retry policy, one set of
+ * tests), and the migrate function, which also reads the login secrets, stays as small as it is. The wire format is the SDK's input JSON as it is.
  */
 import type {
   DescribeSecretCommandInput,

@@ -6,8 +6,7 @@
  */
 import type { StartExecutionCommandInput, StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { AwsClientOptions } from './client';
-import { JsonRpcClient } from './client';
-import { dateFromJson } from './glue';
+import { dateFromJson, JsonRpcClient } from './client';
 
 export type StartExecutionInput = StartExecutionCommandInput;
 export type StartExecutionOutput = Omit<StartExecutionCommandOutput, '$metadata'>;

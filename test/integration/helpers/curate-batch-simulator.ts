@@ -7,7 +7,7 @@
  */
 import type { DatasetConfig } from '../../../config/schema';
 import type { BatchManifest } from '../../../lambda/batch/contract';
-import type { S3Client } from '../../../lambda/shared/aws/s3';
+import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export interface GlueStartJobRunInput {
   readonly JobName: string;
@@ -44,20 +44,15 @@ function csvField(value: unknown): string {
 }
 
 async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
-  const { Body } = await s3.getObject({ Bucket: bucket, Key: key });
-  const chunks: Buffer[] = [];
-  for await (const chunk of Body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Body!.transformToString();
 }
 
 async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const listed = await s3.listObjectsV2({ Bucket: bucket, Prefix: prefix, ContinuationToken: token });
-    for (const object of listed.Contents) keys.push(object.Key as string);
-    token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
-  } while (token);
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    for (const object of page.Contents ?? []) keys.push(object.Key as string);
+  }
   return keys;
 }
 
@@ -123,11 +118,13 @@ export class CurateSimulator {
       const columns = dataset.columns.map((column) => column.name);
       const lines = [columns.join(','), ...changed.map((row) => columns.map((c) => csvField(row[c])).join(','))];
       const mart = parseS3Url(args['--mart_path']);
-      await this.s3.putObject({
-        Bucket: mart.bucket,
-        Key: `${mart.prefix}part-00000.csv`,
-        Body: `${lines.join('\n')}\n`,
-      });
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: mart.bucket,
+          Key: `${mart.prefix}part-00000.csv`,
+          Body: `${lines.join('\n')}\n`,
+        }),
+      );
     }
     const jobRunId = `jr_${this.runs.length + 1}_${manifest.batchId}`;
     this.runs.push({

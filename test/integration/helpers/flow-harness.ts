@@ -17,10 +17,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { DatasetConfig } from '../../../config/schema';
 import type { BatchSettings } from '../../../lambda/batch/contract';
-import { createHandler as createBatchHandler } from '../../../lambda/batch/handler';
+import { createHandler as createBatchHandler, s3ManifestStore } from '../../../lambda/batch/handler';
 import { createHandler as createLoadMartHandler } from '../../../lambda/load-mart/handler';
 import type { SqlExecutor, SqlParams, SqlRow } from '../../../lambda/shared/sql';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { S3ObjectStore } from '../../../lambda/validate/object-store';
 import { type StageObjectResult, stageObject } from '../../../lambda/validate/stage-object';
 import { createValidator } from '../../../lambda/validate/validate-object';
@@ -307,11 +307,7 @@ export class FlowHarness {
   private batchHandler() {
     return createBatchHandler({
       executor: this.stageBSql,
-      manifests: {
-        put: async (bucket, key, body) => {
-          await this.s3.s3.putObject({ Bucket: bucket, Key: key, Body: body });
-        },
-      },
+      manifests: s3ManifestStore(this.s3.s3),
       settings: this.settings,
       datasets: this.datasets,
       artifactsBucket: BUCKETS.artifacts,

@@ -3,8 +3,8 @@
  * transaction. The local stand-in for Aurora's server-side S3 import where COPY FROM STDIN is not available (the
  * embedded PGlite), so the data path tests run on any machine; the COPY path has its own tests.
  */
-import type { S3Client } from '../../../lambda/shared/aws/s3';
-import { quoteIdentifier, type Stager } from '../../../lambda/shared/mart-loader';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { quoteIdentifier, type Stager } from '../../../lambda/load-mart/mart-loader';
 
 /** RFC 4180 records of a CSV text: quoted fields may hold commas, quotes ("") and newlines; an unquoted empty field is NULL. */
 export function parseCsv(text: string): (string | null)[][] {
@@ -48,10 +48,8 @@ export function insertStager(s3: S3Client, bucket: string, keys: readonly string
     if (keys.length === 0) throw new Error('the batch has no part-*.csv file');
     let rows = 0;
     for (const key of keys) {
-      const { Body } = await s3.getObject({ Bucket: bucket, Key: key });
-      const chunks: Buffer[] = [];
-      for await (const chunk of Body) chunks.push(chunk as Buffer);
-      const [header, ...records] = parseCsv(Buffer.concat(chunks).toString('utf8'));
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const [header, ...records] = parseCsv(await Body!.transformToString());
       if (JSON.stringify(header) !== JSON.stringify(staging.columns)) {
         throw new Error(`the header of ${key} (${header?.join(',')}) does not name the table's columns in order`);
       }

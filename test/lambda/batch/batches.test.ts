@@ -7,7 +7,7 @@ import { acquire, BatchNotHeldError, complete, fail, MAX_RUNS_PER_BATCH } from '
 import type { BatchSettings } from '../../../lambda/batch/contract';
 import { createHandler, settingsFromEnvironment } from '../../../lambda/batch/handler';
 import { InvalidInputError } from '../../../lambda/shared/errors';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { claimRun, stageRun } from '../../../lambda/validate/runs';
 import { exampleConfig } from '../../helpers/app';
 import { hasDatabaseServer, startPostgres, type TestDatabase } from '../../helpers/postgres';

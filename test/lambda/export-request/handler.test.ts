@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ExportJobs } from '../../../lambda/shared/api-export-jobs';
-import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
+import { ExportJobs } from '../../../lambda/api-shared/export-jobs';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
 import { DynamoDbDocumentClient } from '../../../lambda/shared/aws/dynamodb';
 import { SqsClient } from '../../../lambda/shared/aws/sqs';
 import { logger } from '../../../lambda/shared/logger';

@@ -3,7 +3,7 @@
  * signatures and answers with the test's job item (AWS_ENDPOINT_URL_DYNAMODB); S3 keeps its public endpoint, where
  * URLs are only presigned (no request leaves the process). The last test downloads through a presigned URL from s3rver.
  */
-import { ExportJobs, type ExportJob } from '../../../lambda/shared/api-export-jobs';
+import { ExportJobs, type ExportJob } from '../../../lambda/api-shared/export-jobs';
 import { marshall } from '../../../lambda/shared/aws/dynamodb';
 import { type FakeAws, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { proxyEvent } from '../mart-query/mart-fixture';
@@ -124,7 +124,7 @@ describe('GET /v1/exports/{id}', () => {
           },
           'dp-dev-export-jobs',
         ),
-        s3: local.s3,
+        s3: local.presigner,
         bucket: 'artifacts',
         urlExpirySeconds: 60,
       });

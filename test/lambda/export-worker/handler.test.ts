@@ -1,23 +1,31 @@
 /**
  * The export worker end to end: real PostgreSQL (migrated mart), a local S3-compatible server (s3rver behind a
- * signature-checking front: multipart create, upload part, complete) and the job table in memory behind ExportJobs.
- * s3rver does not implement AbortMultipartUpload (405), so the abort-on-failure test runs against a fake S3 endpoint
- * (signatures checked) that answers like S3 and records the calls.
+ * signature-checking front: put, multipart create, upload part, complete) and the job table in memory behind
+ * ExportJobs. s3rver does not implement AbortMultipartUpload (405), so the abort-on-failure tests run at the SDK
+ * boundary (aws-sdk-client-mock), which records the commands lib-storage's Upload sends.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import type { SQSEvent } from 'aws-lambda';
-import { type ExportJob, ExportJobs } from '../../../lambda/shared/api-export-jobs';
-import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
+import { type ExportJob, ExportJobs } from '../../../lambda/api-shared/export-jobs';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
 import type { UpdateInput } from '../../../lambda/shared/aws/dynamodb';
-import { S3Client } from '../../../lambda/shared/aws/s3';
 import { TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
-import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsAnswer, startFakeAws } from '../../helpers/fake-aws';
 import { narrowedTo, startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { type LocalS3, startLocalS3 } from '../validate/local-s3';
 import { CLICK_COUNT, martTables, migrateAndSeed } from '../mart-query/mart-fixture';
+import { ObjectUpload } from '../../../lambda/export-worker/object-upload';
 
 process.env.EXPORTS_TABLE = 'dp-dev-export-jobs';
 process.env.MART_TABLES = JSON.stringify(martTablesFromDatasets(exampleConfig().datasets));
@@ -130,7 +138,7 @@ function workerFor(executor: SqlExecutor = db.executor, pageRows = 1000, client:
 
 /** Read back with the AWS SDK: an independent reader of what the worker wrote. */
 async function readExport(id: string): Promise<{ text: string; contentType?: string }> {
-  const object = await local.sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: `exports/${id}.csv` }));
+  const object = await local.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `exports/${id}.csv` }));
   return { text: await object.Body!.transformToString(), contentType: object.ContentType };
 }
 
@@ -155,10 +163,10 @@ describe('export worker on PostgreSQL and a local S3', () => {
     expect(new Set(lines.slice(1, -1)).size).toBe(CLICK_COUNT);
     expect(lines.at(-1)).toBe('');
     expect(contentType).toBe('text/csv; charset=utf-8');
-    // Written SSE-KMS with the platform key, bucket key on.
-    const create = local.requests.find((request) => request.method === 'POST' && 'uploads' in request.query);
-    expect(create?.path).toBe(`/${BUCKET}/exports/${id}.csv`);
-    expect(create?.headers).toMatchObject({
+    // Smaller than a part: one PutObject, written SSE-KMS with the platform key, bucket key on.
+    const writes = local.requests.filter((request) => request.method !== 'GET');
+    expect(writes.map((request) => [request.method, request.path])).toEqual([['PUT', `/${BUCKET}/exports/${id}.csv`]]);
+    expect(writes[0].headers).toMatchObject({
       'x-amz-server-side-encryption': 'aws:kms',
       'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY_ARN,
       'x-amz-server-side-encryption-bucket-key-enabled': 'true',
@@ -210,10 +218,10 @@ describe('export worker on PostgreSQL and a local S3', () => {
     );
     const id = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e0003';
     const store = jobStore(exportJob(id, { table: 'impressions' }));
-    const counting = local.client();
-    const uploadPart = jest.spyOn(counting, 'uploadPart');
-    await workerFor(db.executor, 5000, counting)(sqsEvent(JSON.stringify({ id })));
-    expect(uploadPart).toHaveBeenCalledTimes(2);
+    local.requests.length = 0;
+    await workerFor(db.executor, 5000)(sqsEvent(JSON.stringify({ id })));
+    const parts = local.requests.filter((request) => request.method === 'PUT' && 'partNumber' in request.query);
+    expect(parts.map((request) => request.query.partNumber).sort()).toEqual(['1', '2']);
     const { text } = await readExport(id);
     expect(store.current().status).toBe('SUCCEEDED');
     expect(store.current().rowCount).toBe(60_002);
@@ -344,24 +352,21 @@ describe('export worker on PostgreSQL and a local S3', () => {
   });
 });
 
-describe('export worker at the S3 API boundary', () => {
-  let fake: FakeAws;
-  beforeAll(async () => {
-    fake = await startFakeAws('s3', (call): FakeAwsAnswer => {
-      if (call.method === 'POST' && call.query.has('uploads')) {
-        return {
-          headers: { 'content-type': 'application/xml' },
-          body: `<InitiateMultipartUploadResult><Bucket>${BUCKET}</Bucket><Key>${call.path}</Key><UploadId>upload-1</UploadId></InitiateMultipartUploadResult>`,
-        };
-      }
-      if (call.method === 'PUT') return { headers: { etag: '"etag-1"' }, body: '' };
-      if (call.method === 'DELETE') return { status: 204, body: '' };
-      throw new Error(`unexpected ${call.method} ${call.path}`);
-    });
+describe('export worker at the SDK boundary', () => {
+  // Mocks send of every S3Client: created when this block's tests start, restored when they end.
+  let s3Mock: AwsClientStub<S3Client>;
+  beforeAll(() => {
+    s3Mock = mockClient(S3Client);
   });
-  afterAll(() => fake?.stop());
+  beforeEach(() => {
+    s3Mock.reset();
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    s3Mock.on(UploadPartCommand).resolves({ ETag: '"etag-1"' });
+    s3Mock.on(AbortMultipartUploadCommand).resolves({});
+  });
+  afterAll(() => s3Mock.restore());
 
-  test('writes SSE-KMS with the platform key and aborts the upload when the export fails midway', async () => {
+  test('writes nothing when the export fails before a part is full, and keeps the job for a retry', async () => {
     let pages = 0;
     const failsOnSecondPage: SqlExecutor = {
       query: (sql, params) => db.executor.query(sql, params),
@@ -372,24 +377,47 @@ describe('export worker at the S3 API boundary', () => {
       },
     };
     const id = '0b6c1d53-6f3e-4a64-9d3c-8a3c1f0e0008';
-    jobStore(exportJob(id));
+    const store = jobStore(exportJob(id));
     const result = await workerFor(
       failsOnSecondPage,
       5,
-      new S3Client({ endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS }),
+      new S3Client({ region: 'eu-west-1' }),
     )(sqsEvent(JSON.stringify({ id })));
     expect(result.batchItemFailures).toHaveLength(1);
-    const create = fake.calls.find((call) => call.method === 'POST' && call.query.has('uploads'));
-    expect(create?.path).toBe(`/${BUCKET}/exports/${id}.csv`);
-    expect(create?.headers).toMatchObject({
-      'x-amz-server-side-encryption': 'aws:kms',
-      'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY_ARN,
+    expect(store.current()).toMatchObject({
+      status: 'QUEUED',
+      error: 'Attempt 1 failed, retrying: connection reset by peer',
     });
-    const aborts = fake.calls.filter((call) => call.method === 'DELETE');
-    expect(aborts.map((call) => [call.path, call.query.get('uploadId')])).toEqual([
-      [`/${BUCKET}/exports/${id}.csv`, 'upload-1'],
+    // The first page is smaller than a part: no upload was started, so there is nothing to abort.
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  test('aborts the multipart upload (SSE-KMS with the platform key) when the export fails after a part', async () => {
+    const upload = new ObjectUpload(new S3Client({ region: 'eu-west-1' }), {
+      bucket: BUCKET,
+      key: 'exports/failed.csv',
+      kmsKeyArn: KMS_KEY_ARN,
+      contentType: 'text/csv; charset=utf-8',
+      partBytes: 5 * 1024 * 1024,
+    });
+    // One full part and some: lib-storage starts the multipart upload and ships part 1.
+    for (let i = 0; i < 6; i++) await upload.write('x'.repeat(1024 * 1024));
+    await upload.abort(new Error('connection reset by peer'));
+    expect(s3Mock.commandCalls(CreateMultipartUploadCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({
+        Bucket: BUCKET,
+        Key: 'exports/failed.csv',
+        ContentType: 'text/csv; charset=utf-8',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: KMS_KEY_ARN,
+        BucketKeyEnabled: true,
+      }),
     ]);
-    // Nothing else was sent (the first page is smaller than a part).
-    expect(fake.calls.map((call) => call.method)).toEqual(['POST', 'DELETE']);
+    expect(s3Mock.commandCalls(UploadPartCommand).map((call) => call.args[0].input.PartNumber)).toEqual([1]);
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: BUCKET, Key: 'exports/failed.csv', UploadId: 'upload-1' },
+    ]);
+    expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 });

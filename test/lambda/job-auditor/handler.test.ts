@@ -1,4 +1,4 @@
-import { GlueClient } from '../../../lambda/shared/aws/glue';
+import { GlueClient } from '../../../lambda/job-auditor/glue';
 import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 import { type TestDatabase, startPostgres } from '../../helpers/postgres';
 import { applyMigrations } from '../../integration/helpers/migrations';

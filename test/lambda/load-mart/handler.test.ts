@@ -8,12 +8,12 @@ import type {
   ExecuteStatementCommandOutput,
   SqlParameter,
 } from '@aws-sdk/client-rds-data';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { InvalidInputError, TransientError } from '../../../lambda/shared/errors';
-import { copyStager, s3Source } from '../../../lambda/shared/mart-copy';
-import { MartLoadError } from '../../../lambda/shared/mart-loader';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { copyStager, s3Source } from '../../helpers/mart-copy';
+import { MartLoadError } from '../../../lambda/load-mart/mart-loader';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import {
   FAKE_CREDENTIALS,
@@ -149,7 +149,8 @@ describe('load-mart handler on Aurora (Data API and S3 at their API boundary)', 
       rowsUnchanged: 0,
     });
     const listing = local.requests.find((request) => request.query['list-type'] === '2');
-    expect(listing).toMatchObject({ method: 'GET', path: `/${input.bucket}`, query: { prefix: input.prefix } });
+    // The SDK addresses the bucket by path on an IP endpoint: `/<bucket>/?list-type=2&prefix=...`.
+    expect(listing).toMatchObject({ method: 'GET', path: `/${input.bucket}/`, query: { prefix: input.prefix } });
     const sent = statements();
     expect(sent.every((statement) => statement.transactionId === 'tx-1')).toBe(true);
     // Logged in as the loader login: its secret, and no SET ROLE (the session already is the right user).
@@ -233,7 +234,7 @@ describeWithCopy('load-mart handler on PostgreSQL (files from S3 through COPY)',
   beforeAll(async () => {
     db = await startPostgres();
     await applyMigrations(db.executor, [
-      ...versionedMigrations(readSqlFiles()),
+      ...versionedMigrations(MIGRATION_FILES),
       ...martMigrations(exampleConfig().datasets),
     ]);
   });
@@ -242,11 +243,11 @@ describeWithCopy('load-mart handler on PostgreSQL (files from S3 through COPY)',
   it('loads the listed parts into the mart table and is idempotent', async () => {
     const csv = `${COLUMNS.join(',')}\nimp-00000000000000a1,2024-03-01T00:00:00Z,2024-03-01,1,2,banner,,,0.5,,\n`;
     await local.put(PG_BUCKET, `${input.prefix}part-00000.csv`, csv);
-    await local.s3.putObject({ Bucket: PG_BUCKET, Key: `${input.prefix}_SUCCESS`, Body: '' });
+    await local.put(PG_BUCKET, `${input.prefix}_SUCCESS`, '');
     const pgInput = { ...input, bucket: PG_BUCKET };
     const client = await db.pool.connect();
     try {
-      const s3Client = local.client();
+      const s3Client = local.s3;
       const onEvent = loadMart.createHandler({
         executor: new PgExecutor(client),
         s3: s3Client,

@@ -1,12 +1,12 @@
 /**
- * A migrated data mart (the real migrations of lib/assets/sql plus the mart tables of the example datasets) with
+ * A migrated data mart (the real migrations of lambda/migrate/sql plus the mart tables of the example datasets) with
  * deterministic rows, and API Gateway proxy events shaped like the real ones. Shared by the mart-query and
  * export-worker tests.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { martTablesFromDatasets, type MartTable } from '../../../lambda/shared/api-marts';
+import { martTablesFromDatasets, type MartTable } from '../../../lambda/api-shared/marts';
 import { martDatasets } from '../../../lambda/shared/mart-ddl';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
@@ -23,7 +23,7 @@ export function clickId(index: number): string {
 
 export async function migrateAndSeed(executor: SqlExecutor): Promise<void> {
   const datasets = exampleConfig().datasets;
-  await applyMigrations(executor, [...versionedMigrations(readSqlFiles()), ...martMigrations(martDatasets(datasets))]);
+  await applyMigrations(executor, [...versionedMigrations(MIGRATION_FILES), ...martMigrations(martDatasets(datasets))]);
   for (let index = 0; index < CLICK_COUNT; index++) {
     await executor.query(
       `INSERT INTO mart.clicks (click_id, impression_id, click_time, campaign_id, landing_url, cost_usd, is_fraud_suspected)

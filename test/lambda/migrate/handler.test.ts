@@ -1,6 +1,6 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { SQL_FILES } from '../../../lambda/migrate/sql-files.generated';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { TransientError } from '../../../lambda/shared/errors';
 import { SecretsManagerClient } from '../../../lambda/shared/aws/secrets-manager';
 import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-connection';
@@ -28,7 +28,9 @@ setLambdaRoleEnvironment();
 type Handler = typeof import('../../../lambda/migrate/handler');
 
 /** What a first deploy applies: every bundled migration, then the mart tables of the example config. */
-const ALL = [...versionedMigrations(SQL_FILES), ...martMigrations(exampleConfig().datasets)].map((m) => m.version);
+const ALL = [...versionedMigrations(MIGRATION_FILES), ...martMigrations(exampleConfig().datasets)].map(
+  (m) => m.version,
+);
 let migrate: Handler;
 /** The Data API the module's own handler calls; answers come from `dataApi` of the current test. */
 let rdsData: FakeAws;

@@ -6,15 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { recordJobRun } from '../../../lambda/job-auditor/job-runs';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { readPage } from '../../../lambda/shared/api-mart-query';
-import { martTablesFromDatasets } from '../../../lambda/shared/api-marts';
+import { readPage } from '../../../lambda/api-shared/mart-query';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
 import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-connection';
-import { loadBatch } from '../../../lambda/shared/mart-loader';
+import { loadBatch } from '../../../lambda/load-mart/mart-loader';
 import { checkLoginUser, setLoginPassword } from '../../../lambda/shared/mart-logins';
 import { claimRun } from '../../../lambda/validate/runs';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import {
   describeWithPasswordAuth,
@@ -56,7 +56,7 @@ describeWithPasswordAuth('login users on PostgreSQL with password authentication
     owner = new pg.Pool({ connectionString: server.url(server.superuser.user, server.superuser.password), max: 3 });
     const master = new PgExecutor(owner);
     await applyMigrations(master, [
-      ...versionedMigrations(readSqlFiles()),
+      ...versionedMigrations(MIGRATION_FILES),
       ...martMigrations(exampleConfig().datasets),
     ]);
     for (const login of MART_LOGIN_NAMES) {

@@ -1,6 +1,6 @@
 import { exampleConfig } from '../../helpers/app';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import {
   applyMigrations,
   checksum,
@@ -10,7 +10,7 @@ import {
   versionedMigrations,
 } from '../../../lambda/migrate/migrations';
 
-const files = readSqlFiles();
+const files = MIGRATION_FILES;
 const datasets = exampleConfig().datasets;
 const allMigrations = () => [...versionedMigrations(files), ...martMigrations(datasets)];
 /** Every migration version in the order they apply: the versioned files, then the mart tables. */
@@ -135,7 +135,7 @@ describe('migrations against PostgreSQL', () => {
     const attempt = applyMigrations(db.executor, migrations);
     await expect(attempt).rejects.toBeInstanceOf(MigrationError);
     await expect(attempt).rejects.toThrow(
-      `Migration V002 (lib/assets/sql/V002__mart_schema_and_roles.sql) was edited after it was applied: applied checksum ${original.checksum}, file checksum ${edited.checksum}. Fix: restore the file as it was applied and put the change in a new migration with a higher version`,
+      `Migration V002 (lambda/migrate/sql/V002__mart_schema_and_roles.sql) was edited after it was applied: applied checksum ${original.checksum}, file checksum ${edited.checksum}. Fix: restore the file as it was applied and put the change in a new migration with a higher version`,
     );
     const [table] = await db.executor.query("SELECT to_regclass('audit.should_not_exist') AS name");
     expect(table).toEqual({ name: null });
@@ -148,7 +148,7 @@ describe('migrations against PostgreSQL', () => {
         "CREATE TABLE audit.half_done (id int);\nINSERT INTO audit.half_done VALUES ('not a number');",
     };
     await expect(applyMigrations(db.executor, versionedMigrations(broken))).rejects.toThrow(
-      /Migration V901 \(lib\/assets\/sql\/V901__broken.sql\) failed and was rolled back: invalid input syntax for type integer.*Fix: correct it/,
+      /Migration V901 \(lambda\/migrate\/sql\/V901__broken.sql\) failed and was rolled back: invalid input syntax for type integer.*Fix: correct it/,
     );
     const [table] = await db.executor.query("SELECT to_regclass('audit.half_done') AS name");
     expect(table).toEqual({ name: null });

@@ -5,7 +5,7 @@
  * secret's AWSCURRENT username and password, which is what the Data API does.
  */
 import pg from 'pg';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyLoginPasswords } from '../../../lambda/shared/mart-logins';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
 import { createRotationHandler, type RotationDependencies } from '../../../lambda/rotate-mart-secret/rotation';
@@ -14,7 +14,7 @@ import { TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';
 import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-connection';
 import type { SqlExecutor, SqlParams, SqlRow } from '../../../lambda/shared/sql';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import { clientOptions, type FakeAws, startFakeAws } from '../../helpers/fake-aws';
 import { FakeSecretsManager } from '../../helpers/fake-secrets-manager';
@@ -83,7 +83,7 @@ describeWithPasswordAuth('login secret rotation against PostgreSQL with password
     });
     master = new PgExecutor(masterPool);
     await applyMigrations(master, [
-      ...versionedMigrations(readSqlFiles()),
+      ...versionedMigrations(MIGRATION_FILES),
       ...martMigrations(exampleConfig().datasets),
     ]);
     store = new FakeSecretsManager();

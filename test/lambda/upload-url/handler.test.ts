@@ -79,7 +79,7 @@ describe('POST /v1/datasets/{dataset}/uploads', () => {
     try {
       const csv = 'click_id,cost_usd\nclk-1,0.5\n';
       const onEvent = uploadUrl.createHandler({
-        s3: local.s3,
+        s3: local.presigner,
         bucket: 'landing',
         kmsKeyArn: process.env.KMS_KEY_ARN!,
         datasets: ['clicks'],

@@ -1,5 +1,6 @@
 /**
- * A local S3-compatible server for tests that stream real bytes through the S3 clients: s3rver (objects, multipart
+ * A local S3-compatible server for tests that stream real bytes through S3 (the AWS SDK's client, as the functions use
+ * it, and our presigned URLs): s3rver (objects, multipart
  * uploads, copies, listings, range reads) behind a front that checks every request's SigV4 signature with the AWS
  * SDK's own signer (@smithy/signature-v4).
  *
@@ -27,10 +28,16 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client as SdkS3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentials } from '../../../lambda/shared/aws/client';
-import { S3Client, type S3ClientOptions } from '../../../lambda/shared/aws/s3';
+import { S3Presigner, type S3PresignerOptions } from '../../../lambda/shared/aws/s3-presign';
 
 interface S3rverInstance {
   run(): Promise<{ port: number }>;
@@ -56,14 +63,21 @@ export interface LocalS3Request {
 export interface LocalS3 {
   /** `http://127.0.0.1:<port>`: the signature-checking front. */
   readonly endpoint: string;
-  /** Our client (lambda/shared/aws/s3) on the endpoint, path style, with {@link LOCAL_S3_CREDENTIALS}. */
+  /**
+   * The AWS SDK's S3 client on the endpoint, as the functions build it (path style, as the SDK addresses an IP
+   * endpoint), with {@link LOCAL_S3_CREDENTIALS}. Also the checks' independent reader and writer.
+   */
   readonly s3: S3Client;
-  /** The AWS SDK's client on the same endpoint: an independent writer and reader for the checks. */
-  readonly sdk: SdkS3Client;
+  /** Our presigner (lambda/shared/aws/s3-presign) on the endpoint, with {@link LOCAL_S3_CREDENTIALS}. */
+  readonly presigner: S3Presigner;
   /** Every request the front accepted, in order (a test may empty it). */
   readonly requests: LocalS3Request[];
-  /** Another of our clients on the endpoint, e.g. with other credentials. */
-  client(options?: S3ClientOptions): S3Client;
+  /** Another SDK client on the endpoint, e.g. with other credentials. */
+  sdkClient(config?: S3ClientConfig): S3Client;
+  /** The settings of {@link s3}, for a client of another copy of the SDK (a module registry jest isolated). */
+  readonly clientConfig: S3ClientConfig;
+  /** Another presigner on the endpoint, e.g. with other credentials. */
+  presignerWith(options?: S3PresignerOptions): S3Presigner;
   put(bucket: string, key: string, body: string | Buffer): Promise<void>;
   getBytes(bucket: string, key: string): Promise<Buffer>;
   getText(bucket: string, key: string): Promise<string>;
@@ -363,29 +377,31 @@ export async function startLocalS3(buckets: readonly string[], options: LocalS3O
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
 
-  const client = (clientOptions: S3ClientOptions = {}) =>
-    new S3Client({
-      endpoint,
-      region: LOCAL_S3_REGION,
-      credentials: LOCAL_S3_CREDENTIALS,
-      retryBaseDelayMs: 1,
-      ...clientOptions,
-    });
-  const sdk = new SdkS3Client({
+  const clientConfig: S3ClientConfig = {
     endpoint,
     region: LOCAL_S3_REGION,
-    forcePathStyle: true,
     credentials: LOCAL_S3_CREDENTIALS,
-    // s3rver predates the SDK's default CRC checksums.
+    // s3rver predates the SDK's default CRC checksums (and their aws-chunked uploads): checksums only where required.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  };
+  const sdkClient = (config: S3ClientConfig = {}) => new S3Client({ ...clientConfig, ...config });
+  const presignerWith = (presignerOptions: S3PresignerOptions = {}) =>
+    new S3Presigner({ endpoint, region: LOCAL_S3_REGION, credentials: LOCAL_S3_CREDENTIALS, ...presignerOptions });
+  const sdk = sdkClient();
+  const clients: S3Client[] = [sdk];
   return {
     endpoint,
-    s3: client(),
-    sdk,
+    s3: sdk,
+    presigner: presignerWith(),
     requests,
-    client,
+    sdkClient(config) {
+      const client = sdkClient(config);
+      clients.push(client);
+      return client;
+    },
+    presignerWith,
+    clientConfig,
     async put(bucket, key, body) {
       await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     },
@@ -402,7 +418,7 @@ export async function startLocalS3(buckets: readonly string[], options: LocalS3O
       return (response.Contents ?? []).map((object) => object.Key!).sort();
     },
     async stop() {
-      sdk.destroy();
+      for (const client of clients) client.destroy();
       agent.destroy();
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));

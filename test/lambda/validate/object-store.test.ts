@@ -1,7 +1,14 @@
-import { S3Client } from '../../../lambda/shared/aws/s3';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { NotFoundError } from '../../../lambda/shared/errors';
 import { ObjectWriter, type PartSink, S3ObjectStore } from '../../../lambda/validate/object-store';
-import { FAKE_CREDENTIALS, FAKE_REGION, type FakeAws, type FakeAwsCall, startFakeAws } from '../../helpers/fake-aws';
 import { type LocalS3, startLocalS3 } from './local-s3';
 
 function recordingSink() {
@@ -84,45 +91,25 @@ describe('ObjectWriter', () => {
 });
 
 /**
- * S3 at the API boundary: a fake endpoint that checks signatures and answers like S3 (s3rver has no UploadPartCopy,
- * and a 6 GiB object is no test fixture), recording what the store sends.
+ * S3 at the SDK boundary (aws-sdk-client-mock): s3rver has no UploadPartCopy, and a 6 GiB object is no test fixture.
+ * The commands the store sends are recorded.
  */
 describe('S3ObjectStore.copy', () => {
-  let fake: FakeAws;
+  let s3Mock: AwsClientStub<S3Client>;
   let size = 0;
-  beforeEach(async () => {
-    fake = await startFakeAws('s3', (call) => {
-      const xml = { 'content-type': 'application/xml' };
-      if (call.method === 'HEAD') return { headers: { 'content-length': String(size) }, body: '' };
-      if (call.method === 'PUT' && call.query.has('partNumber')) {
-        return {
-          headers: xml,
-          body: `<CopyPartResult><LastModified>2026-11-22T10:00:00.000Z</LastModified><ETag>&quot;e${call.query.get('partNumber')}&quot;</ETag></CopyPartResult>`,
-        };
-      }
-      if (call.method === 'PUT') {
-        return { headers: xml, body: '<CopyObjectResult><ETag>"c"</ETag></CopyObjectResult>' };
-      }
-      if (call.method === 'POST' && call.query.has('uploads')) {
-        return {
-          headers: xml,
-          body: '<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>',
-        };
-      }
-      if (call.method === 'POST') {
-        return {
-          headers: xml,
-          body: '<CompleteMultipartUploadResult><ETag>"m-7"</ETag></CompleteMultipartUploadResult>',
-        };
-      }
-      throw new Error(`unexpected ${call.method} ${call.path}`);
-    });
+  beforeEach(() => {
+    s3Mock = mockClient(S3Client);
+    s3Mock.on(HeadObjectCommand).callsFake(async () => ({ ContentLength: size }));
+    s3Mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"c"' } });
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    s3Mock
+      .on(UploadPartCopyCommand)
+      .callsFake(async (input: { PartNumber: number }) => ({ CopyPartResult: { ETag: `"e${input.PartNumber}"` } }));
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"m-13"' });
   });
-  afterEach(() => fake.stop());
+  afterEach(() => s3Mock.restore());
 
-  const store = () =>
-    new S3ObjectStore(new S3Client({ endpoint: fake.endpoint, region: FAKE_REGION, credentials: FAKE_CREDENTIALS }));
-  const copies = () => fake.calls.filter((call) => call.headers['x-amz-copy-source'] !== undefined);
+  const store = () => new S3ObjectStore(new S3Client({ region: 'eu-west-1' }));
 
   test('copies with CopyObject, the key URL-encoded except "/", "=" and ":"', async () => {
     size = 1234;
@@ -130,33 +117,38 @@ describe('S3ObjectStore.copy', () => {
       { bucket: 'landing', key: 'impressions/ingest_date=2026-11-22/a b+c?.json', versionId: 'v 1' },
       { bucket: 'artifacts', key: 'quarantine/x' },
     );
-    expect(fake.calls.map((call) => `${call.method} ${call.path}`)).toEqual([
-      'HEAD /landing/impressions/ingest_date%3D2026-11-22/a%20b%2Bc%3F.json',
-      'PUT /artifacts/quarantine/x',
+    expect(s3Mock.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'HeadObjectCommand',
+      'CopyObjectCommand',
     ]);
-    expect(fake.calls[0].query.get('versionId')).toBe('v 1');
-    expect(copies()[0].headers['x-amz-copy-source']).toBe(
-      'landing/impressions/ingest_date=2026-11-22/a%20b%2Bc%3F.json?versionId=v%201',
-    );
+    expect(s3Mock.commandCalls(HeadObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'landing',
+      Key: 'impressions/ingest_date=2026-11-22/a b+c?.json',
+      VersionId: 'v 1',
+    });
+    expect(s3Mock.commandCalls(CopyObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'artifacts',
+      Key: 'quarantine/x',
+      CopySource: 'landing/impressions/ingest_date=2026-11-22/a%20b%2Bc%3F.json?versionId=v%201',
+    });
   });
 
   test('copies objects above 512 MiB in 512 MiB UploadPartCopy ranges, several at a time', async () => {
     size = 6 * 1024 ** 3 + 10;
     await store().copy({ bucket: 'landing', key: 'big.ndjson' }, { bucket: 'artifacts', key: 'quarantine/big.ndjson' });
     const part = 512 * 1024 ** 2;
-    const ranges = copies()
-      .map((call) => [Number(call.query.get('partNumber')), call.headers['x-amz-copy-source-range']] as const)
-      .sort(([a], [b]) => a - b);
+    const copies = s3Mock.commandCalls(UploadPartCopyCommand).map((call) => call.args[0].input);
+    const ranges = copies
+      .map((input) => [input.PartNumber, input.CopySourceRange] as const)
+      .sort(([a], [b]) => a! - b!);
     expect(ranges).toHaveLength(13);
     expect(ranges[0]).toEqual([1, `bytes=0-${part - 1}`]);
     expect(ranges[1]).toEqual([2, `bytes=${part}-${2 * part - 1}`]);
     expect(ranges[12]).toEqual([13, `bytes=${12 * part}-${size - 1}`]);
-    expect(copies().every((call: FakeAwsCall) => call.query.get('uploadId') === 'u1')).toBe(true);
-    const complete = fake.calls.at(-1)!;
-    expect([complete.method, complete.query.get('uploadId')]).toEqual(['POST', 'u1']);
-    const parts = [...complete.body.matchAll(/<PartNumber>(\d+)<\/PartNumber><ETag>([^<]*)<\/ETag>/g)].map(
-      ([, partNumber, etag]) => ({ PartNumber: Number(partNumber), ETag: etag.replace(/&quot;/g, '"') }),
-    );
+    expect(copies.every((input) => input.UploadId === 'u1' && input.CopySource === 'landing/big.ndjson')).toBe(true);
+    const [complete] = s3Mock.commandCalls(CompleteMultipartUploadCommand).map((call) => call.args[0].input);
+    expect(complete.UploadId).toBe('u1');
+    const parts = complete.MultipartUpload?.Parts ?? [];
     // In part order, whatever order the copies finished in.
     expect(parts.map((p) => p.PartNumber)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     expect(parts[12]).toEqual({ PartNumber: 13, ETag: '"e13"' });
@@ -165,7 +157,8 @@ describe('S3ObjectStore.copy', () => {
   test('copies objects up to 512 MiB with one CopyObject', async () => {
     size = 512 * 1024 ** 2;
     await store().copy({ bucket: 'landing', key: 'a.ndjson' }, { bucket: 'artifacts', key: 'quarantine/a.ndjson' });
-    expect(copies().map((call) => call.headers['x-amz-copy-source-range'])).toEqual([undefined]);
+    expect(s3Mock.commandCalls(CopyObjectCommand)).toHaveLength(1);
+    expect(s3Mock.commandCalls(UploadPartCopyCommand)).toHaveLength(0);
   });
 });
 
@@ -199,7 +192,7 @@ describe('S3ObjectStore on s3rver', () => {
     expect(await small.complete()).toEqual({ parts: 1, bytes: 8 });
     expect(await local.getText('artifacts', 'out/small.ndjson')).toBe('{"x":1}\n');
 
-    const uploadPart = jest.spyOn(local.s3, 'uploadPart');
+    local.requests.length = 0;
     const large = store.createWriter('artifacts', 'out/large=1.ndjson', 'application/x-ndjson', {
       partSize: 64 * 1024,
     });
@@ -211,11 +204,12 @@ describe('S3ObjectStore on s3rver', () => {
       if (large.needsDrain) await large.drain();
     }
     const summary = await large.complete();
-    expect(uploadPart.mock.calls.length).toBeGreaterThanOrEqual(3);
-    uploadPart.mockRestore();
+    const parts = local.requests.filter((request) => request.method === 'PUT' && 'partNumber' in request.query);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    expect(parts.every((request) => request.path === '/artifacts/out/large%3D1.ndjson')).toBe(true);
     expect(summary).toEqual({ parts: expect.any(Number), bytes: Buffer.byteLength(expected) });
     expect(await local.getText('artifacts', 'out/large=1.ndjson')).toBe(expected);
-    const head = await local.s3.headObject({ Bucket: 'artifacts', Key: 'out/large=1.ndjson' });
+    const head = await local.s3.send(new HeadObjectCommand({ Bucket: 'artifacts', Key: 'out/large=1.ndjson' }));
     expect(head.ContentType).toBe('application/x-ndjson');
   });
 

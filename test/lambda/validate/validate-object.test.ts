@@ -219,10 +219,14 @@ describe('validate one object', () => {
     await writeSample({ dataset: loadDataset('impressions'), rows, badEvery, seed: 3 }, sample);
     const body = Buffer.concat(chunks);
 
-    const uploadPart = jest.spyOn(local.s3, 'uploadPart');
+    local.requests.length = 0;
     const output = await land('impressions/ingest_date=2026-11-22/large.ndjson', body);
-    const stagedParts = uploadPart.mock.calls.filter(([input]) => input.Key.startsWith(output.stagingPrefix));
-    uploadPart.mockRestore();
+    const stagedParts = local.requests.filter(
+      (request) =>
+        request.method === 'PUT' &&
+        'partNumber' in request.query &&
+        decodeURIComponent(request.path).startsWith(`/${ARTIFACTS}/${output.stagingPrefix}`),
+    );
 
     expect(output).toMatchObject({
       status: 'VALID',

@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { SQSEvent } from 'aws-lambda';
 import { type DatasetConfig, dimensionBuckets, OTHER_DIMENSION_VALUE } from '../../../config/schema';
 import type { BatchSettings } from '../../../lambda/batch/contract';
-import { GlueClient } from '../../../lambda/shared/aws/glue';
+import { GlueClient } from '../../../lambda/job-auditor/glue';
 import type { RdsDataApi } from '../../../lambda/shared/aws/rds-data';
 import { VALIDATION_DEFAULTS } from '../../../lambda/validate/contract';
 import { S3ObjectStore } from '../../../lambda/validate/object-store';
@@ -354,11 +354,15 @@ beforeAll(async () => {
   emitted.push(
     ...(await emittedBy(
       'LoadMartFunction',
-      () => require('../../../lambda/load-mart/handler') as LoadMartModule,
-      async (module) => {
-        const loadMart = module.createHandler({
+      // The handler's SDK is the isolated registry's copy: its paginators accept only a client of that copy.
+      () => ({
+        handler: require('../../../lambda/load-mart/handler') as LoadMartModule,
+        sdk: require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'),
+      }),
+      async ({ handler, sdk }) => {
+        const loadMart = handler.createHandler({
           executor: db.executor,
-          s3: s3.s3,
+          s3: new sdk.S3Client(s3.clientConfig),
           region: 'eu-west-1',
           martTables: Object.fromEntries(config.datasets.map((d) => [d.name, d.mart.table ?? d.name])),
           stagerFor: (event, keys) => insertStager(s3.s3, event.bucket, keys),

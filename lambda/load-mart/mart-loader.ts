@@ -4,7 +4,7 @@
  *
  *   BEGIN                              -- as the loader login (a member of mart_loader)
  *   CREATE TEMP TABLE staging (LIKE mart.<table>) ON COMMIT DROP  -- NOT NULL and types checked on the way in
- *   fill it: Aurora imports server-side from S3 (aws_s3.table_import_from_s3), elsewhere COPY FROM STDIN (mart-copy.ts)
+ *   fill it: Aurora imports server-side from S3 (aws_s3.table_import_from_s3), elsewhere COPY FROM STDIN (test/helpers/mart-copy.ts: tests and benchmarks)
  *   merge: update the rows whose values differ, insert the new keys (mergeSql)
  *   record the rows loaded on the audit.batches row; COMMIT
  *
@@ -14,9 +14,9 @@
  * status is stage B's to set (it retries the batch whole).
  * A cluster that is resuming gives a TransientError (nothing recorded: retry).
  */
-import { DomainError, InvalidInputError, TransientError } from './errors';
-import { MART_SCHEMA } from './mart-ddl';
-import type { SqlExecutor } from './sql';
+import { DomainError, InvalidInputError, TransientError } from '../shared/errors';
+import { MART_SCHEMA } from '../shared/mart-ddl';
+import type { SqlExecutor } from '../shared/sql';
 
 export interface MartLoadRequest {
   readonly dataset: string;

@@ -4,8 +4,8 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { InvalidInputError, NotFoundError, TransientError } from './errors';
-import { logger } from './logger';
+import { InvalidInputError, NotFoundError, TransientError } from '../shared/errors';
+import { logger } from '../shared/logger';
 
 /** Seconds a caller should wait before retrying when the data mart is resuming from auto-pause. */
 export const RETRY_AFTER_SECONDS = 30;

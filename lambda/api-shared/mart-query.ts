@@ -6,9 +6,9 @@
  * write.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError } from './errors';
-import { checkColumnValue, type MartTable, qualifiedName, quoteIdentifier, sqlType } from './api-marts';
-import type { SqlExecutor, SqlParams, SqlRow } from './sql';
+import { InvalidInputError } from '../shared/errors';
+import { checkColumnValue, type MartTable, qualifiedName, quoteIdentifier, sqlType } from './marts';
+import type { SqlExecutor, SqlParams, SqlRow } from '../shared/sql';
 
 export const FILTER_OPERATORS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 export type FilterOperator = keyof typeof FILTER_OPERATORS;

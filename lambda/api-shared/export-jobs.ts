@@ -3,9 +3,9 @@
  * hands it to the worker. Shared by export-request, export-worker and export-status.
  */
 import * as z from 'zod/mini';
-import type { DynamoDbDocumentClient } from './aws/dynamodb';
-import { FILTER_OPERATORS } from './api-mart-query';
-import './zod-locale';
+import type { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
+import { FILTER_OPERATORS } from './mart-query';
+import '../shared/zod-locale';
 
 /** Deliveries of one job message before it goes to the dead-letter queue (the stack's maxReceiveCount). */
 export const EXPORT_MAX_RECEIVE_COUNT = 3;

@@ -4,11 +4,11 @@
  * key values are checked against the key columns' types before they are sent as parameters.
  */
 import * as z from 'zod/mini';
-import { InvalidInputError } from './errors';
-import { columnValueProblem } from './api-column-values';
-import { type MartTable, typeOfColumn } from './api-marts';
-import type { KeysetPosition } from './api-mart-query';
-import './zod-locale';
+import { InvalidInputError } from '../shared/errors';
+import { columnValueProblem } from './column-values';
+import { type MartTable, typeOfColumn } from './marts';
+import type { KeysetPosition } from './mart-query';
+import '../shared/zod-locale';
 
 const CURSOR_VERSION = 1;
 /** Long enough for any composite key of reasonable values, short enough to refuse junk before parsing it. */

@@ -1,7 +1,7 @@
 /**
  * The loader's local path: stream the batch's part files into the staging table with COPY FROM STDIN (gunzipping
  * `.gz` parts), over the same `pg` client that holds the load transaction. Used on plain PostgreSQL (tests, the
- * benchmark, local runs); on Aurora the cluster imports the same files itself (mart-s3-import.ts).
+ * benchmark, local runs); on Aurora the cluster imports the same files itself (lambda/load-mart/s3-import.ts).
  *
  * Memory stays flat whatever the batch size: each file is piped through, never buffered.
  */
@@ -13,9 +13,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { S3Client } from './aws/s3';
-import { quoteIdentifier, type Stager } from './mart-loader';
-import { listPartKeys, PART_FILE } from './mart-parts';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { quoteIdentifier, type Stager } from '../../lambda/load-mart/mart-loader';
+import { listPartKeys, PART_FILE } from '../../lambda/load-mart/part-files';
 
 /** Where the part files of one batch are read from. */
 export interface BatchSource {
@@ -39,7 +39,7 @@ export function s3Source(s3: S3Client, bucket: string, prefix: string): BatchSou
   return {
     listParts: () => listPartKeys(s3, bucket, prefix),
     async open(key) {
-      return (await s3.getObject({ Bucket: bucket, Key: key })).Body;
+      return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
     },
   };
 }

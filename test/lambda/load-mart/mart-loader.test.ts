@@ -3,17 +3,17 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { readSqlFiles } from '../../../lambda/migrate/bundle-sql';
+import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { TransientError } from '../../../lambda/shared/errors';
-import { copyStager, directorySource } from '../../../lambda/shared/mart-copy';
+import { copyStager, directorySource } from '../../helpers/mart-copy';
 import {
   loadBatch,
   MartLoadError,
   type MartLoadRequest,
   type Stager,
   mergeSql,
-} from '../../../lambda/shared/mart-loader';
-import { PgExecutor } from '../../../lambda/shared/sql-pg';
+} from '../../../lambda/load-mart/mart-loader';
+import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';
 import { describeWithCopy, startPostgres, type TestDatabase } from '../../helpers/postgres';
 
@@ -42,7 +42,7 @@ describeWithCopy('loadBatch on PostgreSQL (COPY path)', () => {
   beforeAll(async () => {
     db = await startPostgres();
     await applyMigrations(db.executor, [
-      ...versionedMigrations(readSqlFiles()),
+      ...versionedMigrations(MIGRATION_FILES),
       ...martMigrations(exampleConfig().datasets),
     ]);
     root = mkdtempSync(path.join(tmpdir(), 'mart-batch-'));

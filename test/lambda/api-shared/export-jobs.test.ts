@@ -1,4 +1,4 @@
-import { type ExportJob, ExportJobs } from '../../../lambda/shared/api-export-jobs';
+import { type ExportJob, ExportJobs } from '../../../lambda/api-shared/export-jobs';
 import { DynamoDbDocumentClient } from '../../../lambda/shared/aws/dynamodb';
 import { clientOptions, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 

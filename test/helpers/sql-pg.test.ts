@@ -1,7 +1,7 @@
-import { TransientError } from '../../../lambda/shared/errors';
-import { sqlDate, sqlDecimal } from '../../../lambda/shared/sql';
-import { mapPgError, PgExecutor, toPositional } from '../../../lambda/shared/sql-pg';
-import { startPostgres, type TestDatabase } from '../../helpers/postgres';
+import { TransientError } from '../../lambda/shared/errors';
+import { sqlDate, sqlDecimal } from '../../lambda/shared/sql';
+import { mapPgError, PgExecutor, toPositional } from './sql-pg';
+import { startPostgres, type TestDatabase } from './postgres';
 
 describe('toPositional', () => {
   it('numbers each name once and keeps casts, literals and comments', () => {

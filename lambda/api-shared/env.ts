@@ -11,7 +11,7 @@ export const API_ENV = {
   kmsKeyArn: 'KMS_KEY_ARN',
   /** JSON array of the configured dataset names (upload URLs). */
   datasets: 'DATASETS',
-  /** JSON of the mart tables the API may read (see api-marts.ts). */
+  /** JSON of the mart tables the API may read (see marts.ts). */
   martTables: 'MART_TABLES',
   // The Data API target (cluster, the reader login's secret, database): MART_CONNECTION_ENV of ./mart-connection.ts.
   /** DynamoDB table of export jobs. */

@@ -1,6 +1,7 @@
 import { GetJobRunCommand, GlueClient as SdkGlueClient } from '@aws-sdk/client-glue';
-import { dateFromJson, GlueClient } from '../../../../lambda/shared/aws/glue';
-import { type FakeAws, type FakeAwsHandler, clientOptions, startFakeAws } from '../../../helpers/fake-aws';
+import { dateFromJson } from '../../../lambda/shared/aws/client';
+import { GlueClient } from '../../../lambda/job-auditor/glue';
+import { type FakeAws, type FakeAwsHandler, clientOptions, startFakeAws } from '../../helpers/fake-aws';
 
 let fake: FakeAws;
 let answer: FakeAwsHandler;

@@ -5,9 +5,9 @@
  */
 import * as z from 'zod/mini';
 import type { DatasetConfig } from '../../config/schema';
-import { columnValueProblem, type ValueProblem } from './api-column-values';
-import { InvalidInputError } from './errors';
-import './zod-locale';
+import { columnValueProblem, type ValueProblem } from './column-values';
+import { InvalidInputError } from '../shared/errors';
+import '../shared/zod-locale';
 
 export const MART_SCHEMA = 'mart';
 
@@ -103,7 +103,7 @@ export function sqlType(type: MartColumnType): string {
 
 /**
  * Checks a value given for a column (as text, from a query string, a cursor or a JSON body) against the column's type
- * (api-column-values.ts), so a wrong value is a 400 naming the column and the rule rather than a database error. The
+ * (column-values.ts), so a wrong value is a 400 naming the column and the rule rather than a database error. The
  * value is still sent as a parameter.
  */
 export function checkColumnValue(table: MartTable, column: string, value: string): string {

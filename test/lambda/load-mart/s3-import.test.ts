@@ -2,7 +2,7 @@
  * The Aurora import path (aws_s3.table_import_from_s3) against a real PostgreSQL, with a stand-in for the extension's
  * function that does what matters here: it puts the column list into the statement as written, as Aurora's COPY does.
  */
-import { s3ImportStager } from '../../../lambda/shared/mart-s3-import';
+import { s3ImportStager } from '../../../lambda/load-mart/s3-import';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 
 let db: TestDatabase;

@@ -3,9 +3,9 @@
  * the same `:name` parameters as the Data API; they are rewritten to `$n` here.
  */
 import pg from 'pg';
-import { TransientError } from './errors';
-import type { SqlExecutor, SqlParams, SqlRow, SqlValue } from './sql';
-import { findNamedParameters } from './sql-params';
+import { TransientError } from '../../lambda/shared/errors';
+import type { SqlExecutor, SqlParams, SqlRow, SqlValue } from '../../lambda/shared/sql';
+import { findNamedParameters } from '../../lambda/shared/sql-params';
 
 /** Anything that can run a query: a Pool (each transaction takes a client) or one connected client. */
 export type PgQueryable = pg.Pool | pg.PoolClient | pg.Client;

@@ -1,5 +1,5 @@
-import { columnValueProblem } from '../../../lambda/shared/api-column-values';
-import { type MartColumnType, sqlType } from '../../../lambda/shared/api-marts';
+import { columnValueProblem } from '../../../lambda/api-shared/column-values';
+import { type MartColumnType, sqlType } from '../../../lambda/api-shared/marts';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 
 /** [type, value, the rule it breaks (undefined: accepted), whether PostgreSQL itself refuses it]. */

@@ -7,7 +7,7 @@ import {
   parseJsonBody,
   preview,
   RequestTooLargeError,
-} from '../../../lambda/shared/api-http';
+} from '../../../lambda/api-shared/http';
 import { InvalidInputError, NotFoundError, TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';
 import '../../../lambda/shared/zod-locale';

@@ -27,12 +27,9 @@ export function createHandler(deps: PresignDependencies) {
   };
 }
 
-/**
- * The dataset of the route: each configured dataset has its own resource (`/v1/datasets/<name>/uploads`), so it is
- * read from the resource path rather than from a path parameter.
- */
-export function datasetOf(event: Pick<APIGatewayProxyEvent, 'resource' | 'pathParameters'>): string {
-  return event.pathParameters?.dataset ?? /^\/v1\/datasets\/([^/]+)\/uploads$/.exec(event.resource)?.[1] ?? '';
+/** The dataset of the route: one resource (`/v1/datasets/{dataset}/uploads`) serves every dataset. */
+export function datasetOf(event: Pick<APIGatewayProxyEvent, 'pathParameters'>): string {
+  return event.pathParameters?.dataset ?? '';
 }
 
 export const handler = withLambdaContext(

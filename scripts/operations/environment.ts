@@ -140,3 +140,9 @@ export function formatSeconds(seconds: number | null | undefined): string {
 export function formatTime(value: Date | null | undefined): string {
   return value ? value.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
 }
+
+/** An error message on one line of at most 100 characters, for a table cell. */
+export function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
+}

@@ -21,6 +21,7 @@ import type { AwsClients } from '../integration-test/context';
 import {
   formatRows,
   formatTime,
+  oneLine,
   type OperatorOptions,
   openEnvironment,
   parseSince,
@@ -188,11 +189,6 @@ export function formatPlan(plan: readonly ReplayPlanItem[]): string[] {
       item.action === 'skip' ? (item.reason ?? '') : oneLine(item.error ?? ''),
     ]),
   );
-}
-
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
 }
 
 /** The script: exit code 0 (planned, or sent), 1 (some message refused), 2 (could not start). */

@@ -10,6 +10,7 @@ import {
   formatRows,
   formatSeconds,
   formatTime,
+  oneLine,
   type OperatorOptions,
   openEnvironment,
   parseSince,
@@ -221,11 +222,6 @@ export function formatStatus(report: StatusReport): string[] {
           ]),
         );
   return [...summary, '', 'Last batches', ...batches];
-}
-
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
 }
 
 export async function runStatus(options: OperatorOptions): Promise<number> {

@@ -21,10 +21,10 @@ beforeAll(async () => {
 
 function uploadEvent(dataset: string, body: string | null) {
   return proxyEvent({
-    resource: `/v1/datasets/${dataset}/uploads`,
-    path: `/v1/datasets/${dataset}/uploads`,
+    resource: '/v1/datasets/{dataset}/uploads',
+    path: `/v1/datasets/${encodeURIComponent(dataset)}/uploads`,
     httpMethod: 'POST',
-    pathParameters: null,
+    pathParameters: { dataset },
     body,
   });
 }
@@ -34,7 +34,23 @@ async function post(dataset: string, body: string | null) {
   return { status: response.statusCode, body: JSON.parse(response.body) };
 }
 
-describe('POST /v1/datasets/{dataset}/uploads', () => {
+describe('POST /v1/datasets/{dataset}/uploads (one resource for every dataset)', () => {
+  test.each([['payroll'], ['Clicks'], ['click'], ['../clicks'], ['constructor']])(
+    'fails an unknown dataset %s with a JSON 404 naming the configured datasets, presigning nothing',
+    async (dataset) => {
+      const { status, body } = await post(
+        dataset,
+        JSON.stringify({ contentType: 'application/x-ndjson', contentLength: 1024 }),
+      );
+      expect(status).toBe(404);
+      expect(body).toEqual({
+        message: `Unknown dataset ${JSON.stringify(dataset)}. Fix: use one of clicks, impressions`,
+        requestId: expect.any(String),
+      });
+      expect(body.url).toBeUndefined();
+    },
+  );
+
   test('presigns a write-once PUT of the declared size under the dataset landing prefix, 15 minutes', async () => {
     const today = new Date().toISOString().slice(0, 10);
     const { status, body } = await post(

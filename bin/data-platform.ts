@@ -10,11 +10,12 @@
 import { App } from 'aws-cdk-lib';
 import { ConfigError, loadConfig } from '../config/load';
 import { addPlatform } from '../lib/platform-app';
+import { createDataPlatformStage } from '../stages/data-platform-stage';
 
 function main(): void {
   const config = loadConfig(process.env.DATA_PLATFORM_CONFIG_DIR);
   const app = new App();
-  addPlatform(app, config);
+  addPlatform(app, config, createDataPlatformStage);
   app.synth();
 }
 

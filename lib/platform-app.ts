@@ -1,7 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { AppConfig } from '../config/schema';
-import type { DeployableStage, PipelineStack } from './pipeline/pipeline-stack';
+import type { DeployableStage, PipelineStack, StageFactory } from './pipeline/pipeline-stack';
 import { addEnvironmentStages, addPipelines } from './pipeline/pipelines';
 
 /**
@@ -10,9 +10,13 @@ import { addEnvironmentStages, addPipelines } from './pipeline/pipelines';
  * environment's stage (`codepipeline`) or the stages themselves (`github-actions`, deployed by the workflows).
  * Kept apart from `bin/` so the full-app test builds exactly what `cdk synth` builds.
  */
-export function addPlatform(app: App, config: AppConfig): PipelineStack[] | DeployableStage[] {
+export function addPlatform(
+  app: App,
+  config: AppConfig,
+  createStage: StageFactory,
+): PipelineStack[] | DeployableStage[] {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return config.platform.delivery.engine === 'github-actions'
-    ? addEnvironmentStages(app, config)
-    : addPipelines(app, config);
+    ? addEnvironmentStages(app, config, createStage)
+    : addPipelines(app, config, createStage);
 }

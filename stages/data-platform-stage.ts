@@ -1,6 +1,7 @@
 import { CfnOutput, Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig, PlatformConfig } from '../config/schema';
+import type { StageFactory } from '../lib/pipeline/pipeline-stack';
 import { API_STAGE_NAME, ApiStack } from '../lib/stacks/api-stack';
 import { CatalogStack } from '../lib/stacks/catalog-stack';
 import { DataMartStack } from '../lib/stacks/data-mart-stack';
@@ -138,3 +139,6 @@ export class DataPlatformStage extends Stage {
     return output;
   }
 }
+
+/** The factory `bin/` hands to lib/'s pipelines (lib/ never imports stages/). */
+export const createDataPlatformStage: StageFactory = (scope, id, props) => new DataPlatformStage(scope, id, props);

@@ -11,6 +11,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { DATASETS_GLOBAL } from '../lambda/shared/datasets';
 import { addPlatform } from '../lib/platform-app';
 import { exampleConfig, REPO_ROOT } from './helpers/app';
+import { createDataPlatformStage } from '../stages/data-platform-stage';
 
 interface CfnResource {
   Type: string;
@@ -26,7 +27,7 @@ describe('the whole app, as `cdk synth` builds it', () => {
     outdir = mkdtempSync(path.join(tmpdir(), 'app-synth-'));
     // Asset metadata (as the CLI enables it) tells which bundle each function deploys.
     const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-    addPlatform(app, exampleConfig());
+    addPlatform(app, exampleConfig(), createDataPlatformStage);
     assembly = app.synth();
   }, 180_000);
 

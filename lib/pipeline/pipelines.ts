@@ -6,21 +6,15 @@
 import type { App } from 'aws-cdk-lib';
 import { githubDeployRoleName } from '../github-actions/delivery';
 import type { AppConfig } from '../../config/schema';
-import { DataPlatformStage } from '../../stages/data-platform-stage';
 import { type DeployableStage, PipelineStack, type StageFactory, stageId } from './pipeline-stack';
 import { addSourceRepositoryStack } from './source';
 
-const dataPlatformStage: StageFactory = (scope, id, props) => new DataPlatformStage(scope, id, props);
-
 /**
- * @param createStage builds each environment's stage. @default - a {@link DataPlatformStage}
+ * @param createStage builds each environment's stage (`bin/` hands in the DataPlatformStage's factory; nothing in
+ *   lib/ imports stages/).
  * @returns the pipeline stacks, in `config.environments` order in branch-per-environment mode.
  */
-export function addPipelines(
-  app: App,
-  config: AppConfig,
-  createStage: StageFactory = dataPlatformStage,
-): PipelineStack[] {
+export function addPipelines(app: App, config: AppConfig, createStage: StageFactory): PipelineStack[] {
   const { platform, datasets } = config;
   const env = { account: platform.deployment.account, region: platform.deployment.region };
   const sourceRepository = addSourceRepositoryStack(app, platform);
@@ -67,11 +61,7 @@ export function addPipelines(
  * and stack names as inside a pipeline, and no pipeline stack. The workflows of `npm run workflows` deploy them.
  * @returns the stages, in `config.environments` order.
  */
-export function addEnvironmentStages(
-  app: App,
-  config: AppConfig,
-  createStage: StageFactory = dataPlatformStage,
-): DeployableStage[] {
+export function addEnvironmentStages(app: App, config: AppConfig, createStage: StageFactory): DeployableStage[] {
   const { platform, datasets } = config;
   return config.environments.map((environment) =>
     createStage(app, stageId(environment.name), {

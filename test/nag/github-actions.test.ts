@@ -12,6 +12,7 @@ import { exampleConfig } from '../helpers/app';
 import { formatViolations } from '../helpers/nag';
 import { flaggedApp } from '../lib/pipeline/flagged-app';
 import { synthAndReadViolations } from '../lib/pipeline/nag-report';
+import { createDataPlatformStage } from '../../stages/data-platform-stage';
 
 const example = exampleConfig();
 const config: AppConfig = {
@@ -22,7 +23,7 @@ const config: AppConfig = {
 describe('synth with the GitHub Actions engine', () => {
   // addPlatform registers cdk-nag itself, as bin/ does.
   const app = flaggedApp();
-  const stages = addPlatform(app, config);
+  const stages = addPlatform(app, config, createDataPlatformStage);
   const violations = synthAndReadViolations(app);
 
   test('holds one stage per environment under the App and no pipeline stack', () => {

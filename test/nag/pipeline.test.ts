@@ -7,6 +7,7 @@ import { formatViolations, type NagViolation } from '../helpers/nag';
 import { flaggedApp } from '../lib/pipeline/flagged-app';
 import { synthAndReadViolations } from '../lib/pipeline/nag-report';
 import { stageDouble } from '../lib/pipeline/stage-double';
+import { createDataPlatformStage } from '../../stages/data-platform-stage';
 
 /** Violations inside the pipeline stacks, leaving out the deployed stages' stacks (each has its own nag test). */
 function pipelineViolations(app: App, pipelines: readonly PipelineStack[]): NagViolation[] {
@@ -21,7 +22,7 @@ const errorsOf = (violations: NagViolation[]) => formatViolations(violations).fi
 describe('cdk-nag: pipeline stacks', () => {
   test('the example configuration (one pipeline per environment, real stages) has no errors', () => {
     const app = flaggedApp({ nag: true });
-    const pipelines = addPipelines(app, exampleConfig());
+    const pipelines = addPipelines(app, exampleConfig(), createDataPlatformStage);
     expect(errorsOf(pipelineViolations(app, pipelines))).toEqual([]);
   });
 

@@ -13,6 +13,7 @@ import {
   readPolicyTemplate,
 } from '../../scripts/policies/execution-policy';
 import { exampleConfig, testApp } from '../helpers/app';
+import { createDataPlatformStage } from '../../stages/data-platform-stage';
 
 const DEPLOYMENT = '111111111111';
 const DEV = '222222222222';
@@ -164,7 +165,7 @@ function resourceTypesByAccount(config: AppConfig): Map<string, Set<string>> {
   try {
     const { addPipelines } = require('../../lib/pipeline/pipelines') as typeof import('../../lib/pipeline/pipelines');
     const app = testApp();
-    addPipelines(app, config);
+    addPipelines(app, config, createDataPlatformStage);
     const walk = (assembly: CloudAssembly) => {
       for (const stack of assembly.stacks) {
         for (const resource of Object.values<{ Type: string }>(stack.template.Resources ?? {})) {

@@ -13,6 +13,7 @@ import { readAssembly } from '../../scripts/cost/assembly';
 import { kmsKeyMonthly } from '../../scripts/cost/catalog';
 import { budgetCheck, costByAccount, FREE_TIER_ITEM, formatMarkdown } from '../../scripts/cost/report';
 import { exampleConfig, featureFlags, REPO_ROOT } from '../helpers/app';
+import { createDataPlatformStage } from '../../stages/data-platform-stage';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'cost');
 
@@ -127,7 +128,7 @@ describe('cost of the example config', () => {
         'aws:cdk:enable-path-metadata': true,
       },
     });
-    addPipelines(app, exampleConfig());
+    addPipelines(app, exampleConfig(), createDataPlatformStage);
     app.synth();
     const accounts = costByAccount(readAssembly(outdir));
     markdown = formatMarkdown(accounts);

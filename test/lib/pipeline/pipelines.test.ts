@@ -5,6 +5,7 @@ import type { PipelineStack } from '../../../lib/pipeline/pipeline-stack';
 import { addPipelines } from '../../../lib/pipeline/pipelines';
 import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
 import { stageDouble } from './stage-double';
+import { createDataPlatformStage } from '../../../stages/data-platform-stage';
 
 /** The example config with platform settings replaced (deep copy: the cached example is never mutated). */
 function configWith(platform: Partial<PlatformConfig>, environments?: AppConfig['environments']): AppConfig {
@@ -166,7 +167,7 @@ describe('addPipelines: sources', () => {
 describe('addPipelines with the real DataPlatformStage', () => {
   let devPipeline: PipelineStack;
   beforeAll(() => {
-    devPipeline = addPipelines(testApp(), exampleConfig())[0];
+    devPipeline = addPipelines(testApp(), exampleConfig(), createDataPlatformStage)[0];
   });
 
   test('deploys every stack of the stage and passes all integration-test outputs to the post step', () => {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,6 +20,7 @@ import { GrantPolicy } from '../constructs/grant-policy';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { MartAccess } from './data-mart-stack';
+import { removalPolicyOf } from '../constructs/removal-policy';
 
 export interface ApiStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -99,7 +100,7 @@ export class ApiStack extends Stack {
     this.props = props;
     const { environment, prefix } = props;
     const api = environment.api;
-    const removalPolicy = environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removalPolicy = removalPolicyOf(environment);
 
     this.auth = new ApiAuth(this, 'Auth', { auth: api.auth, prefix, removalPolicy });
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ArnFormat, Aws, NestedStack, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Aws, NestedStack, Stack, type StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,6 +18,7 @@ import { acknowledgeWildcardResources } from '../constructs/nag-acknowledgements
 import { GrantPolicy, InlinePolicyGrantee } from '../constructs/grant-policy';
 import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { StorageStack, Zone } from './storage-stack';
+import { removalPolicyOf } from '../constructs/removal-policy';
 
 /** Where the Glue scripts live (curate.py and the Spark-free curate_lib.py it imports). */
 const GLUE_ASSETS = path.resolve(__dirname, '..', 'assets', 'glue');
@@ -113,7 +114,7 @@ export class CatalogStack extends Stack {
     for (const dataset of datasets) {
       const table = this.icebergTable(dataset);
       table.node.addDependency(curatedDatabase);
-      table.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+      table.applyRemovalPolicy(removalPolicyOf(environment));
       tables[dataset.name] = table;
       const group = maintenanceGroup(dataset.name);
       groups[group] ??= new NestedStack(this, `TableMaintenance${group}`, {
@@ -202,7 +203,7 @@ export class CatalogStack extends Stack {
         },
       },
     });
-    workGroup.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+    workGroup.applyRemovalPolicy(removalPolicyOf(environment));
 
     this.grantAnalyst(props.dataAnalystRole);
   }

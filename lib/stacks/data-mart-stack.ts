@@ -22,6 +22,7 @@ import {
 import { martDatasets, martTableName } from '../../lambda/shared/mart-ddl';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { ZoneBucket } from '../constructs/zone-bucket';
+import { removalPolicyOf } from '../constructs/removal-policy';
 
 export interface DataMartStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -210,7 +211,7 @@ export class DataMartStack extends Stack implements MartAccess {
       logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
       retention: environment.logRetentionDays as logs.RetentionDays,
       encryptionKey: key,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyOf(environment),
     });
 
     // Enhanced Monitoring writes OS metrics to RDSOSMetrics, a log group RDS would create unencrypted with its own
@@ -223,7 +224,7 @@ export class DataMartStack extends Stack implements MartAccess {
             logGroupName: 'RDSOSMetrics',
             retention: environment.logRetentionDays as logs.RetentionDays,
             encryptionKey: key,
-            removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+            removalPolicy: removalPolicyOf(environment),
           })
         : undefined;
 
@@ -386,7 +387,7 @@ export class DataMartStack extends Stack implements MartAccess {
       timeout: Duration.minutes(5),
       logRetentionDays: environment.logRetentionDays,
       encryptionKey: key,
-      logRemovalPolicy: environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRemovalPolicy: removalPolicyOf(environment),
       environment: {
         ...this.dataApi.environment('master'),
         [ROTATE_ENV.loginSecrets]: this.toJsonString(this.loginSecretArns()),
@@ -431,7 +432,7 @@ export class DataMartStack extends Stack implements MartAccess {
       timeout: Duration.minutes(5),
       logRetentionDays: environment.logRetentionDays,
       encryptionKey: key,
-      logRemovalPolicy: environment.storage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRemovalPolicy: removalPolicyOf(environment),
       environment: { ...this.connectionEnvironment('loader'), MART_TABLES: JSON.stringify(martTables) },
     });
     this.grantDataApi(loadMart, 'loader');
@@ -442,7 +443,6 @@ export class DataMartStack extends Stack implements MartAccess {
 
   private createMigrations(props: DataMartStackProps): CustomResource {
     const { environment, key } = props;
-    const retain = environment.storage.removalPolicy === 'retain';
     const datasets = JSON.stringify(martDatasets(props.datasets));
     // Changes whenever a bundled migration or the mart part of the dataset config changes: that deploy re-runs them.
     const migrationSetHash = createHash('sha256')
@@ -458,7 +458,7 @@ export class DataMartStack extends Stack implements MartAccess {
       timeout: Duration.minutes(14),
       logRetentionDays: environment.logRetentionDays,
       encryptionKey: key,
-      logRemovalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRemovalPolicy: removalPolicyOf(environment),
       environment: this.dataApi.environment('master'),
     });
     // As the master (it owns the schemas), and reading every login secret to set the initial passwords.
@@ -468,7 +468,7 @@ export class DataMartStack extends Stack implements MartAccess {
     const providerLogs = new logs.LogGroup(this, 'MigrationsProviderLogs', {
       retention: environment.logRetentionDays as logs.RetentionDays,
       encryptionKey: key,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyOf(environment),
     });
     const provider = new cr.Provider(this, 'MigrationsProvider', {
       onEventHandler: migrate,

@@ -1,10 +1,11 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { dataSubnetPrefix, type EnvironmentConfig } from '../../config/schema';
 import { logProviderFunction } from '../constructs/provider-log-groups';
+import { removalPolicyOf } from '../constructs/removal-policy';
 
 export interface NetworkStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`: prefixes resource names. */
@@ -35,9 +36,9 @@ export class NetworkStack extends Stack {
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
-    const { network, storage } = props.environment;
+    const { network } = props.environment;
     this.configuredAzs = [...network.availabilityZones];
-    const removalPolicy = storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const removalPolicy = removalPolicyOf(props.environment);
     const withNat = network.natGateways > 0;
     // Room for three subnet groups in every AZ, so adding NAT later keeps the Data subnets (config checks the size).
     const cidrMask = dataSubnetPrefix(network.vpcCidr, network.availabilityZones.length);

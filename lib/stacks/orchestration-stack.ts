@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,6 +18,7 @@ import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { MartAccess } from './data-mart-stack';
 import type { StorageStack } from './storage-stack';
+import { removalPolicyOf } from '../constructs/removal-policy';
 
 export interface OrchestrationStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
@@ -67,8 +68,7 @@ export class OrchestrationStack extends Stack {
     super(scope, id, props);
     this.props = props;
     const { prefix, environment, datasets, storage } = props;
-    const removalPolicy =
-      environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const removalPolicy = removalPolicyOf(environment);
 
     this.alertTopic = new sns.Topic(this, 'AlertTopic', {
       topicName: `${prefix}-alerts`,

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,6 +7,7 @@ import type { EnvironmentConfig } from '../../config/schema';
 import { AuditTrail } from '../constructs/audit-trail';
 import { logProviderFunction } from '../constructs/provider-log-groups';
 import { ZoneBucket } from '../constructs/zone-bucket';
+import { removalPolicyOf } from '../constructs/removal-policy';
 
 export interface StorageStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`: prefixes resource names. */
@@ -223,7 +224,7 @@ export class StorageStack extends Stack {
     const providerLogs = {
       encryptionKey: this.key,
       retentionDays: environment.logRetentionDays,
-      removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicyOf(environment),
     };
     logProviderFunction(this, 'bucketNotifications', providerLogs);
     if (landing.autoDeleteObjects) logProviderFunction(this, 's3AutoDeleteObjects', providerLogs);
@@ -248,7 +249,7 @@ export class StorageStack extends Stack {
       alias: `alias/${prefix}-data`,
       description: `Encrypts the data of ${prefix}: buckets, logs, queues, secrets`,
       enableKeyRotation: true,
-      removalPolicy: environment.storage.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicyOf(environment),
       // Instead of aws-cdk-lib's default (kms:* for the account), which would allow kms:CreateGrant to any principal
       // the account's IAM policies name.
       policy: new iam.PolicyDocument({

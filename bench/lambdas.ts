@@ -18,8 +18,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { loadConfig } from '../config/load';
-import { martTablesFromDatasets } from '../lambda/api-shared/marts';
-import { DATASETS_GLOBAL } from '../lambda/shared/datasets';
+import { martTablesFromDatasets } from '../lambda/api-shared/contract';
+import { DATASETS_GLOBAL } from '../lambda/shared/datasets-contract';
 import { functionBundleOptions } from '../lib/constructs/platform-function';
 
 const REPO_ROOT = path.resolve(__dirname, '..');

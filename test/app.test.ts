@@ -8,7 +8,7 @@ import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { DATASETS_GLOBAL } from '../lambda/shared/datasets';
+import { DATASETS_GLOBAL } from '../lambda/shared/datasets-contract';
 import { addPlatform } from '../lib/platform-app';
 import { exampleConfig, REPO_ROOT } from './helpers/app';
 import { createDataPlatformStage } from '../stages/data-platform-stage';

@@ -14,7 +14,7 @@
  *   ±HH[:]MM up to ±15:59 (PostgreSQL's limit); no zone means UTC (queries run in UTC).
  * The length limit applies to every type.
  */
-import type { MartColumnType } from './marts';
+import type { MartColumnType } from './contract';
 
 /** Max length of a filter or cursor value: long enough for any real key, short enough to keep queries cheap. */
 export const MAX_VALUE_LENGTH = 256;

@@ -6,7 +6,8 @@
 import * as z from 'zod/mini';
 import { InvalidInputError } from '../shared/errors';
 import { columnValueProblem } from './column-values';
-import { type MartTable, typeOfColumn } from './marts';
+import { typeOfColumn } from './marts';
+import type { MartTable } from './contract';
 import type { KeysetPosition } from './mart-query';
 import '../shared/zod-locale';
 

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { InvalidInputError, NotFoundError, TransientError } from '../shared/errors';
 import { logger } from '../shared/logger';
+import '../shared/zod-locale';
 
 /** Seconds a caller should wait before retrying when the data mart is resuming from auto-pause. */
 export const RETRY_AFTER_SECONDS = 30;

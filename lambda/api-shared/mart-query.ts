@@ -7,11 +7,19 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../shared/errors';
-import { checkColumnValue, type MartTable, qualifiedName, quoteIdentifier, sqlType } from './marts';
+import type { FilterOperator } from './contract';
+import { checkColumnValue, qualifiedName, quoteIdentifier, sqlType } from './marts';
+import type { MartTable } from './contract';
 import type { SqlExecutor, SqlParams, SqlRow } from '../shared/sql';
 
-export const FILTER_OPERATORS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
-export type FilterOperator = keyof typeof FILTER_OPERATORS;
+/** The SQL of each filter operator. */
+export const FILTER_OPERATORS: Readonly<Record<FilterOperator, string>> = {
+  eq: '=',
+  gt: '>',
+  gte: '>=',
+  lt: '<',
+  lte: '<=',
+};
 
 export interface MartFilter {
   readonly column: string;

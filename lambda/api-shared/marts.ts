@@ -1,48 +1,13 @@
 /**
- * The whitelist of what the API may read from the data mart, built from the dataset configs by the Api stack and
- * handed to the functions as JSON (env var MART_TABLES). SQL identifiers only ever come from here, never from a
- * request; every identifier is checked again when the whitelist is parsed and is always double-quoted.
+ * The whitelist of what the API may read from the data mart (MartTable of ./contract.ts, handed to the functions as
+ * JSON in MART_TABLES): parsed at cold start, every identifier checked again and always double-quoted.
  */
 import * as z from 'zod/mini';
-import type { DatasetConfig } from '../../config/schema';
 import { columnValueProblem, type ValueProblem } from './column-values';
+import { API_ENV, IDENTIFIER, type MartColumnType, type MartTable, martTableSchema } from './contract';
 import { InvalidInputError } from '../shared/errors';
+import { MART_SCHEMA } from '../shared/mart-contract';
 import '../shared/zod-locale';
-
-export const MART_SCHEMA = 'mart';
-
-const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
-const identifier = z.string().check(z.regex(IDENTIFIER));
-const columnType = z
-  .string()
-  .check(z.regex(/^(string|integer|bigint|double|boolean|date|timestamp|decimal\(\d{1,2},\d{1,2}\))$/));
-
-export const martTableSchema = z.strictObject({
-  /** Table name in schema `mart`. */
-  table: identifier,
-  dataset: identifier,
-  /** Columns in dataset-config order, with their config type. */
-  columns: z.array(z.strictObject({ name: identifier, type: columnType })).check(z.minLength(1)),
-  /** Keyset pagination order (the primary key). */
-  primaryKey: z.array(identifier).check(z.minLength(1)),
-  /** Columns a request may filter on. */
-  filterable: z.array(identifier),
-});
-export type MartTable = z.infer<typeof martTableSchema>;
-export type MartColumnType = MartTable['columns'][number]['type'];
-
-/** The mart tables of the datasets with `mart.enabled` (what the Api stack puts in MART_TABLES). */
-export function martTablesFromDatasets(datasets: readonly DatasetConfig[]): MartTable[] {
-  return datasets
-    .filter((dataset) => dataset.mart.enabled)
-    .map((dataset) => ({
-      table: dataset.mart.table ?? dataset.name,
-      dataset: dataset.name,
-      columns: dataset.columns.map((column) => ({ name: column.name, type: column.type })),
-      primaryKey: [...dataset.primaryKey],
-      filterable: [...(dataset.mart.filterableColumns ?? dataset.primaryKey)],
-    }));
-}
 
 /** Parses MART_TABLES at cold start; a malformed value is a deployment bug and fails loudly. */
 export function parseMartTables(text: string): ReadonlyMap<string, MartTable> {
@@ -50,7 +15,9 @@ export function parseMartTables(text: string): ReadonlyMap<string, MartTable> {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new Error(`MART_TABLES is not valid JSON (${(error as Error).message}). Fix: redeploy the Api stack`);
+    throw new Error(
+      `${API_ENV.martTables} is not valid JSON (${(error as Error).message}). Fix: redeploy the Api stack`,
+    );
   }
   const tables = z.array(martTableSchema).parse(raw);
   for (const table of tables) {
@@ -58,7 +25,7 @@ export function parseMartTables(text: string): ReadonlyMap<string, MartTable> {
     const unknown = [...table.primaryKey, ...table.filterable].filter((name) => !names.has(name));
     if (unknown.length > 0) {
       throw new Error(
-        `MART_TABLES: table ${table.table} names unknown columns ${unknown.join(', ')}. Fix: redeploy the Api stack`,
+        `${API_ENV.martTables}: table ${table.table} names unknown columns ${unknown.join(', ')}. Fix: redeploy the Api stack`,
       );
     }
   }

@@ -13,7 +13,6 @@
  *   delay that doubles per attempt; after `maxAttempts` the next `acquire` abandons it and marks its runs FAILED.
  */
 import * as z from 'zod/mini';
-import '../shared/zod-locale';
 
 /** Environment variables of the batch function (the Orchestration stack sets them). */
 export const BATCH_ENV = {
@@ -142,9 +141,12 @@ export function manifestKey(datasetName: string, id: string): string {
   return `batches/${datasetName}/batch_id=${id}/manifest.json`;
 }
 
+/** The folder of the mart batches in the curated bucket (the curate job writes them, load-mart reads them). */
+export const MART_BATCHES_PREFIX = '_mart/';
+
 /** `_mart/<dataset>/batch_id=<id>/` in the curated bucket: the CSV of the rows the batch changed. */
 export function martBatchPrefix(datasetName: string, id: string): string {
-  return `_mart/${datasetName}/batch_id=${id}/`;
+  return `${MART_BATCHES_PREFIX}${datasetName}/batch_id=${id}/`;
 }
 
 /** The manifest the curate job reads: the batch's runs in staging order. */

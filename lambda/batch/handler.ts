@@ -30,6 +30,7 @@ import {
   type FailOutput,
   martBatchPrefix,
 } from './contract';
+import '../shared/zod-locale';
 
 /** Where manifests are written (the S3 seam: tests pass a local S3). */
 export interface ManifestStore {

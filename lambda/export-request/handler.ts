@@ -3,8 +3,8 @@
  * 202 { id, status, statusUrl }. The worker (export-worker) writes the CSV; GET /v1/exports/{id} reports progress.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../api-shared/env';
-import { ExportJobs, exportRequestSchema } from '../api-shared/export-jobs';
+import { ExportJobs } from '../api-shared/export-jobs';
+import { exportRequestSchema } from '../api-shared/contract';
 import { callerOf, json, logFailure, parseJsonBody, responseForError } from '../api-shared/http';
 import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
@@ -12,6 +12,7 @@ import { SqsClient } from '../shared/aws/sqs';
 import { requireEnv } from '../shared/env';
 import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { type CreateJobDependencies, createExportJob } from './create-job';
+import { EXPORT_REQUEST_ENV } from './contract';
 
 export function createHandler(deps: CreateJobDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -33,10 +34,10 @@ export function createHandler(deps: CreateJobDependencies) {
 
 export const handler = withLambdaContext(
   createHandler({
-    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(EXPORT_REQUEST_ENV.exportsTable)),
     sqs: new SqsClient(),
-    queueUrl: requireEnv(API_ENV.exportQueueUrl),
-    tables: parseMartTables(requireEnv(API_ENV.martTables)),
-    retentionDays: Number(requireEnv(API_ENV.exportRetentionDays)),
+    queueUrl: requireEnv(EXPORT_REQUEST_ENV.exportQueueUrl),
+    tables: parseMartTables(requireEnv(EXPORT_REQUEST_ENV.martTables)),
+    retentionDays: Number(requireEnv(EXPORT_REQUEST_ENV.exportRetentionDays)),
   }),
 );

@@ -1,6 +1,5 @@
 /** GET /v1/exports/{id}: parse the id -> read the caller's job -> { status, downloadUrl? (presigned GET), error? }. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../api-shared/env';
 import { ExportJobs } from '../api-shared/export-jobs';
 import { callerOf, json, logFailure, responseForError } from '../api-shared/http';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
@@ -8,6 +7,7 @@ import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { exportStatus, type StatusDependencies } from './status';
 import { withLambdaContext } from '../shared/logger';
+import { EXPORT_STATUS_ENV } from './contract';
 
 export function createHandler(deps: StatusDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -23,9 +23,9 @@ export function createHandler(deps: StatusDependencies) {
 
 export const handler = withLambdaContext(
   createHandler({
-    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(EXPORT_STATUS_ENV.exportsTable)),
     s3: new S3Presigner(),
-    bucket: requireEnv(API_ENV.artifactsBucket),
-    urlExpirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
+    bucket: requireEnv(EXPORT_STATUS_ENV.artifactsBucket),
+    urlExpirySeconds: Number(requireEnv(EXPORT_STATUS_ENV.urlExpirySeconds)),
   }),
 );

@@ -1,5 +1,6 @@
 /** Reads an export job for its caller and, once it has succeeded, presigns a short-lived download URL. */
-import type { ExportJobs, ExportStatus } from '../api-shared/export-jobs';
+import type { ExportJobs } from '../api-shared/export-jobs';
+import type { ExportStatus } from '../api-shared/contract';
 import type { S3Presigner } from '../shared/aws/s3-presign';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 

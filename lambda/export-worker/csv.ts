@@ -7,7 +7,7 @@
  * the spreadsheet then shows the text. Only string columns carry text from data producers: numbers, decimals, dates,
  * timestamps and booleans are formatted by the database and this code, so a negative number stays `-5` (data).
  */
-import type { MartTable } from '../api-shared/marts';
+import type { MartTable } from '../api-shared/contract';
 import { valueToText } from '../api-shared/mart-query';
 
 const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;

@@ -3,8 +3,8 @@
  * Batch item failures mean one failing job never makes the others of the batch run again.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { API_ENV } from '../api-shared/env';
-import { ExportJobs, exportMessageSchema } from '../api-shared/export-jobs';
+import { ExportJobs } from '../api-shared/export-jobs';
+import { exportMessageSchema } from '../api-shared/contract';
 import { parseMartTables } from '../api-shared/marts';
 import { DynamoDbDocumentClient } from '../shared/aws/dynamodb';
 import { RdsDataClient } from '../shared/aws/rds-data';
@@ -14,6 +14,7 @@ import { martTargetFromEnv } from '../shared/mart-connection';
 import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { processJob, type WorkerDependencies } from './process-job';
+import { EXPORT_WORKER_ENV } from './contract';
 
 export function createHandler(deps: WorkerDependencies) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -41,15 +42,15 @@ export function createHandler(deps: WorkerDependencies) {
 
 export const handler = withLambdaContext(
   createHandler({
-    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(API_ENV.exportsTable)),
+    jobs: new ExportJobs(new DynamoDbDocumentClient(), requireEnv(EXPORT_WORKER_ENV.exportsTable)),
     // The reader login: SELECT on mart.* is all it may do.
     executor: new DataApiExecutor(new RdsDataClient(), martTargetFromEnv()),
-    tables: parseMartTables(requireEnv(API_ENV.martTables)),
+    tables: parseMartTables(requireEnv(EXPORT_WORKER_ENV.martTables)),
     target: {
       s3: new S3Client(),
-      bucket: requireEnv(API_ENV.artifactsBucket),
-      kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
+      bucket: requireEnv(EXPORT_WORKER_ENV.artifactsBucket),
+      kmsKeyArn: requireEnv(EXPORT_WORKER_ENV.kmsKeyArn),
     },
-    pageRows: Number(requireEnv(API_ENV.exportPageRows)),
+    pageRows: Number(requireEnv(EXPORT_WORKER_ENV.exportPageRows)),
   }),
 );

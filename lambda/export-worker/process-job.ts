@@ -3,8 +3,10 @@
  * A job that can never succeed (bad request) is FAILED at once; any other error is recorded and rethrown so SQS
  * redelivers the message, and the job is FAILED on its last delivery (the message then goes to the DLQ).
  */
-import { type ExportJobs, EXPORT_MAX_RECEIVE_COUNT, exportObjectKey } from '../api-shared/export-jobs';
-import type { MartTable } from '../api-shared/marts';
+import type { ExportJobs } from '../api-shared/export-jobs';
+import { EXPORT_MAX_RECEIVE_COUNT } from './contract';
+import { exportObjectKey } from '../api-shared/contract';
+import type { MartTable } from '../api-shared/contract';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';

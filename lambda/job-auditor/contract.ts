@@ -3,7 +3,6 @@
  * states only (the Orchestration stack's rule filters them).
  */
 import * as z from 'zod/mini';
-import '../shared/zod-locale';
 
 export const FINAL_JOB_STATES = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] as const;
 

@@ -1,14 +1,9 @@
 /**
  * load-mart: the state machine's "load data mart" task. Parse the input -> list the batch's part files -> load them
  * into the dataset's mart table through the Data API (Aurora imports the files from S3 itself) -> counts.
- *
- * Input:  { dataset, batchId, bucket, prefix }   (prefix: `_mart/<dataset>/batch_id=<batchId>/`)
- * Output: { dataset, batchId, table, rowsStaged, rowsInserted, rowsUpdated, rowsUnchanged }
- * Errors (matched by name in the state machine): InvalidInputError (bad input, do not retry), MartLoadError (bad
- * batch: mart unchanged, audit row FAILED), TransientError (cluster resuming: retry with backoff).
+ * Input, output and errors: ./contract.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod/mini';
 import { martBatchPrefix } from '../batch/contract';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -17,39 +12,14 @@ import { InvalidInputError } from '../shared/errors';
 import { parseEvent } from '../shared/parse-event';
 import { logger, metrics, withLambdaContext } from '../shared/logger';
 import { martTargetFromEnv } from '../shared/mart-connection';
+import { MART_LOAD_METRICS } from '../shared/metrics-contract';
 import { listPartKeys } from './part-files';
-import { loadBatch, type MartLoadResult, type Stager } from './mart-loader';
+import { LOAD_MART_ENV, type LoadMartInput, type LoadMartOutput, loadMartInputSchema } from './contract';
+import { loadBatch, type Stager } from './mart-loader';
 import { s3ImportStager } from './s3-import';
 import type { SqlExecutor } from '../shared/sql';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
-
-/**
- * Environment variable names (set by the DataMart stack); the Data API target (cluster, the loader login's secret,
- * database) is MART_CONNECTION_ENV of lambda/shared/mart-connection.ts.
- */
-export const LOAD_MART_ENV = {
-  /** JSON object: dataset name -> mart table, for the datasets with the mart enabled. */
-  martTables: 'MART_TABLES',
-} as const;
-
-export const loadMartInputSchema = z.object({
-  dataset: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/)),
-  batchId: z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/)),
-  bucket: z.string().check(z.minLength(3), z.maxLength(63)),
-  prefix: z
-    .string()
-    .check(
-      z.regex(/^_mart\/[a-z][a-z0-9_]*\/batch_id=[^/]+\/$/, { error: 'must be "_mart/<dataset>/batch_id=<batchId>/"' }),
-    ),
-});
-export type LoadMartInput = z.infer<typeof loadMartInputSchema>;
-
-export interface LoadMartOutput extends MartLoadResult {
-  readonly dataset: string;
-  readonly batchId: string;
-  readonly table: string;
-}
 
 export interface LoadMartDependencies {
   readonly executor: SqlExecutor;
@@ -91,8 +61,8 @@ export function createHandler(dependencies: LoadMartDependencies): (event: unkno
     const result = await loadBatch(dependencies.executor, { ...input, table }, stagerFor(input, keys));
 
     metrics.addDimension('dataset', input.dataset);
-    metrics.addMetric('MartRowsInserted', MetricUnit.Count, result.rowsInserted);
-    metrics.addMetric('MartRowsUpdated', MetricUnit.Count, result.rowsUpdated);
+    metrics.addMetric(MART_LOAD_METRICS.rowsInserted, MetricUnit.Count, result.rowsInserted);
+    metrics.addMetric(MART_LOAD_METRICS.rowsUpdated, MetricUnit.Count, result.rowsUpdated);
     metrics.addMetric('MartRowsUnchanged', MetricUnit.Count, result.rowsUnchanged);
     metrics.publishStoredMetrics();
     logger.info('Loaded batch', { ...result });

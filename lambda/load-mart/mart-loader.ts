@@ -15,8 +15,9 @@
  * A cluster that is resuming gives a TransientError (nothing recorded: retry).
  */
 import { DomainError, InvalidInputError, TransientError } from '../shared/errors';
-import { MART_SCHEMA } from '../shared/mart-ddl';
+import { MART_SCHEMA } from '../shared/mart-contract';
 import type { SqlExecutor } from '../shared/sql';
+import type { MartLoadResult } from './contract';
 
 export interface MartLoadRequest {
   readonly dataset: string;
@@ -27,14 +28,6 @@ export interface MartLoadRequest {
   /** Bucket and prefix of the batch files (for messages and the server-side import). */
   readonly bucket: string;
   readonly prefix: string;
-}
-
-export interface MartLoadResult {
-  readonly rowsStaged: number;
-  readonly rowsInserted: number;
-  readonly rowsUpdated: number;
-  /** Rows already present with the same values. */
-  readonly rowsUnchanged: number;
 }
 
 export interface StagingTable {

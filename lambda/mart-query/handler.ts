@@ -3,9 +3,9 @@
  * parse (whitelisted table, filters, limit, cursor) -> query -> respond; a resuming Aurora answers 503 + Retry-After.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_ENV } from '../api-shared/env';
 import { json, logFailure, responseForError } from '../api-shared/http';
-import { type MartTable, parseMartTables, whitelistedTable } from '../api-shared/marts';
+import type { MartTable } from '../api-shared/contract';
+import { parseMartTables, whitelistedTable } from '../api-shared/marts';
 import { requireEnv } from '../shared/env';
 import { martTargetFromEnv } from '../shared/mart-connection';
 import { NotFoundError } from '../shared/errors';
@@ -14,6 +14,7 @@ import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import { queryMart } from './query';
+import { MART_QUERY_ENV } from './contract';
 import { parseMartQuery } from './request';
 
 export interface MartQueryDependencies {
@@ -45,7 +46,7 @@ export function createHandler(deps: MartQueryDependencies) {
   };
 }
 
-const tables = parseMartTables(requireEnv(API_ENV.martTables));
+const tables = parseMartTables(requireEnv(MART_QUERY_ENV.martTables));
 // The reader login: SELECT on mart.* is all it may do.
 const executor = new DataApiExecutor(new RdsDataClient(), martTargetFromEnv());
 

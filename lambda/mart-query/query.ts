@@ -1,6 +1,6 @@
 /** Reads one page of a mart table and builds the response body with the next cursor. */
 import { decodeCursor, encodeCursor } from '../api-shared/cursor';
-import type { MartTable } from '../api-shared/marts';
+import type { MartTable } from '../api-shared/contract';
 import { positionOf, queryFingerprint, readPage } from '../api-shared/mart-query';
 import type { SqlExecutor, SqlRow } from '../shared/sql';
 import type { MartQueryRequest } from './request';

@@ -2,13 +2,13 @@
  * Parses the query string of `GET /v1/marts/{table}`: `limit`, `cursor`, and filters `column=value` or
  * `column[op]=value` (op: eq, gt, gte, lt, lte). Every column must be whitelisted for the table.
  */
+import { DEFAULT_LIMIT, MAX_LIMIT } from './contract';
 import { InvalidInputError } from '../shared/errors';
 import { truncate } from '../api-shared/http';
-import type { MartTable } from '../api-shared/marts';
-import { checkFilters, FILTER_OPERATORS, type FilterOperator, type MartFilter } from '../api-shared/mart-query';
+import type { MartTable } from '../api-shared/contract';
+import type { FilterOperator } from '../api-shared/contract';
+import { checkFilters, FILTER_OPERATORS, type MartFilter } from '../api-shared/mart-query';
 
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 1000;
 const RESERVED = new Set(['limit', 'cursor']);
 const FILTER_KEY = /^([a-z][a-z0-9_]{0,62})(?:\[([a-z]{1,8})\])?$/;
 

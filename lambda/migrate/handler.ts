@@ -7,9 +7,7 @@
  * of a login, so a deploy during a rotation cannot undo it).
  * Delete: nothing (the schema lives and dies with the cluster).
  *
- * Resource properties: `MigrationSetHash` (changes whenever a migration file or the mart config changes, so every
- * such deploy re-runs this), `Datasets` (JSON of the mart-enabled datasets, from which the mart tables are made) and
- * `LoginSecrets` (JSON: login -> secret ARN; a replaced secret re-runs this).
+ * Resource properties: MIGRATIONS_PROPERTIES of ./contract.ts.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
@@ -17,18 +15,18 @@ import { COLUMN_TYPE } from '../../config/column-type';
 import { TransientError } from '../shared/errors';
 import { parseEvent } from '../shared/parse-event';
 import { logger, withLambdaContext } from '../shared/logger';
-import { MART_LOGIN_NAMES, type MartLogin, martTargetFromEnv } from '../shared/mart-connection';
-import type { MartDataset } from '../shared/mart-ddl';
+import { martTargetFromEnv } from '../shared/mart-connection';
+import { MART_LOGIN_NAMES, type MartLogin } from '../shared/mart-contract';
+import type { MartDataset } from '../shared/mart-contract';
 import { applyLoginPasswords } from '../shared/mart-logins';
 import type { SqlExecutor } from '../shared/sql';
 import { RdsDataClient } from '../shared/aws/rds-data';
 import { type SecretsManagerApi, SecretsManagerClient } from '../shared/aws/secrets-manager';
 import { DataApiExecutor } from '../shared/sql-data-api';
 import '../shared/zod-locale';
+import { MIGRATIONS_PROPERTIES, PHYSICAL_RESOURCE_ID } from './contract';
 import { applyMigrations, type MigrationReport, martMigrations, versionedMigrations } from './migrations';
 import { MIGRATION_FILES } from './migration-files';
-
-export const PHYSICAL_RESOURCE_ID = 'data-mart-migrations';
 
 /**
  * A column type of the config grammar (the rule of config/schema.ts columnSchema.type, without loading the config
@@ -79,9 +77,9 @@ const loginSecretsSchema = z.strictObject(
 const eventSchema = z.object({
   RequestType: z.enum(['Create', 'Update', 'Delete']),
   ResourceProperties: z.object({
-    MigrationSetHash: z.string().check(z.minLength(1)),
-    Datasets: jsonText(),
-    LoginSecrets: z.pipe(jsonText(), loginSecretsSchema),
+    [MIGRATIONS_PROPERTIES.migrationSetHash]: z.string().check(z.minLength(1)),
+    [MIGRATIONS_PROPERTIES.datasets]: jsonText(),
+    [MIGRATIONS_PROPERTIES.loginSecrets]: z.pipe(jsonText(), loginSecretsSchema),
   }),
 });
 
@@ -118,7 +116,7 @@ export function createHandler(
     });
     if (RequestType === 'Delete') return { PhysicalResourceId: PHYSICAL_RESOURCE_ID };
 
-    const datasets = parseEvent(z.array(martDatasetSchema), ResourceProperties.Datasets, {
+    const datasets = parseEvent(z.array(martDatasetSchema), ResourceProperties[MIGRATIONS_PROPERTIES.datasets], {
       what: 'Datasets property',
       fix: 'pass the mart-enabled dataset configs',
       quoteEvent: false,
@@ -133,12 +131,16 @@ export function createHandler(
         const report: MigrationReport = await applyMigrations(executor, migrations, (message, details) =>
           logger.info(message, details ?? {}),
         );
-        logger.info('migrations done', { ...report, hash: ResourceProperties.MigrationSetHash });
+        logger.info('migrations done', { ...report, hash: ResourceProperties[MIGRATIONS_PROPERTIES.migrationSetHash] });
         if (report.unknown.length > 0) {
           logger.warn('applied migrations that no file defines any more', { versions: report.unknown });
         }
         // After the migrations, which create the users (and on a retry, again: setting a password twice is harmless).
-        const logins = await applyLoginPasswords(executor, secrets, ResourceProperties.LoginSecrets);
+        const logins = await applyLoginPasswords(
+          executor,
+          secrets,
+          ResourceProperties[MIGRATIONS_PROPERTIES.loginSecrets],
+        );
         return {
           PhysicalResourceId: PHYSICAL_RESOURCE_ID,
           Data: {

@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { DomainError } from '../shared/errors';
-import { type MartDataset, martTableName, martTableSql } from '../shared/mart-ddl';
+import { martTableSql } from '../shared/mart-ddl';
+import { type MartDataset, martTableName } from '../shared/mart-contract';
 import type { SqlExecutor } from '../shared/sql';
 import { splitStatements } from '../shared/sql-params';
 

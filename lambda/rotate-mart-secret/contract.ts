@@ -3,8 +3,7 @@
  * Secrets Manager invokes the function with `{ SecretId, ClientRequestToken, Step }` for each of the four steps.
  */
 import * as z from 'zod/mini';
-import { MART_LOGIN_NAMES, type MartLogin } from '../shared/mart-connection';
-import '../shared/zod-locale';
+import { MART_LOGIN_NAMES, type MartLogin } from '../shared/mart-contract';
 
 export const ROTATE_ENV = {
   /** JSON object: login (reader, loader) -> ARN of its secret. Only these secrets are rotated. */

@@ -1,5 +1,5 @@
 /**
- * Rotation of a data mart login secret (alternating users, see lambda/shared/mart-connection.ts), in Secrets
+ * Rotation of a data mart login secret (alternating users, see lambda/shared/mart-contract.ts), in Secrets
  * Manager's four steps. The function is not in the VPC and needs no endpoint: it changes passwords through the Data
  * API as the master user.
  *
@@ -20,7 +20,7 @@
 import { DomainError, TransientError } from '../shared/errors';
 import { parseEvent } from '../shared/parse-event';
 import { logger } from '../shared/logger';
-import { alternateUser, MART_LOGINS, type MartLogin } from '../shared/mart-connection';
+import { alternateUser, MART_LOGINS, type MartLogin } from '../shared/mart-contract';
 import { checkLoginUser, type LoginSecretValue, parseLoginSecret, setLoginPassword } from '../shared/mart-logins';
 import type { SqlExecutor } from '../shared/sql';
 import type { SecretsManagerApi } from '../shared/aws/secrets-manager';

@@ -2,12 +2,10 @@
  * The dataset definitions a function works with, injected at bundle time: the Orchestration stack bundles the
  * functions that need them with `bundleDefines: { [DATASETS_GLOBAL]: datasets }` (esbuild `define`), so they are the
  * ones the same synth validated, as a plain literal: no config file at run time, no schema parsed at cold start (zod
- * and the config schema cost ~35 ms), nothing generated to keep in step. Side-effect free: lib/ imports the name.
+ * and the config schema cost ~35 ms), nothing generated to keep in step. The global's name is in ./datasets-contract.ts.
  */
 import type { DatasetConfig } from '../../config/schema';
-
-/** The global esbuild replaces with the definitions. */
-export const DATASETS_GLOBAL = '__PLATFORM_DATASETS__';
+import { DATASETS_GLOBAL } from './datasets-contract';
 
 // Replaced by esbuild with the definitions; its name is DATASETS_GLOBAL.
 declare const __PLATFORM_DATASETS__: readonly DatasetConfig[] | undefined;

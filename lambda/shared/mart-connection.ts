@@ -1,24 +1,7 @@
-/**
- * How a function reaches the data mart, in one place (side-effect free: the DataMart stack imports it to set the
- * variables, the functions to read them):
- *
- * - the environment variables naming the Data API target (`DataMartStack.connectionEnvironment(login)` sets them);
- * - the database logins: one per purpose, each with its own Secrets Manager secret. A login is a pair of users that
- *   alternate on every rotation (lambda/migrate/sql/V004__login_roles.sql creates them): the secret names one of them,
- *   the rotation function gives the other a new password and then switches the secret to it, so the user in use
- *   keeps working throughout. Every user of a pair is a member of the purpose's group roles and of nothing else.
- */
-import type { DataApiTarget } from './sql-data-api';
+/** The Data API target of a function, read from the variables of ./mart-contract.ts. */
 import { requireEnv } from './env';
-
-export const MART_CONNECTION_ENV = {
-  /** ARN of the Aurora cluster (Data API enabled). */
-  clusterArn: 'MART_CLUSTER_ARN',
-  /** ARN of the login's Secrets Manager secret (the Data API authenticates with its AWSCURRENT version). */
-  secretArn: 'MART_SECRET_ARN',
-  /** Database name. */
-  database: 'MART_DATABASE',
-} as const;
+import { MART_CONNECTION_ENV } from './mart-contract';
+import type { DataApiTarget } from './sql-data-api';
 
 /** The Data API target from the environment, read once at cold start; fails naming the missing variable. */
 export function martTargetFromEnv(env: NodeJS.ProcessEnv = process.env): DataApiTarget {
@@ -27,48 +10,4 @@ export function martTargetFromEnv(env: NodeJS.ProcessEnv = process.env): DataApi
     secretArn: requireEnv(MART_CONNECTION_ENV.secretArn, env),
     database: requireEnv(MART_CONNECTION_ENV.database, env),
   };
-}
-
-export interface MartLoginDefinition {
-  /** The two users that take turns: the secret names one, rotation moves it to the other. */
-  readonly users: readonly [string, string];
-  /** Group roles the users are members of (they inherit its privileges, own nothing and cannot SET ROLE beyond). */
-  readonly groups: readonly string[];
-  /** What the login may do, for descriptions. */
-  readonly purpose: string;
-}
-
-/**
- * The application logins. `reader`: the API functions (SELECT on mart.*). `loader`: the stage A and B functions
- * (INSERT/UPDATE on audit.*, INSERT/UPDATE/DELETE on mart.*, temp tables, aws_s3 import) and the post-deploy
- * integration test, which follows its run in audit.* and deletes its own sample rows from the mart by key.
- *
- * There is no separate login for the integration test, deliberately: DELETE on mart.* adds no real capability to the
- * loader (it already has UPDATE on every mart row, so it could overwrite all data); the integration-test role that
- * reads the loader's secret is assumed only by the post-deploy test step (or the GitHub deploy role, when that lands);
- * and every login costs a Secrets Manager secret ($0.40/month per environment), which would push Dev past its idle
- * budget ($5/month, $3 of it KMS).
- */
-export const MART_LOGINS = {
-  reader: {
-    users: ['mart_reader_a', 'mart_reader_b'],
-    groups: ['mart_reader'],
-    purpose: 'reads mart.* (API queries and exports)',
-  },
-  loader: {
-    users: ['mart_loader_a', 'mart_loader_b'],
-    groups: ['mart_loader'],
-    purpose: 'writes mart.* and audit.* (stage A and B, the integration test)',
-  },
-} as const satisfies Record<string, MartLoginDefinition>;
-
-export type MartLogin = keyof typeof MART_LOGINS;
-export const MART_LOGIN_NAMES = Object.keys(MART_LOGINS) as MartLogin[];
-
-/** The user of the pair that is not `username`; undefined when `username` is not one of the login's users. */
-export function alternateUser(login: MartLogin, username: string): string | undefined {
-  const [first, second] = MART_LOGINS[login].users;
-  if (username === first) return second;
-  if (username === second) return first;
-  return undefined;
 }

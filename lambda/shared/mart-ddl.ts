@@ -9,32 +9,8 @@
  * Changing a column's type or dropping one is not done silently: the drift check fails the deploy with the columns
  * concerned and asks for a versioned migration that alters the table.
  */
-import type { ColumnConfig, DatasetConfig } from '../../config/schema';
-
-/** The parts of a dataset the mart needs (what the DataMart stack hands to the migration custom resource). */
-export type MartDataset = Pick<DatasetConfig, 'name' | 'primaryKey'> & {
-  readonly columns: readonly Pick<ColumnConfig, 'name' | 'type' | 'nullable'>[];
-  readonly mart: Pick<DatasetConfig['mart'], 'enabled' | 'table' | 'indexes'>;
-};
-
-export const MART_SCHEMA = 'mart';
-
-/** The mart-enabled datasets, reduced to what the mart needs (what the stack passes to the migrations resource). */
-export function martDatasets(datasets: readonly DatasetConfig[]): MartDataset[] {
-  return datasets
-    .filter((dataset) => dataset.mart.enabled)
-    .map(({ name, columns, primaryKey, mart }) => ({
-      name,
-      columns: columns.map((column) => ({ name: column.name, type: column.type, nullable: column.nullable })),
-      primaryKey,
-      mart: { enabled: mart.enabled, table: mart.table, indexes: mart.indexes },
-    }));
-}
-
-/** Mart table name (unqualified) of a dataset. */
-export function martTableName(dataset: Pick<MartDataset, 'name' | 'mart'>): string {
-  return dataset.mart.table ?? dataset.name;
-}
+import type { ColumnConfig } from '../../config/schema';
+import { MART_SCHEMA, type MartDataset, martTableName } from './mart-contract';
 
 /** PostgreSQL type of a dataset column type, spelled as `format_type()` prints it (used by the drift check). */
 export function postgresType(type: ColumnConfig['type']): string {

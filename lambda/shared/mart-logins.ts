@@ -1,5 +1,5 @@
 /**
- * The login users of the data mart (see ./mart-connection.ts): reading a login's secret, setting a user's password
+ * The login users of the data mart (see ./mart-contract.ts): reading a login's secret, setting a user's password
  * as the master user, and checking a user is what its login says. Used by the migrate function (initial passwords on
  * deploy) and the rotation function (every rotation); both run these statements through the Data API as the master.
  *
@@ -9,7 +9,7 @@
 import type { SecretsManagerApi } from './aws/secrets-manager';
 import { DomainError } from './errors';
 import { logger } from './logger';
-import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from './mart-connection';
+import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from './mart-contract';
 import { SCRAM_VERIFIER, scramSha256Verifier } from './scram';
 import type { SqlExecutor } from './sql';
 

@@ -4,7 +4,8 @@
  * would read "Invalid input". Messages reach API responses ("Unrecognized key: ...") and the errors the state machine
  * and CloudFormation show, so they must read as classic zod's do.
  *
- * Every module that imports `zod/mini` also imports this one for its side effect: `import './zod-locale';`.
+ * Every module that parses with a schema (parseEvent, safeParse, parse) imports this one for its side effect:
+ * `import './zod-locale';`. Contracts (contract.ts) only declare schemas and stay free of it (lib/ imports them).
  * `en` is imported by name from 'zod/locales': that bundles just this locale (~3 KB, no measurable load time), where
  * `z.locales.en()` bundles all of them (~260 KB). Re-exporting `z` from here instead would defeat tree-shaking.
  */

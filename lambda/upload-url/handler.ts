@@ -4,13 +4,13 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { API_ENV } from '../api-shared/env';
 import { json, logFailure, parseJsonBody, responseForError } from '../api-shared/http';
 import { S3Presigner } from '../shared/aws/s3-presign';
 import { requireEnv } from '../shared/env';
 import { logger, withLambdaContext } from '../shared/logger';
 import '../shared/zod-locale';
-import { type PresignDependencies, presignUpload, uploadRequestSchema } from './presign';
+import { UPLOAD_URL_ENV, uploadRequestSchema } from './contract';
+import { type PresignDependencies, presignUpload } from './presign';
 
 export function createHandler(deps: PresignDependencies) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -35,11 +35,11 @@ export function datasetOf(event: Pick<APIGatewayProxyEvent, 'pathParameters'>): 
 export const handler = withLambdaContext(
   createHandler({
     s3: new S3Presigner(),
-    bucket: requireEnv(API_ENV.landingBucket),
-    kmsKeyArn: requireEnv(API_ENV.kmsKeyArn),
-    datasets: z.array(z.string()).parse(JSON.parse(requireEnv(API_ENV.datasets))),
-    expirySeconds: Number(requireEnv(API_ENV.urlExpirySeconds)),
-    maxBytes: positiveInteger(API_ENV.maxUploadBytes),
+    bucket: requireEnv(UPLOAD_URL_ENV.landingBucket),
+    kmsKeyArn: requireEnv(UPLOAD_URL_ENV.kmsKeyArn),
+    datasets: z.array(z.string()).parse(JSON.parse(requireEnv(UPLOAD_URL_ENV.datasets))),
+    expirySeconds: Number(requireEnv(UPLOAD_URL_ENV.urlExpirySeconds)),
+    maxBytes: positiveInteger(UPLOAD_URL_ENV.maxUploadBytes),
   }),
 );
 

@@ -11,34 +11,9 @@
  * 5 GiB (maxUploadBytes is capped there).
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod/mini';
 import type { S3Presigner } from '../shared/aws/s3-presign';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
-import '../shared/zod-locale';
-
-export const UPLOAD_CONTENT_TYPES = {
-  'application/json': 'json',
-  'application/x-ndjson': 'ndjson',
-  'text/csv': 'csv',
-} as const;
-
-export const uploadRequestSchema = z.strictObject({
-  contentType: z.enum(Object.keys(UPLOAD_CONTENT_TYPES) as [keyof typeof UPLOAD_CONTENT_TYPES], {
-    error: `must be one of ${Object.keys(UPLOAD_CONTENT_TYPES).join(', ')}. Fix: send the file's content type`,
-  }),
-  /**
-   * Size of the file in bytes, exactly: the URL is signed for this Content-Length. At most the environment's
-   * `api.maxUploadBytes` (checked in presignUpload, so the 400 names the limit).
-   */
-  contentLength: z
-    .int({ error: 'must be the file size in bytes, a whole number. Fix: e.g. 1048576' })
-    .check(
-      z.minimum(1, { error: 'must be at least 1 (an empty file holds no rows). Fix: send the file size in bytes' }),
-    ),
-  /** The file is gzip-compressed: the key ends in .gz (the validate step decompresses it). @default false */
-  gzip: z._default(z.boolean(), false),
-});
-export type UploadRequest = z.infer<typeof uploadRequestSchema>;
+import { UPLOAD_CONTENT_TYPES, type UploadRequest } from './contract';
 
 export interface PresignDependencies {
   readonly s3: S3Presigner;

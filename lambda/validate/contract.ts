@@ -9,7 +9,6 @@
  * - anything else (S3 throttling, network, permissions): infrastructure failure, worth a Retry in the state machine.
  */
 import * as z from 'zod/mini';
-import '../shared/zod-locale';
 
 /**
  * Environment variables of the function, read at cold start. `artifactsBucket` is required; the limits default to

@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EXPORT_MAX_RECEIVE_COUNT } from '../../lambda/api-shared/export-jobs';
+import { EXPORT_MAX_RECEIVE_COUNT } from '../../lambda/export-worker/contract';
 
 export interface ExportJobsProps {
   /** Encrypts the table and both queues. */

@@ -9,8 +9,8 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { martBatchPrefix } from '../../lambda/batch/contract';
-import { API_ENV } from '../../lambda/api-shared/env';
-import { martTablesFromDatasets } from '../../lambda/api-shared/marts';
+import { API_ENV } from '../../lambda/api-shared/contract';
+import { martTablesFromDatasets } from '../../lambda/api-shared/contract';
 import { ApiAuth } from '../constructs/api-auth';
 import { API_ROUTES, type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
 import { gatewayErrorTemplate } from '../constructs/api-templates';
@@ -420,7 +420,7 @@ export class ApiStack extends Stack {
     if (datasets.length === 0) return;
     // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
     const policy = new GrantPolicy(this, 'DataPathTestPolicy', { roles });
-    // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
+    // As the loader (see lambda/shared/mart-contract.ts for why there is no tester login), single statements only.
     props.mart.grantDataApi(policy, 'loader', { transactions: false });
     // `_mart/<dataset>/batch_id=*/*`: the CSV of any batch of the dataset (the test's batch id is known only at run time).
     for (const name of datasets) {

@@ -13,13 +13,16 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { ROTATE_ENV } from '../../lambda/rotate-mart-secret/contract';
+import { MART_BATCHES_PREFIX } from '../../lambda/batch/contract';
+import { LOAD_MART_ENV, loadMartTables } from '../../lambda/load-mart/contract';
+import { MIGRATIONS_DIRECTORY, MIGRATIONS_PROPERTIES, MIGRATIONS_RESOURCE_TYPE } from '../../lambda/migrate/contract';
 import {
   MART_CONNECTION_ENV,
   MART_LOGIN_NAMES,
   MART_LOGINS,
   type MartLogin,
-} from '../../lambda/shared/mart-connection';
-import { martDatasets, martTableName } from '../../lambda/shared/mart-ddl';
+  martDatasets,
+} from '../../lambda/shared/mart-contract';
 import { PlatformFunction } from '../constructs/platform-function';
 import type { ZoneBucket } from '../constructs/zone-bucket';
 import { removalPolicyOf } from '../constructs/removal-policy';
@@ -33,14 +36,13 @@ export interface DataMartStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   /** The platform key: encrypts storage, the master and login secrets, logs and function environments. */
   readonly key: kms.IKey;
-  /** Curated zone: the cluster imports `_mart/<dataset>/run_id=<runId>/` batches from it. */
+  /** Curated zone: the cluster imports `_mart/<dataset>/batch_id=<batchId>/` batches from it. */
   readonly curated: ZoneBucket;
   /** All datasets; those with `mart.enabled` get a mart table. */
   readonly datasets: readonly DatasetConfig[];
 }
 
 /** Prefix under which the curate job writes the CSV batches for the mart (agreed object layout). */
-export const MART_BATCH_PREFIX = '_mart/';
 export const DATABASE_NAME = 'mart';
 const MASTER_USERNAME = 'mart_admin';
 
@@ -156,7 +158,7 @@ export class MartDataApi implements MartAccess {
  *
  * Credentials: the master password is managed and rotated by RDS in Secrets Manager; only the migrate function and
  * the rotation function may read it. Application code logs in as a login per purpose (reader, loader: see
- * lambda/shared/mart-connection.ts), each with its own secret encrypted with the platform key and rotated on a
+ * lambda/shared/mart-contract.ts), each with its own secret encrypted with the platform key and rotated on a
  * schedule by a rotation function that is not in the VPC (it sets passwords through the Data API as the master).
  */
 export class DataMartStack extends Stack implements MartAccess {
@@ -199,11 +201,11 @@ export class DataMartStack extends Stack implements MartAccess {
 
     const s3ImportRole = new iam.Role(this, 'S3ImportRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
-      description: `${prefix} data mart: aws_s3.table_import_from_s3 of curated ${MART_BATCH_PREFIX} batches`,
+      description: `${prefix} data mart: aws_s3.table_import_from_s3 of curated ${MART_BATCHES_PREFIX} batches`,
     });
-    const batches = `Reads any batch file under curated ${MART_BATCH_PREFIX} (the run ids are not known at deploy time), nothing else`;
-    props.curated.grantRead(s3ImportRole, `${MART_BATCH_PREFIX}*`, batches);
-    props.curated.grantList(s3ImportRole, { prefixes: [`${MART_BATCH_PREFIX}*`] });
+    const batches = `Reads any batch file under curated ${MART_BATCHES_PREFIX} (the run ids are not known at deploy time), nothing else`;
+    props.curated.grantRead(s3ImportRole, `${MART_BATCHES_PREFIX}*`, batches);
+    props.curated.grantList(s3ImportRole, { prefixes: [`${MART_BATCHES_PREFIX}*`] });
 
     const clusterIdentifier = `${prefix}-data-mart`;
     // Created here (not by RDS) so it has a retention and is encrypted with the platform key.
@@ -421,23 +423,23 @@ export class DataMartStack extends Stack implements MartAccess {
 
   private createLoadMartFunction(props: DataMartStackProps): lambda.IFunction {
     const { environment, key } = props;
-    const martTables = Object.fromEntries(
-      martDatasets(props.datasets).map((dataset) => [dataset.name, martTableName(dataset)]),
-    );
     const loadMart = new PlatformFunction(this, 'LoadMartFunction', {
       handlerDir: 'load-mart',
       serviceName: 'data-mart-load',
-      description: `${props.prefix}: loads curated ${MART_BATCH_PREFIX} batches into the data mart (server-side S3 import)`,
+      description: `${props.prefix}: loads curated ${MART_BATCHES_PREFIX} batches into the data mart (server-side S3 import)`,
       // The cluster may have to resume first; the import itself runs in the database.
       timeout: Duration.minutes(5),
       logRetentionDays: environment.logRetentionDays,
       encryptionKey: key,
       logRemovalPolicy: removalPolicyOf(environment),
-      environment: { ...this.connectionEnvironment('loader'), MART_TABLES: JSON.stringify(martTables) },
+      environment: {
+        ...this.connectionEnvironment('loader'),
+        [LOAD_MART_ENV.martTables]: JSON.stringify(loadMartTables(props.datasets)),
+      },
     });
     this.grantDataApi(loadMart, 'loader');
     // It lists the batch's part files; the cluster's import role reads them.
-    props.curated.grantList(loadMart, { prefixes: [`${MART_BATCH_PREFIX}*`] });
+    props.curated.grantList(loadMart, { prefixes: [`${MART_BATCHES_PREFIX}*`] });
     return loadMart;
   }
 
@@ -478,12 +480,12 @@ export class DataMartStack extends Stack implements MartAccess {
 
     const migrations = new CustomResource(this, 'Migrations', {
       serviceToken: provider.serviceToken,
-      resourceType: 'Custom::DataMartMigrations',
+      resourceType: MIGRATIONS_RESOURCE_TYPE,
       properties: {
-        MigrationSetHash: migrationSetHash,
-        Datasets: datasets,
+        [MIGRATIONS_PROPERTIES.migrationSetHash]: migrationSetHash,
+        [MIGRATIONS_PROPERTIES.datasets]: datasets,
         // A replaced secret re-runs the custom resource, which sets the password its user now has.
-        LoginSecrets: this.toJsonString(this.loginSecretArns()),
+        [MIGRATIONS_PROPERTIES.loginSecrets]: this.toJsonString(this.loginSecretArns()),
       },
     });
     // The Data API needs a running writer instance, not only the cluster resource.
@@ -510,7 +512,7 @@ export class DataMartStack extends Stack implements MartAccess {
 }
 /** The migrate function's versioned migrations (lambda/migrate/sql), `{ fileName: sql }` in file-name order. */
 function migrationFiles(): Record<string, string> {
-  const dir = path.join(__dirname, '..', '..', 'lambda', 'migrate', 'sql');
+  const dir = path.join(__dirname, '..', '..', 'lambda', 'migrate', MIGRATIONS_DIRECTORY);
   const names = readdirSync(dir)
     .filter((name) => name.endsWith('.sql'))
     .sort();

@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { BATCH_ENV, type BatchSettings } from '../../lambda/batch/contract';
 import { FINAL_JOB_STATES } from '../../lambda/job-auditor/contract';
-import { DATASETS_GLOBAL } from '../../lambda/shared/datasets';
+import { DATASETS_GLOBAL } from '../../lambda/shared/datasets-contract';
 import { VALIDATE_ENV, validationEnvironment } from '../../lambda/validate/contract';
 import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';

@@ -39,7 +39,7 @@ import { type AppConfig, loadConfig } from '../../../config/load';
 import type { DatasetConfig, EnvironmentConfig } from '../../../config/schema';
 import { DOCUMENT_CONTENT_TYPES } from '../../../lib/constructs/api-templates';
 import { martBatchPrefix } from '../../../lambda/batch/contract';
-import { martTableName } from '../../../lambda/shared/mart-ddl';
+import { martTableName } from '../../../lambda/shared/mart-contract';
 import { DataApiExecutor } from '../../../lambda/shared/sql-data-api';
 import type { RdsDataApi } from '../../../lambda/shared/aws/rds-data';
 import { TransientError } from '../../../lambda/shared/errors';

@@ -1,5 +1,6 @@
 import { columnValueProblem } from '../../../lambda/api-shared/column-values';
-import { type MartColumnType, sqlType } from '../../../lambda/api-shared/marts';
+import { sqlType } from '../../../lambda/api-shared/marts';
+import type { MartColumnType } from '../../../lambda/api-shared/contract';
 import { startPostgres, type TestDatabase } from '../../helpers/postgres';
 
 /** [type, value, the rule it breaks (undefined: accepted), whether PostgreSQL itself refuses it]. */

@@ -1,4 +1,5 @@
-import { type ExportJob, ExportJobs } from '../../../lambda/api-shared/export-jobs';
+import { ExportJobs } from '../../../lambda/api-shared/export-jobs';
+import type { ExportJob } from '../../../lambda/api-shared/contract';
 import { DynamoDbDocumentClient } from '../../../lambda/shared/aws/dynamodb';
 import { clientOptions, type FakeAws, type FakeAwsHandler, startFakeAws } from '../../helpers/fake-aws';
 

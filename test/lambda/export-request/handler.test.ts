@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ExportJobs } from '../../../lambda/api-shared/export-jobs';
-import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/contract';
 import { DynamoDbDocumentClient } from '../../../lambda/shared/aws/dynamodb';
 import { SqsClient } from '../../../lambda/shared/aws/sqs';
 import { logger } from '../../../lambda/shared/logger';

@@ -3,7 +3,8 @@
  * signatures and answers with the test's job item (AWS_ENDPOINT_URL_DYNAMODB); S3 keeps its public endpoint, where
  * URLs are only presigned (no request leaves the process). The last test downloads through a presigned URL from s3rver.
  */
-import { ExportJobs, type ExportJob } from '../../../lambda/api-shared/export-jobs';
+import { ExportJobs } from '../../../lambda/api-shared/export-jobs';
+import type { ExportJob } from '../../../lambda/api-shared/contract';
 import { marshall } from '../../../lambda/shared/aws/dynamodb';
 import { type FakeAws, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';
 import { proxyEvent } from '../mart-query/mart-fixture';

@@ -1,5 +1,5 @@
 import { csvEncoder, csvField } from '../../../lambda/export-worker/csv';
-import type { MartTable } from '../../../lambda/api-shared/marts';
+import type { MartTable } from '../../../lambda/api-shared/contract';
 
 describe('CSV cells (RFC 4180 + OWASP formula-injection neutralizing)', () => {
   test.each([

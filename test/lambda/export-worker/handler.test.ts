@@ -15,8 +15,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import type { SQSEvent } from 'aws-lambda';
-import { type ExportJob, ExportJobs } from '../../../lambda/api-shared/export-jobs';
-import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
+import { ExportJobs } from '../../../lambda/api-shared/export-jobs';
+import type { ExportJob } from '../../../lambda/api-shared/contract';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/contract';
 import type { UpdateInput } from '../../../lambda/shared/aws/dynamodb';
 import { TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';

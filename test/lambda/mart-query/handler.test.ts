@@ -1,7 +1,7 @@
 import { encodeCursor } from '../../../lambda/api-shared/cursor';
 import { queryFingerprint } from '../../../lambda/api-shared/mart-query';
 import { logger } from '../../../lambda/shared/logger';
-import { martTablesFromDatasets } from '../../../lambda/api-shared/marts';
+import { martTablesFromDatasets } from '../../../lambda/api-shared/contract';
 import { narrowedTo, startPostgres, type TestDatabase } from '../../helpers/postgres';
 import { exampleConfig } from '../../helpers/app';
 import { type FakeAws, type FakeAwsHandler, startFakeAws, setLambdaRoleEnvironment } from '../../helpers/fake-aws';

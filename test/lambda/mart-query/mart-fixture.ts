@@ -6,8 +6,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { applyMigrations, martMigrations, versionedMigrations } from '../../../lambda/migrate/migrations';
-import { martTablesFromDatasets, type MartTable } from '../../../lambda/api-shared/marts';
-import { martDatasets } from '../../../lambda/shared/mart-ddl';
+import { martTablesFromDatasets, type MartTable } from '../../../lambda/api-shared/contract';
+import { martDatasets } from '../../../lambda/shared/mart-contract';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
 

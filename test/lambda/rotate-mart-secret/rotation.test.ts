@@ -12,7 +12,7 @@ import { createRotationHandler, type RotationDependencies } from '../../../lambd
 import { SecretsManagerClient } from '../../../lambda/shared/aws/secrets-manager';
 import { TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';
-import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-connection';
+import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-contract';
 import type { SqlExecutor, SqlParams, SqlRow } from '../../../lambda/shared/sql';
 import { PgExecutor } from '../../helpers/sql-pg';
 import { exampleConfig } from '../../helpers/app';

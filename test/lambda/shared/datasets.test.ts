@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { bundledDatasets, DATASETS_GLOBAL, datasetMap } from '../../../lambda/shared/datasets';
+import { bundledDatasets, datasetMap } from '../../../lambda/shared/datasets';
+import { DATASETS_GLOBAL } from '../../../lambda/shared/datasets-contract';
 import { functionBundleOptions } from '../../../lib/constructs/platform-function';
 import { exampleConfig } from '../../helpers/app';
 

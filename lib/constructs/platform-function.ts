@@ -128,6 +128,8 @@ const TRACING_STAR_REASON =
  * it) and acknowledges the cdk-nag findings every such function has, on itself and its role.
  */
 export class PlatformFunction extends lambda.Function {
+  /** The function's directory under lambda/ (its handler.ts and contract.ts). */
+  readonly handlerDir: string;
   private readonly platformLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
@@ -164,6 +166,7 @@ export class PlatformFunction extends lambda.Function {
         ...props.environment,
       },
     });
+    this.handlerDir = props.handlerDir;
     this.platformLogGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.encryptionKey,

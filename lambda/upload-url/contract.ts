@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { API_ENV } from '../api-shared/contract';
+import { LANDING_CONTENT_TYPES, type LandingContentType } from '../validate/contract';
 
 /** The environment of the function (the Api stack sets exactly these). */
 export const UPLOAD_URL_ENV = {
@@ -14,16 +15,9 @@ export const UPLOAD_URL_ENV = {
   maxUploadBytes: API_ENV.maxUploadBytes,
 } as const;
 
-/** Content types an upload may declare, and the file extension of its landing key. */
-export const UPLOAD_CONTENT_TYPES = {
-  'application/json': 'json',
-  'application/x-ndjson': 'ndjson',
-  'text/csv': 'csv',
-} as const;
-
 export const uploadRequestSchema = z.strictObject({
-  contentType: z.enum(Object.keys(UPLOAD_CONTENT_TYPES) as [keyof typeof UPLOAD_CONTENT_TYPES], {
-    error: `must be one of ${Object.keys(UPLOAD_CONTENT_TYPES).join(', ')}. Fix: send the file's content type`,
+  contentType: z.enum(Object.keys(LANDING_CONTENT_TYPES) as [LandingContentType], {
+    error: `must be one of ${Object.keys(LANDING_CONTENT_TYPES).join(', ')}. Fix: send the file's content type`,
   }),
   /**
    * Size of the file in bytes, exactly: the URL is signed for this Content-Length. At most the environment's

@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Presigner } from '../shared/aws/s3-presign';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
-import { UPLOAD_CONTENT_TYPES, type UploadRequest } from './contract';
+import { LANDING_CONTENT_TYPES } from '../validate/contract';
+import type { UploadRequest } from './contract';
 
 export interface PresignDependencies {
   readonly s3: S3Presigner;
@@ -59,7 +60,7 @@ export async function presignUpload(
   }
   const now = (deps.now ?? (() => new Date()))();
   const id = randomUUID();
-  const extension = `${UPLOAD_CONTENT_TYPES[request.contentType]}${request.gzip ? '.gz' : ''}`;
+  const extension = `${LANDING_CONTENT_TYPES[request.contentType]}${request.gzip ? '.gz' : ''}`;
   const key = `${dataset}/ingest_date=${now.toISOString().slice(0, 10)}/${id}.${extension}`;
   // Signed headers, which the uploader cannot change: Content-Type, Content-Length (S3 refuses any other size),
   // If-None-Match (a replayed URL cannot overwrite the upload), x-amz-server-side-encryption and its key id.

@@ -193,6 +193,17 @@ export const STAGED_METADATA = {
   record: '_record',
 } as const;
 
+/**
+ * The content types a landed file may have, and the key extension it lands under (optionally followed by `.gz`):
+ * stage A reads the format from the extension. The objects route and upload URLs accept exactly these.
+ */
+export const LANDING_CONTENT_TYPES = {
+  'application/json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'text/csv': 'csv',
+} as const;
+export type LandingContentType = keyof typeof LANDING_CONTENT_TYPES;
+
 /** Name of the staged rows object inside the staging prefix. */
 export const STAGED_ROWS_FILE = 'part-00000.ndjson';
 /** Name of the rejected-rows object inside the run's quarantine folder: lines of `{ record, reason, raw }` (record: 1-based position in the file; reason starts with the line). */

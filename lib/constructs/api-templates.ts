@@ -4,16 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { LANDING_CONTENT_TYPES, type LandingContentType } from '../../lambda/validate/contract';
 
 export const API_ASSETS_DIR = path.resolve(__dirname, '..', 'assets', 'api');
 
-/** Content types accepted by `POST /v1/datasets/{dataset}/objects`, with the file extension each is stored under. */
-export const DOCUMENT_CONTENT_TYPES = {
-  'application/json': 'json',
-  'application/x-ndjson': 'ndjson',
-  'text/csv': 'csv',
-} as const;
-export type DocumentContentType = keyof typeof DOCUMENT_CONTENT_TYPES;
+/**
+ * Content types accepted by `POST /v1/datasets/{dataset}/objects`, with the file extension each is stored under:
+ * what stage A reads.
+ */
+export const DOCUMENT_CONTENT_TYPES = LANDING_CONTENT_TYPES;
+export type DocumentContentType = LandingContentType;
 
 /** Content types accepted by `POST /v1/datasets/{dataset}/events`. */
 export const EVENT_CONTENT_TYPES = ['application/json', 'application/x-ndjson'] as const;

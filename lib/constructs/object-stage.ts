@@ -9,6 +9,7 @@ import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { ZoneBucket } from './zone-bucket';
 
 /** Key prefixes of landing that are not datasets (Firehose error output and the like start with `_`). */
 export const NON_DATASET_PREFIX = '_';
@@ -16,8 +17,8 @@ export const NON_DATASET_PREFIX = '_';
 export interface ObjectStageProps {
   /** `<platformPrefix>-<env>`: the queue is named `<prefix>-landed-objects`. */
   readonly prefix: string;
-  /** Bucket whose `Object Created` events start stage A (EventBridge notifications on). */
-  readonly landingBucketName: string;
+  /** The landing zone, whose `Object Created` events start stage A (EventBridge notifications on). */
+  readonly landing: ZoneBucket;
   /** lambda/validate: stage A for each message. */
   readonly stageFunction: lambda.Function;
   /** Encrypts both queues; EventBridge must be allowed to use it (key policy). */
@@ -80,12 +81,12 @@ export class ObjectStage extends Construct {
     });
 
     this.rule = new events.Rule(this, 'ObjectCreated', {
-      description: `Stage A: every object created in ${props.landingBucketName} (outside ${NON_DATASET_PREFIX}*) is validated.`,
+      description: `Stage A: every object created in ${props.landing.bucketName} (outside ${NON_DATASET_PREFIX}*) is validated.`,
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],
         detail: {
-          bucket: { name: [props.landingBucketName] },
+          bucket: { name: [props.landing.bucketName] },
           object: { key: events.Match.anythingButPrefix(NON_DATASET_PREFIX) },
         },
       },

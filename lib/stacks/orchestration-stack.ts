@@ -146,7 +146,7 @@ export class OrchestrationStack extends Stack {
 
     this.objectStage = new ObjectStage(this, 'ObjectStage', {
       prefix,
-      landingBucketName: storage.zones.landing.bucketName,
+      landing: storage.zones.landing,
       stageFunction: this.validateFunction,
       queueKey: storage.key,
       eventDeadLetterQueue: this.deadLetterQueue,

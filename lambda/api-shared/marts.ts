@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { columnValueProblem, type ValueProblem } from './column-values';
 import { API_ENV, IDENTIFIER, type MartColumnType, type MartTable, martTableSchema } from './contract';
 import { InvalidInputError } from '../shared/errors';
-import { MART_SCHEMA } from '../shared/mart-contract';
+import { MART_SCHEMA, POSTGRES_TYPES } from '../shared/mart-contract';
 import '../shared/zod-locale';
 
 /** Parses MART_TABLES at cold start; a malformed value is a deployment bug and fails loudly. */
@@ -55,17 +55,7 @@ export function quoteIdentifier(name: string): string {
 
 /** PostgreSQL type a filter or cursor value is cast to, from the column's config type. */
 export function sqlType(type: MartColumnType): string {
-  if (type.startsWith('decimal')) return 'numeric';
-  const types: Record<string, string> = {
-    string: 'text',
-    integer: 'integer',
-    bigint: 'bigint',
-    double: 'double precision',
-    boolean: 'boolean',
-    date: 'date',
-    timestamp: 'timestamptz',
-  };
-  return types[type];
+  return type.startsWith('decimal') ? 'numeric' : POSTGRES_TYPES[type];
 }
 
 /**

@@ -89,3 +89,17 @@ export function martDatasets(datasets: readonly DatasetConfig[]): MartDataset[] 
 export function martTableName(dataset: Pick<MartDataset, 'name' | 'mart'>): string {
   return dataset.mart.table ?? dataset.name;
 }
+
+/**
+ * The PostgreSQL type of each dataset column type but `decimal(p,s)` (which is `numeric(p,s)`), spelled as
+ * `format_type()` prints it: the mart tables' columns, and what query values are cast to.
+ */
+export const POSTGRES_TYPES: Readonly<Record<string, string>> = {
+  string: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  double: 'double precision',
+  boolean: 'boolean',
+  date: 'date',
+  timestamp: 'timestamp with time zone',
+};

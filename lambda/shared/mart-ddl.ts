@@ -10,22 +10,13 @@
  * concerned and asks for a versioned migration that alters the table.
  */
 import type { ColumnConfig } from '../../config/schema';
-import { MART_SCHEMA, type MartDataset, martTableName } from './mart-contract';
+import { MART_SCHEMA, type MartDataset, martTableName, POSTGRES_TYPES } from './mart-contract';
 
 /** PostgreSQL type of a dataset column type, spelled as `format_type()` prints it (used by the drift check). */
 export function postgresType(type: ColumnConfig['type']): string {
   const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type);
   if (decimal) return `numeric(${decimal[1]},${decimal[2]})`;
-  const types: Record<string, string> = {
-    string: 'text',
-    integer: 'integer',
-    bigint: 'bigint',
-    double: 'double precision',
-    boolean: 'boolean',
-    date: 'date',
-    timestamp: 'timestamp with time zone',
-  };
-  const mapped = types[type];
+  const mapped = POSTGRES_TYPES[type];
   if (mapped === undefined) {
     throw new Error(`Column type "${type}" has no PostgreSQL mapping. Fix: use a type allowed by config/schema.ts`);
   }

@@ -22,6 +22,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_DIR, loadConfig } from '../config/load';
 import type { AppConfig } from '../config/schema';
+import { UsageError } from './lib/usage';
 import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, githubRepository } from '../lib/github-actions/delivery';
 import { type GitHubRole, githubRoles, oidcProviderArn } from './policies/github-roles';
 import {
@@ -36,8 +37,6 @@ export const EXIT_INVALID_CONFIG = 7;
 
 const USAGE =
   'Usage: print-config.ts deployment | environment <env> [--policy-file <path>] [--github-repo <owner/name>] [--github-dir <dir>] | policy <account-id>';
-
-export class UsageError extends Error {}
 
 export interface PrintConfigResult {
   /** What to print on stdout. */

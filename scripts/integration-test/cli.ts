@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/load';
+import { environmentNamed, UsageError } from '../lib/usage';
 import { CHECK_MODULES } from './checks';
 import { AwsClients, type CheckContext } from './context';
 import { integrationTestCredentials, verifyAccount } from './credentials';
@@ -32,19 +33,13 @@ export interface IntegrationTestOptions {
 }
 
 /** Thrown for problems that stop the test before any check runs (exit code 2). */
-class UsageError extends Error {}
 
 export async function runIntegrationTest(options: IntegrationTestOptions): Promise<number> {
   const { print } = options;
   try {
     const { environmentName, only, fromStacks } = parseArguments(options.argv);
     const config = options.configDir === undefined ? loadConfig() : loadConfig(options.configDir);
-    const environment = config.environments.find((e) => e.name === environmentName);
-    if (!environment) {
-      throw new UsageError(
-        `Unknown environment "${environmentName}". Fix: use one of ${config.environments.map((e) => e.name).join(', ')}`,
-      );
-    }
+    const environment = environmentNamed(config, environmentName);
     const prefix = `${config.platform.prefix}-${environment.name}`;
     const modules = selectModules(options.modules ?? CHECK_MODULES, only);
     const required = modules.flatMap((module) => module.requiredOutputs);

@@ -11,6 +11,7 @@ import {
   RollbackTransactionCommand,
 } from '@aws-sdk/client-rds-data';
 import { ConfigError, loadConfig } from '../../config/load';
+import { environmentNamed, UsageError } from '../lib/usage';
 import type { EnvironmentConfig } from '../../config/schema';
 import type { SqlExecutor } from '../../lambda/shared/sql';
 import { type DataApiTarget, DataApiExecutor } from '../../lambda/shared/sql-data-api';
@@ -36,7 +37,6 @@ export interface OperatorOptions {
 }
 
 /** A problem that stops a script before it does anything (exit code 2), with the fix. */
-export class UsageError extends Error {}
 
 export interface OperatorContext {
   readonly environment: EnvironmentConfig;
@@ -56,12 +56,7 @@ export async function openEnvironment(
   requiredOutputs: readonly string[],
 ): Promise<OperatorContext> {
   const config = options.configDir === undefined ? loadConfig() : loadConfig(options.configDir);
-  const environment = config.environments.find((e) => e.name === environmentName);
-  if (!environment) {
-    throw new UsageError(
-      `Unknown environment "${environmentName}". Fix: use one of ${config.environments.map((e) => e.name).join(', ')}`,
-    );
-  }
+  const environment = environmentNamed(config, environmentName);
   const prefix = `${config.platform.prefix}-${environment.name}`;
   const clients = options.clients ?? new AwsClients(environment.region);
   // Its errors (no credentials, another account) say the fix: printed as they are.

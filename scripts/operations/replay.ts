@@ -26,8 +26,8 @@ import {
   openEnvironment,
   parseSince,
   reportError,
-  UsageError,
 } from './environment';
+import { UsageError } from '../lib/usage';
 
 export const REPLAY_USAGE =
   'Usage: npx tsx scripts/replay.ts --env <environment> --dataset <dataset> [--since <ISO date>] [--stuck-minutes <minutes>] [--execute]';

@@ -15,8 +15,8 @@ import {
   openEnvironment,
   parseSince,
   reportError,
-  UsageError,
 } from './environment';
+import { UsageError } from '../lib/usage';
 
 export const STATUS_USAGE = 'Usage: npx tsx scripts/status.ts --env <environment> [--since <ISO date>] [--batches <n>]';
 export const DEFAULT_SINCE_DAYS = 7;

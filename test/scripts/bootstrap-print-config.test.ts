@@ -2,7 +2,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { printConfig, UsageError } from '../../scripts/print-config';
+import { UsageError } from '../../scripts/lib/usage';
+import { printConfig } from '../../scripts/print-config';
 import { executionPolicyForAccount } from '../../scripts/policies/execution-policy';
 import { exampleConfig } from '../helpers/app';
 import { REPO_ROOT, runScript } from './bootstrap-helpers';

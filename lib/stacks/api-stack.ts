@@ -1,23 +1,23 @@
-import { Duration, type RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
 import { martBatchPrefix } from '../../lambda/batch/contract';
 import { API_ENV } from '../../lambda/api-shared/env';
-import { martTablesFromDatasets } from '../../lambda/api-shared/marts';
 import { ApiAuth } from '../constructs/api-auth';
-import { API_ROUTES, type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
+import { type ApiFunctionSettings, apiFunction } from '../constructs/api-function';
+import { type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
 import { gatewayErrorTemplate } from '../constructs/api-templates';
+import { addApiWebAcl } from '../constructs/api-web-acl';
 import { ExportJobsStore } from '../constructs/export-jobs';
-import { IngestionRoutes } from '../constructs/ingestion-routes';
+import { EXPORT_WORKER_TIMEOUT, ExportRoutes } from '../constructs/export-routes';
+import { type AddRoute, IngestionRoutes } from '../constructs/ingestion-routes';
 import { GrantPolicy } from '../constructs/grant-policy';
-import { PlatformFunction } from '../constructs/platform-function';
+import { MartRoutes } from '../constructs/mart-routes';
 import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { MartAccess } from './data-mart-stack';
 import { removalPolicyOf } from '../constructs/removal-policy';
@@ -48,13 +48,6 @@ export interface ApiStackProps extends StackProps {
 export const API_STAGE_NAME = 'live';
 /** Lifetime of presigned upload and download URLs. */
 export const PRESIGNED_URL_EXPIRY = Duration.minutes(15);
-/** Days an export job and its status are kept. */
-export const EXPORT_RETENTION_DAYS = 7;
-/** Below API Gateway's 29 s integration timeout, so a slow query still gets a JSON answer from the function. */
-export const MART_QUERY_TIMEOUT = Duration.seconds(25);
-const EXPORT_WORKER_TIMEOUT = Duration.minutes(10);
-const EXPORT_OBJECTS_REASON =
-  'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv';
 
 /** Gateway responses (errors raised by API Gateway itself) and the status each answers with. */
 const GATEWAY_RESPONSES: readonly [string, apigw.ResponseType, string | undefined][] = [
@@ -89,6 +82,10 @@ export class ApiStack extends Stack {
   readonly routes: ApiRouteKey[] = [];
   /** The dataset routes (objects, events, uploads) and what they write with: roles, event streams. */
   readonly ingestion: IngestionRoutes;
+  /** The export job routes and their functions (request, status, worker). */
+  readonly exports: ExportRoutes;
+  /** The data mart query route and its function. */
+  readonly marts: MartRoutes;
 
   /** Route key -> its method. */
   private readonly routeMethods = new Map<string, { resourcePath: string; httpMethod: string }[]>();
@@ -162,9 +159,30 @@ export class ApiStack extends Stack {
     });
 
     const v1 = this.api.root.addResource('v1');
-    this.ingestion = this.addDatasetRoutes(v1, removalPolicy);
-    this.addExportRoutes(v1, removalPolicy);
-    this.addMartRoutes(v1, removalPolicy);
+    const functions = { key: props.key, logRetentionDays: environment.logRetentionDays, removalPolicy };
+    const addRoute: AddRoute = (resource, integration, route, options) =>
+      this.addRoute(resource, integration, route, options);
+    this.ingestion = this.addDatasetRoutes(v1, functions, addRoute);
+    this.exports = new ExportRoutes(this, 'Exports', {
+      ...functions,
+      api: this.api,
+      parent: v1,
+      datasets: props.datasets,
+      jobs: this.exportJobs,
+      artifacts: props.zones.artifacts,
+      mart: props.mart,
+      downloadUrlExpiry: PRESIGNED_URL_EXPIRY,
+      validator: this.validator,
+      addRoute,
+    });
+    this.marts = new MartRoutes(this, 'Marts', {
+      ...functions,
+      parent: v1,
+      datasets: props.datasets,
+      mart: props.mart,
+      validator: this.validator,
+      addRoute,
+    });
     this.applyRouteThrottling();
 
     if (api.auth.type === 'iam' && (props.invokerRoles ?? []).length > 0) {
@@ -199,7 +217,12 @@ export class ApiStack extends Stack {
 
     if ((props.invokerRoles ?? []).length > 0) this.allowDataPathTest([...(props.invokerRoles ?? [])]);
 
-    if (api.waf.enabled) this.addWebAcl(api.waf.rateLimitPer5Minutes);
+    if (api.waf.enabled) {
+      addApiWebAcl(this, this.api.deploymentStage, {
+        name: `${prefix}-api`,
+        rateLimitPer5Minutes: api.waf.rateLimitPer5Minutes,
+      });
+    }
     this.acknowledgeFindings();
   }
 
@@ -211,15 +234,19 @@ export class ApiStack extends Stack {
    * POST /v1/datasets/{dataset}/objects (S3), /events (Firehose), /uploads (presigned URL): shared by every dataset,
    * which adds no API resource; an unknown dataset gets a JSON 404 (see IngestionRoutes).
    */
-  private addDatasetRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): IngestionRoutes {
+  private addDatasetRoutes(v1: apigw.Resource, functions: ApiFunctionSettings, addRoute: AddRoute): IngestionRoutes {
     const { props } = this;
     const names = props.datasets.map((dataset) => dataset.name);
-    const uploadUrl = this.apiFunction('UploadUrlFunction', 'upload-url', removalPolicy, {
-      [API_ENV.landingBucket]: props.zones.landing.bucketName,
-      [API_ENV.kmsKeyArn]: props.key.keyArn,
-      [API_ENV.datasets]: JSON.stringify(names),
-      [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
-      [API_ENV.maxUploadBytes]: String(props.environment.api.maxUploadBytes),
+    const uploadUrl = apiFunction(this, 'UploadUrlFunction', {
+      ...functions,
+      handlerDir: 'upload-url',
+      environment: {
+        [API_ENV.landingBucket]: props.zones.landing.bucketName,
+        [API_ENV.kmsKeyArn]: props.key.keyArn,
+        [API_ENV.datasets]: JSON.stringify(names),
+        [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
+        [API_ENV.maxUploadBytes]: String(props.environment.api.maxUploadBytes),
+      },
     });
     return new IngestionRoutes(this, 'Ingestion', {
       api: this.api,
@@ -235,97 +262,10 @@ export class ApiStack extends Stack {
         sizeMiB: props.environment.events.bufferSizeMiB,
         intervalSeconds: props.environment.events.bufferIntervalSeconds,
       },
-      logRetentionDays: props.environment.logRetentionDays,
-      removalPolicy,
-      addRoute: (resource, integration, route, options) => this.addRoute(resource, integration, route, options),
+      logRetentionDays: functions.logRetentionDays,
+      removalPolicy: functions.removalPolicy,
+      addRoute,
     });
-  }
-
-  /** POST /v1/exports -> job table + queue -> worker; GET /v1/exports/{id}. */
-  private addExportRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
-    const { props } = this;
-    const { table, queue } = this.exportJobs;
-    const martTables = JSON.stringify(martTablesFromDatasets(props.datasets));
-
-    const request = this.apiFunction('ExportRequestFunction', 'export-request', removalPolicy, {
-      [API_ENV.exportsTable]: table.tableName,
-      [API_ENV.exportQueueUrl]: queue.queueUrl,
-      [API_ENV.martTables]: martTables,
-      [API_ENV.exportRetentionDays]: String(EXPORT_RETENTION_DAYS),
-    });
-    table.grant(request, 'dynamodb:PutItem');
-    queue.grant(request, 'sqs:SendMessage');
-    // The job table and queue are encrypted with the platform key.
-    props.key.grant(request, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
-
-    const status = this.apiFunction('ExportStatusFunction', 'export-status', removalPolicy, {
-      [API_ENV.exportsTable]: table.tableName,
-      [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
-      [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
-    });
-    table.grant(status, 'dynamodb:GetItem');
-    props.key.grant(status, 'kms:Decrypt');
-    props.zones.artifacts.grantRead(status, 'exports/*', EXPORT_OBJECTS_REASON);
-
-    const worker = this.apiFunction(
-      'ExportWorkerFunction',
-      'export-worker',
-      removalPolicy,
-      {
-        ...this.martEnvironment(martTables),
-        [API_ENV.exportsTable]: table.tableName,
-        [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
-        [API_ENV.kmsKeyArn]: props.key.keyArn,
-        // The Data API returns at most 1 MB per statement: 1000 rows leaves room for about 1 KB per row.
-        [API_ENV.exportPageRows]: '1000',
-      },
-      { timeout: EXPORT_WORKER_TIMEOUT, memorySize: 512 },
-    );
-    table.grant(worker, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    props.key.grant(worker, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
-    props.zones.artifacts.grantWrite(worker, 'exports/*', EXPORT_OBJECTS_REASON);
-    props.mart.grantDataApi(worker, 'reader');
-    worker.addEventSource(new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
-
-    const exportModel = this.api.addModel('ExportRequest', {
-      contentType: 'application/json',
-      modelName: 'ExportRequest',
-      schema: {
-        schema: apigw.JsonSchemaVersion.DRAFT4,
-        type: apigw.JsonSchemaType.OBJECT,
-        required: ['table'],
-        properties: {
-          table: { type: apigw.JsonSchemaType.STRING, minLength: 1, maxLength: 64 },
-          filters: { type: apigw.JsonSchemaType.ARRAY, maxItems: 20 },
-          format: { type: apigw.JsonSchemaType.STRING, enum: ['csv'] },
-        },
-      },
-    });
-    const exportsResource = v1.addResource('exports');
-    this.addRoute(exportsResource, new apigw.LambdaIntegration(request), API_ROUTES.requestExport, {
-      requestValidator: this.validator,
-      requestModels: { 'application/json': exportModel },
-    });
-    this.addRoute(exportsResource.addResource('{id}'), new apigw.LambdaIntegration(status), API_ROUTES.exportStatus, {
-      requestValidator: this.validator,
-      requestParameters: { 'method.request.path.id': true },
-    });
-  }
-
-  /** GET /v1/marts/{table}: read-only, whitelisted, keyset-paginated. */
-  private addMartRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
-    const martTables = JSON.stringify(martTablesFromDatasets(this.props.datasets));
-    const query = this.apiFunction('MartQueryFunction', 'mart-query', removalPolicy, this.martEnvironment(martTables), {
-      timeout: MART_QUERY_TIMEOUT,
-      memorySize: 512,
-    });
-    this.props.mart.grantDataApi(query, 'reader');
-    this.addRoute(
-      v1.addResource('marts').addResource('{table}'),
-      new apigw.LambdaIntegration(query),
-      API_ROUTES.queryMart,
-      { requestValidator: this.validator, requestParameters: { 'method.request.path.table': true } },
-    );
   }
 
   /** Adds the one method of a route key (lib/assets/api/routes.ts) and records it (routeThrottling, OpenAPI check). */
@@ -378,33 +318,8 @@ export class ApiStack extends Stack {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Functions and permissions
+  // Integration test
   // ---------------------------------------------------------------------------------------------------------------
-
-  private apiFunction(
-    id: string,
-    handlerDir: string,
-    removalPolicy: RemovalPolicy,
-    environment: Record<string, string>,
-    options: { timeout?: Duration; memorySize?: number } = {},
-  ): PlatformFunction {
-    const fn = new PlatformFunction(this, id, {
-      handlerDir,
-      serviceName: `api-${handlerDir}`,
-      environment,
-      timeout: options.timeout ?? Duration.seconds(10),
-      memorySize: options.memorySize,
-      logRetentionDays: this.props.environment.logRetentionDays,
-      encryptionKey: this.props.key,
-      logRemovalPolicy: removalPolicy,
-    });
-    return fn;
-  }
-
-  /** The mart tables the API may read, and the reader login's Data API target (never the master's). */
-  private martEnvironment(martTables: string): Record<string, string> {
-    return { [API_ENV.martTables]: martTables, ...this.props.mart.connectionEnvironment('reader') };
-  }
 
   /**
    * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
@@ -449,54 +364,8 @@ export class ApiStack extends Stack {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // WAF and cdk-nag
+  // cdk-nag
   // ---------------------------------------------------------------------------------------------------------------
-
-  /** AWS managed common and known-bad-input rules plus a per-IP rate limit, on the stage. */
-  private addWebAcl(rateLimitPer5Minutes: number): void {
-    const visibility = (metricName: string) => ({
-      cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
-      metricName,
-    });
-    const managed = (name: string, priority: number, overrides: string[] = []) => ({
-      name,
-      priority,
-      overrideAction: { none: {} },
-      statement: {
-        managedRuleGroupStatement: {
-          vendorName: 'AWS',
-          name,
-          ruleActionOverrides: overrides.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
-        },
-      },
-      visibilityConfig: visibility(name),
-    });
-    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
-      name: `${this.props.prefix}-api`,
-      scope: 'REGIONAL',
-      defaultAction: { allow: {} },
-      visibilityConfig: visibility(`${this.props.prefix}-api`),
-      rules: [
-        {
-          name: 'RateLimitPerIp',
-          priority: 0,
-          action: { block: {} },
-          statement: { rateBasedStatement: { limit: rateLimitPer5Minutes, aggregateKeyType: 'IP' } },
-          visibilityConfig: visibility('RateLimitPerIp'),
-        },
-        // Documents up to API Gateway's 10 MB are the point of the ingestion route: the 8 KB body rule only counts.
-        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
-      ],
-    });
-    const association = new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
-      resourceArn: this.api.deploymentStage.stageArn,
-      webAclArn: webAcl.attrArn,
-    });
-    // The stage ARN is built from names, not a reference: without this the association could be created first.
-    association.node.addDependency(this.api.deploymentStage);
-  }
 
   private acknowledgeFindings(): void {
     const { environment } = this.props;

@@ -112,8 +112,8 @@ function synthesize(envName: 'dev' | 'test' | 'prod') {
 const DATA_MART_SECRET_READERS = {
   master: ['mart/MigrateFunctionServiceRole', 'mart/RotateLoginSecretsFunctionServiceRole'],
   reader: [
-    'api/ExportWorkerFunctionServiceRole',
-    'api/MartQueryFunctionServiceRole',
+    'api/ExportsExportWorkerFunctionServiceRole',
+    'api/MartsMartQueryFunctionServiceRole',
     'mart/MigrateFunctionServiceRole',
     'mart/RotateLoginSecretsFunctionServiceRole',
   ],

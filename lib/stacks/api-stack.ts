@@ -11,7 +11,7 @@ import { API_ENV } from '../../lambda/api-shared/env';
 import { ApiAuth } from '../constructs/api-auth';
 import { type ApiFunctionSettings, apiFunction } from '../constructs/api-function';
 import { type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
-import { gatewayErrorTemplate } from '../constructs/api-templates';
+import { accessLogFormat, addJsonGatewayResponses } from '../constructs/api-gateway-defaults';
 import { addApiWebAcl } from '../constructs/api-web-acl';
 import { ExportJobsStore } from '../constructs/export-jobs';
 import { EXPORT_WORKER_TIMEOUT, ExportRoutes } from '../constructs/export-routes';
@@ -48,25 +48,6 @@ export interface ApiStackProps extends StackProps {
 export const API_STAGE_NAME = 'live';
 /** Lifetime of presigned upload and download URLs. */
 export const PRESIGNED_URL_EXPIRY = Duration.minutes(15);
-
-/** Gateway responses (errors raised by API Gateway itself) and the status each answers with. */
-const GATEWAY_RESPONSES: readonly [string, apigw.ResponseType, string | undefined][] = [
-  ['BadRequestBody', apigw.ResponseType.BAD_REQUEST_BODY, '400'],
-  ['BadRequestParameters', apigw.ResponseType.BAD_REQUEST_PARAMETERS, '400'],
-  ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401'],
-  ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403'],
-  ['MissingAuthenticationToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '403'],
-  ['WafFiltered', apigw.ResponseType.WAF_FILTERED, '403'],
-  ['ResourceNotFound', apigw.ResponseType.RESOURCE_NOT_FOUND, '404'],
-  ['RequestTooLarge', apigw.ResponseType.REQUEST_TOO_LARGE, '413'],
-  ['UnsupportedMediaType', apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, '415'],
-  ['Throttled', apigw.ResponseType.THROTTLED, '429'],
-  ['QuotaExceeded', apigw.ResponseType.QUOTA_EXCEEDED, '429'],
-  ['IntegrationTimeout', apigw.ResponseType.INTEGRATION_TIMEOUT, '504'],
-  // The defaults keep the status API Gateway chose; they only make the body JSON with the request id.
-  ['Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined],
-  ['Default5xx', apigw.ResponseType.DEFAULT_5XX, undefined],
-];
 
 /**
  * The REST API of one environment: document ingestion straight to S3, presigned uploads, export jobs through SQS and
@@ -142,13 +123,7 @@ export class ApiStack extends Stack {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    for (const [responseId, type, statusCode] of GATEWAY_RESPONSES) {
-      this.api.addGatewayResponse(responseId, {
-        type,
-        statusCode,
-        templates: { 'application/json': gatewayErrorTemplate() },
-      });
-    }
+    addJsonGatewayResponses(this.api);
 
     this.exportJobs = new ExportJobsStore(this, 'ExportJobs', {
       key: props.key,
@@ -256,7 +231,7 @@ export class ApiStack extends Stack {
       landing: props.zones.landing,
       key: props.key,
       validator: this.validator,
-      callerContextVariable: callerContextVariable(props.environment),
+      callerContextVariable: this.auth.callerContextVariable,
       uploadUrlFunction: uploadUrl,
       eventBuffering: {
         sizeMiB: props.environment.events.bufferSizeMiB,
@@ -413,47 +388,4 @@ export class ApiStack extends Stack {
       });
     }
   }
-}
-
-/** Context variable naming the caller, stored as object metadata, per auth type. */
-function callerContextVariable(environment: EnvironmentConfig): string {
-  switch (environment.api.auth.type) {
-    case 'iam':
-      return 'context.identity.userArn';
-    case 'lambda-authorizer':
-      return 'context.authorizer.principalId';
-    default:
-      return 'context.authorizer.claims.sub';
-  }
-}
-
-/** One JSON line per request: who, what, how it ended, and why when it failed. */
-function accessLogFormat(): apigw.AccessLogFormat {
-  const field = apigw.AccessLogField;
-  return apigw.AccessLogFormat.custom(
-    JSON.stringify({
-      requestId: field.contextRequestId(),
-      extendedRequestId: field.contextExtendedRequestId(),
-      requestTime: field.contextRequestTime(),
-      ip: field.contextIdentitySourceIp(),
-      userAgent: field.contextIdentityUserAgent(),
-      caller: field.contextIdentityCaller(),
-      user: field.contextIdentityUser(),
-      principalId: field.contextAuthorizerPrincipalId(),
-      httpMethod: field.contextHttpMethod(),
-      resourcePath: field.contextResourcePath(),
-      path: field.contextPath(),
-      status: field.contextStatus(),
-      protocol: field.contextProtocol(),
-      responseLength: field.contextResponseLength(),
-      responseLatency: field.contextResponseLatency(),
-      integrationStatus: field.contextIntegrationStatus(),
-      integrationLatency: field.contextIntegrationLatency(),
-      errorType: field.contextErrorResponseType(),
-      errorMessage: field.contextErrorMessage(),
-      authorizerError: field.contextAuthorizerError(),
-      wafStatus: field.contextWafStatus(),
-      xrayTraceId: field.contextXrayTraceId(),
-    }),
-  );
 }

@@ -6,6 +6,7 @@ import { API_STAGE_NAME, ApiStack } from '../lib/stacks/api-stack';
 import { CatalogStack } from '../lib/stacks/catalog-stack';
 import { DataMartStack } from '../lib/stacks/data-mart-stack';
 import { IamStack } from '../lib/stacks/iam-stack';
+import { grantIntegrationTest } from '../lib/stacks/integration-test-access';
 import { NetworkStack } from '../lib/stacks/network-stack';
 import { OperationsStack } from '../lib/stacks/operations-stack';
 import { OrchestrationStack } from '../lib/stacks/orchestration-stack';
@@ -63,8 +64,6 @@ export class DataPlatformStage extends Stage {
       storage,
       dataAnalystRole: iam.dataAnalystRole,
     });
-    // The post-deploy test queries the curated table of its sample through the workgroup, as an analyst would.
-    catalog.grantCuratedQuery('IntegrationTestQueryPolicy', iam.integrationTestRole);
     const orchestration = new OrchestrationStack(this, 'Orchestration', {
       ...common,
       stackName: stackName('orchestration'),
@@ -83,7 +82,6 @@ export class DataPlatformStage extends Stage {
       key: storage.key,
       zones: storage.zones,
       mart: dataMart,
-      invokerRoles: [iam.integrationTestRole],
       alarmTopic: orchestration.alertTopic,
     });
 
@@ -106,6 +104,10 @@ export class DataPlatformStage extends Stage {
         exports: { queue: api.exportJobs.deadLetterQueue, alarm: api.exportJobs.deadLetterAlarm },
       },
     });
+
+    // Last, once every stack exists: what the post-deploy integration test may do, in the stacks that own it (the Iam
+    // stack keeps the role's own inspection policy). See lib/stacks/integration-test-access.ts.
+    grantIntegrationTest(iam.integrationTestRole, { api, catalog, dataMart, storage, datasets, environment });
 
     this.output(iam, 'IntegrationTestRoleArn', iam.integrationTestRole.roleArn);
     this.output(network, 'VpcId', network.vpc.vpcId);

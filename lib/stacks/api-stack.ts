@@ -1,12 +1,10 @@
-import { Duration, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
-import { martBatchPrefix } from '../../lambda/batch/contract';
 import { API_ENV } from '../../lambda/api-shared/env';
 import { ApiAuth } from '../constructs/api-auth';
 import { type ApiFunctionSettings, apiFunction } from '../constructs/api-function';
@@ -16,7 +14,6 @@ import { addApiWebAcl } from '../constructs/api-web-acl';
 import { ExportJobsStore } from '../constructs/export-jobs';
 import { EXPORT_WORKER_TIMEOUT, ExportRoutes } from '../constructs/export-routes';
 import { type AddRoute, IngestionRoutes } from '../constructs/ingestion-routes';
-import { GrantPolicy } from '../constructs/grant-policy';
 import { MartRoutes } from '../constructs/mart-routes';
 import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { MartAccess } from './data-mart-stack';
@@ -32,14 +29,9 @@ export interface ApiStackProps extends StackProps {
   /** The platform KMS key (logs, job table, queues, objects). */
   readonly key: kms.IKey;
   /** The zone buckets the API uses (StorageStack.zones): their grants and synth-time names. */
-  readonly zones: { readonly landing: ZoneBucket; readonly artifacts: ZoneBucket; readonly curated: ZoneBucket };
-  /** The data mart: the API functions read it as its reader login, the integration test as its loader login. */
+  readonly zones: { readonly landing: ZoneBucket; readonly artifacts: ZoneBucket };
+  /** The data mart: the API functions read it as its reader login. */
   readonly mart: MartAccess;
-  /**
-   * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
-   * user pool created here they may manage throwaway test users in it and sign them in. @default []
-   */
-  readonly invokerRoles?: readonly iam.IRole[];
   /** Topic notified by the export dead-letter alarm. @default - the alarm has no action */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -160,38 +152,6 @@ export class ApiStack extends Stack {
     });
     this.applyRouteThrottling();
 
-    if (api.auth.type === 'iam' && (props.invokerRoles ?? []).length > 0) {
-      const invokePolicy = new iam.Policy(this, 'InvokePolicy', {
-        roles: [...(props.invokerRoles ?? [])],
-        statements: [
-          new iam.PolicyStatement({
-            actions: ['execute-api:Invoke'],
-            resources: [this.api.arnForExecuteApi('*', '/*', API_STAGE_NAME)],
-          }),
-        ],
-      });
-      const restApiId = `<${this.getLogicalId(this.api.node.defaultChild as apigw.CfnRestApi)}>`;
-      // A literal with @aws-cdk/core:enablePartitionLiterals, else the pseudo parameter as cdk-nag renders it.
-      const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
-      Validations.of(invokePolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${this.region}:${this.account}:${restApiId}/${API_STAGE_NAME}/*/*]`,
-        reason: 'Every route of this API on its one stage: the roles call the whole API (all routes require IAM auth)',
-      });
-    }
-
-    const pool = this.auth.userPool;
-    if (api.auth.type === 'cognito' && pool && (props.invokerRoles ?? []).length > 0) {
-      pool.grant(
-        new GrantPolicy(this, 'TestUsersPolicy', { roles: [...(props.invokerRoles ?? [])] }),
-        'cognito-idp:AdminCreateUser',
-        'cognito-idp:AdminSetUserPassword',
-        'cognito-idp:AdminInitiateAuth',
-        'cognito-idp:AdminDeleteUser',
-      );
-    }
-
-    if ((props.invokerRoles ?? []).length > 0) this.allowDataPathTest([...(props.invokerRoles ?? [])]);
-
     if (api.waf.enabled) {
       addApiWebAcl(this, this.api.deploymentStage, {
         name: `${prefix}-api`,
@@ -290,52 +250,6 @@ export class ApiStack extends Stack {
     const stage = this.api.deploymentStage.node.defaultChild as apigw.CfnStage;
     const stageWide = (stage.methodSettings ?? []) as apigw.CfnStage.MethodSettingProperty[];
     stage.methodSettings = [...stageWide, ...settings];
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // Integration test
-  // ---------------------------------------------------------------------------------------------------------------
-
-  /**
-   * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
-   * follow its run and batch in audit, query the mart and delete its own sample rows through the Data API as the
-   * loader login (never the master; single statements), remove its batch's `_mart/` CSV from curated, and, when the
-   * environment's auth gives the test no identity for the API, put its sample straight into landing. It follows the
-   * batch through audit only, so it needs no Step Functions permission.
-   */
-  private allowDataPathTest(roles: iam.IRole[]): void {
-    const { props } = this;
-    const { environment } = props;
-    const datasets = props.datasets.filter((dataset) => dataset.mart.enabled).map((dataset) => dataset.name);
-    if (datasets.length === 0) return;
-    // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
-    const policy = new GrantPolicy(this, 'DataPathTestPolicy', { roles });
-    // As the loader (see lambda/shared/mart-connection.ts for why there is no tester login), single statements only.
-    props.mart.grantDataApi(policy, 'loader', { transactions: false });
-    // `_mart/<dataset>/batch_id=*/*`: the CSV of any batch of the dataset (the test's batch id is known only at run time).
-    for (const name of datasets) {
-      props.zones.curated.grantDelete(
-        policy,
-        `${martBatchPrefix(name, '*')}*`,
-        "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
-      );
-    }
-    const auth = environment.api.auth;
-    // No identity for the API (existing pool or authorizer), or a pool whose MFA a throwaway user cannot answer.
-    const putsIntoLanding =
-      auth.type === 'cognito-existing' ||
-      auth.type === 'lambda-authorizer' ||
-      (auth.type === 'cognito' && auth.mfa === 'required');
-    if (putsIntoLanding) {
-      for (const name of datasets) {
-        props.zones.landing.grantWrite(
-          policy,
-          `${name}/ingest_date=*`,
-          'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
-          { multipart: false },
-        );
-      }
-    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -37,13 +37,14 @@ export class DataPlatformStage extends Stage {
 
     const prefix = `${platform.prefix}-${environment.name}`;
     const stackName = (stack: string) => `${prefix}-${stack}`;
-    const common = { prefix, environment, deploymentAccount: platform.deployment.account };
+    const common = { prefix, environment };
 
     const storage = new StorageStack(this, 'Storage', { ...common, stackName: stackName('storage') });
     const network = new NetworkStack(this, 'Network', { ...common, stackName: stackName('network'), key: storage.key });
     const iam = new IamStack(this, 'Iam', {
       ...common,
       stackName: stackName('iam'),
+      deploymentAccount: platform.deployment.account,
       storage,
       integrationTestCaller: props.integrationTestCaller,
     });
@@ -71,7 +72,6 @@ export class DataPlatformStage extends Stage {
       storage,
       curateJobName: catalog.curateJobName,
       dataMart,
-      loadMartFunction: dataMart.loadMartFunction,
     });
     // The curate job must exist before the state machines that start it.
     orchestration.addStackDependency(catalog, 'the state machines start the curate job');

@@ -23,7 +23,6 @@ export interface ApiStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  readonly deploymentAccount: string;
   /** Every configured dataset: the dataset routes accept these names; mart-enabled ones are readable. */
   readonly datasets: readonly DatasetConfig[];
   /** The platform KMS key (logs, job table, queues, objects). */

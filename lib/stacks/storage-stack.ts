@@ -13,8 +13,6 @@ export interface StorageStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`: prefixes resource names. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  /** Account of the delivery pipeline (unused here; kept so every stack takes the same common props). */
-  readonly deploymentAccount: string;
 }
 
 /** The four zones of the data lake. */

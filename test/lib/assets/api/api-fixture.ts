@@ -23,9 +23,9 @@ export function buildApiStack(
   const environment: EnvironmentConfig = { ...base, api: { ...base.api, ...apiOverride } };
   const config = exampleConfig();
   const env = { account: environment.account, region: environment.region };
-  const common = { prefix: `dp-${envName}`, environment, deploymentAccount: config.platform.deployment.account, env };
+  const common = { prefix: `dp-${envName}`, environment, env };
   const storage = new StorageStack(app, 'Storage', common);
-  const iam = new IamStack(app, 'Iam', { ...common, storage });
+  const iam = new IamStack(app, 'Iam', { ...common, deploymentAccount: config.platform.deployment.account, storage });
   // Like the DataMart stack's secrets: encrypted with the platform key of the Storage stack (imported, so they add
   // no resource; the real ones live in the DataMart stack). The grants are the DataMart stack's own (MartDataApi).
   const secretArn = (name: string) =>

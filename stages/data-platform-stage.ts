@@ -6,6 +6,7 @@ import { API_STAGE_NAME, ApiStack } from '../lib/stacks/api-stack';
 import { CatalogStack } from '../lib/stacks/catalog-stack';
 import { DataMartStack } from '../lib/stacks/data-mart-stack';
 import { IamStack } from '../lib/stacks/iam-stack';
+import { grantIntegrationTest } from '../lib/stacks/integration-test-access';
 import { NetworkStack } from '../lib/stacks/network-stack';
 import { OperationsStack } from '../lib/stacks/operations-stack';
 import { OrchestrationStack } from '../lib/stacks/orchestration-stack';
@@ -36,13 +37,14 @@ export class DataPlatformStage extends Stage {
 
     const prefix = `${platform.prefix}-${environment.name}`;
     const stackName = (stack: string) => `${prefix}-${stack}`;
-    const common = { prefix, environment, deploymentAccount: platform.deployment.account };
+    const common = { prefix, environment };
 
     const storage = new StorageStack(this, 'Storage', { ...common, stackName: stackName('storage') });
     const network = new NetworkStack(this, 'Network', { ...common, stackName: stackName('network'), key: storage.key });
     const iam = new IamStack(this, 'Iam', {
       ...common,
       stackName: stackName('iam'),
+      deploymentAccount: platform.deployment.account,
       storage,
       integrationTestCaller: props.integrationTestCaller,
     });
@@ -63,8 +65,6 @@ export class DataPlatformStage extends Stage {
       storage,
       dataAnalystRole: iam.dataAnalystRole,
     });
-    // The post-deploy test queries the curated table of its sample through the workgroup, as an analyst would.
-    catalog.grantCuratedQuery('IntegrationTestQueryPolicy', iam.integrationTestRole);
     const orchestration = new OrchestrationStack(this, 'Orchestration', {
       ...common,
       stackName: stackName('orchestration'),
@@ -72,7 +72,6 @@ export class DataPlatformStage extends Stage {
       storage,
       curateJobName: catalog.curateJobName,
       dataMart,
-      loadMartFunction: dataMart.loadMartFunction,
     });
     // The curate job must exist before the state machines that start it.
     orchestration.addStackDependency(catalog, 'the state machines start the curate job');
@@ -83,7 +82,6 @@ export class DataPlatformStage extends Stage {
       key: storage.key,
       zones: storage.zones,
       mart: dataMart,
-      invokerRoles: [iam.integrationTestRole],
       alarmTopic: orchestration.alertTopic,
     });
 
@@ -106,6 +104,10 @@ export class DataPlatformStage extends Stage {
         exports: { queue: api.exportJobs.deadLetterQueue, alarm: api.exportJobs.deadLetterAlarm },
       },
     });
+
+    // Last, once every stack exists: what the post-deploy integration test may do, in the stacks that own it (the Iam
+    // stack keeps the role's own inspection policy). See lib/stacks/integration-test-access.ts.
+    grantIntegrationTest(iam.integrationTestRole, { api, catalog, dataMart, storage, datasets, environment });
 
     this.output(iam, 'IntegrationTestRoleArn', iam.integrationTestRole.roleArn);
     this.output(network, 'VpcId', network.vpc.vpcId);

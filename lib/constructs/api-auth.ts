@@ -27,10 +27,13 @@ export class ApiAuth extends Construct {
   readonly userPoolClient?: cognito.UserPoolClient;
   /** The authorizer, except for IAM auth. */
   readonly authorizer?: apigw.IAuthorizer;
+  /** Context variable naming the caller (the objects route stores it as object metadata). */
+  readonly callerContextVariable: string;
 
   constructor(scope: Construct, id: string, props: ApiAuthProps) {
     super(scope, id);
     const { auth } = props;
+    this.callerContextVariable = callerContextVariable(auth);
     switch (auth.type) {
       case 'cognito': {
         const pool = new cognito.UserPool(this, 'UserPool', {
@@ -81,5 +84,17 @@ export class ApiAuth extends Construct {
     }
     this.authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [this.userPool] });
     this.methodOptions = { authorizationType: apigw.AuthorizationType.COGNITO, authorizer: this.authorizer };
+  }
+}
+
+/** Context variable naming the caller, per auth type. */
+function callerContextVariable(auth: ApiAuthConfig): string {
+  switch (auth.type) {
+    case 'iam':
+      return 'context.identity.userArn';
+    case 'lambda-authorizer':
+      return 'context.authorizer.principalId';
+    default:
+      return 'context.authorizer.claims.sub';
   }
 }

@@ -1,23 +1,20 @@
-import { Duration, type RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DatasetConfig, EnvironmentConfig } from '../../config/schema';
-import { martBatchPrefix } from '../../lambda/batch/contract';
-import { API_ENV } from '../../lambda/api-shared/contract';
-import { martTablesFromDatasets } from '../../lambda/api-shared/contract';
+import { UPLOAD_URL_ENV } from '../../lambda/upload-url/contract';
 import { ApiAuth } from '../constructs/api-auth';
-import { API_ROUTES, type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
-import { gatewayErrorTemplate } from '../constructs/api-templates';
+import { type ApiFunctionSettings, apiFunction } from '../constructs/api-function';
+import { type ApiRouteKey, splitRouteKey } from '../assets/api/routes';
+import { accessLogFormat, addJsonGatewayResponses } from '../constructs/api-gateway-defaults';
+import { addApiWebAcl } from '../constructs/api-web-acl';
 import { ExportJobsStore } from '../constructs/export-jobs';
-import { IngestionRoutes } from '../constructs/ingestion-routes';
-import { GrantPolicy } from '../constructs/grant-policy';
-import { PlatformFunction } from '../constructs/platform-function';
+import { EXPORT_WORKER_TIMEOUT, ExportRoutes } from '../constructs/export-routes';
+import { type AddRoute, IngestionRoutes } from '../constructs/ingestion-routes';
+import { MartRoutes } from '../constructs/mart-routes';
 import type { ZoneBucket } from '../constructs/zone-bucket';
 import type { MartAccess } from './data-mart-stack';
 import { removalPolicyOf } from '../constructs/removal-policy';
@@ -26,20 +23,14 @@ export interface ApiStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  readonly deploymentAccount: string;
   /** Every configured dataset: the dataset routes accept these names; mart-enabled ones are readable. */
   readonly datasets: readonly DatasetConfig[];
   /** The platform KMS key (logs, job table, queues, objects). */
   readonly key: kms.IKey;
   /** The zone buckets the API uses (StorageStack.zones): their grants and synth-time names. */
-  readonly zones: { readonly landing: ZoneBucket; readonly artifacts: ZoneBucket; readonly curated: ZoneBucket };
-  /** The data mart: the API functions read it as its reader login, the integration test as its loader login. */
+  readonly zones: { readonly landing: ZoneBucket; readonly artifacts: ZoneBucket };
+  /** The data mart: the API functions read it as its reader login. */
   readonly mart: MartAccess;
-  /**
-   * Roles that call the API after each deploy (the integration-test role): with IAM auth they may invoke it; with a
-   * user pool created here they may manage throwaway test users in it and sign them in. @default []
-   */
-  readonly invokerRoles?: readonly iam.IRole[];
   /** Topic notified by the export dead-letter alarm. @default - the alarm has no action */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -48,32 +39,6 @@ export interface ApiStackProps extends StackProps {
 export const API_STAGE_NAME = 'live';
 /** Lifetime of presigned upload and download URLs. */
 export const PRESIGNED_URL_EXPIRY = Duration.minutes(15);
-/** Days an export job and its status are kept. */
-export const EXPORT_RETENTION_DAYS = 7;
-/** Below API Gateway's 29 s integration timeout, so a slow query still gets a JSON answer from the function. */
-export const MART_QUERY_TIMEOUT = Duration.seconds(25);
-const EXPORT_WORKER_TIMEOUT = Duration.minutes(10);
-const EXPORT_OBJECTS_REASON =
-  'Export files under artifacts/exports/ only: each job writes or reads its own exports/<id>.csv';
-
-/** Gateway responses (errors raised by API Gateway itself) and the status each answers with. */
-const GATEWAY_RESPONSES: readonly [string, apigw.ResponseType, string | undefined][] = [
-  ['BadRequestBody', apigw.ResponseType.BAD_REQUEST_BODY, '400'],
-  ['BadRequestParameters', apigw.ResponseType.BAD_REQUEST_PARAMETERS, '400'],
-  ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401'],
-  ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403'],
-  ['MissingAuthenticationToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '403'],
-  ['WafFiltered', apigw.ResponseType.WAF_FILTERED, '403'],
-  ['ResourceNotFound', apigw.ResponseType.RESOURCE_NOT_FOUND, '404'],
-  ['RequestTooLarge', apigw.ResponseType.REQUEST_TOO_LARGE, '413'],
-  ['UnsupportedMediaType', apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, '415'],
-  ['Throttled', apigw.ResponseType.THROTTLED, '429'],
-  ['QuotaExceeded', apigw.ResponseType.QUOTA_EXCEEDED, '429'],
-  ['IntegrationTimeout', apigw.ResponseType.INTEGRATION_TIMEOUT, '504'],
-  // The defaults keep the status API Gateway chose; they only make the body JSON with the request id.
-  ['Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined],
-  ['Default5xx', apigw.ResponseType.DEFAULT_5XX, undefined],
-];
 
 /**
  * The REST API of one environment: document ingestion straight to S3, presigned uploads, export jobs through SQS and
@@ -89,6 +54,10 @@ export class ApiStack extends Stack {
   readonly routes: ApiRouteKey[] = [];
   /** The dataset routes (objects, events, uploads) and what they write with: roles, event streams. */
   readonly ingestion: IngestionRoutes;
+  /** The export job routes and their functions (request, status, worker). */
+  readonly exports: ExportRoutes;
+  /** The data mart query route and its function. */
+  readonly marts: MartRoutes;
 
   /** Route key -> its method. */
   private readonly routeMethods = new Map<string, { resourcePath: string; httpMethod: string }[]>();
@@ -145,13 +114,7 @@ export class ApiStack extends Stack {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    for (const [responseId, type, statusCode] of GATEWAY_RESPONSES) {
-      this.api.addGatewayResponse(responseId, {
-        type,
-        statusCode,
-        templates: { 'application/json': gatewayErrorTemplate() },
-      });
-    }
+    addJsonGatewayResponses(this.api);
 
     this.exportJobs = new ExportJobsStore(this, 'ExportJobs', {
       key: props.key,
@@ -162,44 +125,38 @@ export class ApiStack extends Stack {
     });
 
     const v1 = this.api.root.addResource('v1');
-    this.ingestion = this.addDatasetRoutes(v1, removalPolicy);
-    this.addExportRoutes(v1, removalPolicy);
-    this.addMartRoutes(v1, removalPolicy);
+    const functions = { key: props.key, logRetentionDays: environment.logRetentionDays, removalPolicy };
+    const addRoute: AddRoute = (resource, integration, route, options) =>
+      this.addRoute(resource, integration, route, options);
+    this.ingestion = this.addDatasetRoutes(v1, functions, addRoute);
+    this.exports = new ExportRoutes(this, 'Exports', {
+      ...functions,
+      api: this.api,
+      parent: v1,
+      datasets: props.datasets,
+      jobs: this.exportJobs,
+      artifacts: props.zones.artifacts,
+      mart: props.mart,
+      downloadUrlExpiry: PRESIGNED_URL_EXPIRY,
+      validator: this.validator,
+      addRoute,
+    });
+    this.marts = new MartRoutes(this, 'Marts', {
+      ...functions,
+      parent: v1,
+      datasets: props.datasets,
+      mart: props.mart,
+      validator: this.validator,
+      addRoute,
+    });
     this.applyRouteThrottling();
 
-    if (api.auth.type === 'iam' && (props.invokerRoles ?? []).length > 0) {
-      const invokePolicy = new iam.Policy(this, 'InvokePolicy', {
-        roles: [...(props.invokerRoles ?? [])],
-        statements: [
-          new iam.PolicyStatement({
-            actions: ['execute-api:Invoke'],
-            resources: [this.api.arnForExecuteApi('*', '/*', API_STAGE_NAME)],
-          }),
-        ],
-      });
-      const restApiId = `<${this.getLogicalId(this.api.node.defaultChild as apigw.CfnRestApi)}>`;
-      // A literal with @aws-cdk/core:enablePartitionLiterals, else the pseudo parameter as cdk-nag renders it.
-      const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
-      Validations.of(invokePolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${this.region}:${this.account}:${restApiId}/${API_STAGE_NAME}/*/*]`,
-        reason: 'Every route of this API on its one stage: the roles call the whole API (all routes require IAM auth)',
+    if (api.waf.enabled) {
+      addApiWebAcl(this, this.api.deploymentStage, {
+        name: `${prefix}-api`,
+        rateLimitPer5Minutes: api.waf.rateLimitPer5Minutes,
       });
     }
-
-    const pool = this.auth.userPool;
-    if (api.auth.type === 'cognito' && pool && (props.invokerRoles ?? []).length > 0) {
-      pool.grant(
-        new GrantPolicy(this, 'TestUsersPolicy', { roles: [...(props.invokerRoles ?? [])] }),
-        'cognito-idp:AdminCreateUser',
-        'cognito-idp:AdminSetUserPassword',
-        'cognito-idp:AdminInitiateAuth',
-        'cognito-idp:AdminDeleteUser',
-      );
-    }
-
-    if ((props.invokerRoles ?? []).length > 0) this.allowDataPathTest([...(props.invokerRoles ?? [])]);
-
-    if (api.waf.enabled) this.addWebAcl(api.waf.rateLimitPer5Minutes);
     this.acknowledgeFindings();
   }
 
@@ -211,15 +168,19 @@ export class ApiStack extends Stack {
    * POST /v1/datasets/{dataset}/objects (S3), /events (Firehose), /uploads (presigned URL): shared by every dataset,
    * which adds no API resource; an unknown dataset gets a JSON 404 (see IngestionRoutes).
    */
-  private addDatasetRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): IngestionRoutes {
+  private addDatasetRoutes(v1: apigw.Resource, functions: ApiFunctionSettings, addRoute: AddRoute): IngestionRoutes {
     const { props } = this;
     const names = props.datasets.map((dataset) => dataset.name);
-    const uploadUrl = this.apiFunction('UploadUrlFunction', 'upload-url', removalPolicy, {
-      [API_ENV.landingBucket]: props.zones.landing.bucketName,
-      [API_ENV.kmsKeyArn]: props.key.keyArn,
-      [API_ENV.datasets]: JSON.stringify(names),
-      [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
-      [API_ENV.maxUploadBytes]: String(props.environment.api.maxUploadBytes),
+    const uploadUrl = apiFunction(this, 'UploadUrlFunction', {
+      ...functions,
+      handlerDir: 'upload-url',
+      environment: {
+        [UPLOAD_URL_ENV.landingBucket]: props.zones.landing.bucketName,
+        [UPLOAD_URL_ENV.kmsKeyArn]: props.key.keyArn,
+        [UPLOAD_URL_ENV.datasets]: JSON.stringify(names),
+        [UPLOAD_URL_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
+        [UPLOAD_URL_ENV.maxUploadBytes]: String(props.environment.api.maxUploadBytes),
+      },
     });
     return new IngestionRoutes(this, 'Ingestion', {
       api: this.api,
@@ -229,103 +190,16 @@ export class ApiStack extends Stack {
       landing: props.zones.landing,
       key: props.key,
       validator: this.validator,
-      callerContextVariable: callerContextVariable(props.environment),
+      callerContextVariable: this.auth.callerContextVariable,
       uploadUrlFunction: uploadUrl,
       eventBuffering: {
         sizeMiB: props.environment.events.bufferSizeMiB,
         intervalSeconds: props.environment.events.bufferIntervalSeconds,
       },
-      logRetentionDays: props.environment.logRetentionDays,
-      removalPolicy,
-      addRoute: (resource, integration, route, options) => this.addRoute(resource, integration, route, options),
+      logRetentionDays: functions.logRetentionDays,
+      removalPolicy: functions.removalPolicy,
+      addRoute,
     });
-  }
-
-  /** POST /v1/exports -> job table + queue -> worker; GET /v1/exports/{id}. */
-  private addExportRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
-    const { props } = this;
-    const { table, queue } = this.exportJobs;
-    const martTables = JSON.stringify(martTablesFromDatasets(props.datasets));
-
-    const request = this.apiFunction('ExportRequestFunction', 'export-request', removalPolicy, {
-      [API_ENV.exportsTable]: table.tableName,
-      [API_ENV.exportQueueUrl]: queue.queueUrl,
-      [API_ENV.martTables]: martTables,
-      [API_ENV.exportRetentionDays]: String(EXPORT_RETENTION_DAYS),
-    });
-    table.grant(request, 'dynamodb:PutItem');
-    queue.grant(request, 'sqs:SendMessage');
-    // The job table and queue are encrypted with the platform key.
-    props.key.grant(request, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
-
-    const status = this.apiFunction('ExportStatusFunction', 'export-status', removalPolicy, {
-      [API_ENV.exportsTable]: table.tableName,
-      [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
-      [API_ENV.urlExpirySeconds]: String(PRESIGNED_URL_EXPIRY.toSeconds()),
-    });
-    table.grant(status, 'dynamodb:GetItem');
-    props.key.grant(status, 'kms:Decrypt');
-    props.zones.artifacts.grantRead(status, 'exports/*', EXPORT_OBJECTS_REASON);
-
-    const worker = this.apiFunction(
-      'ExportWorkerFunction',
-      'export-worker',
-      removalPolicy,
-      {
-        ...this.martEnvironment(martTables),
-        [API_ENV.exportsTable]: table.tableName,
-        [API_ENV.artifactsBucket]: props.zones.artifacts.bucketName,
-        [API_ENV.kmsKeyArn]: props.key.keyArn,
-        // The Data API returns at most 1 MB per statement: 1000 rows leaves room for about 1 KB per row.
-        [API_ENV.exportPageRows]: '1000',
-      },
-      { timeout: EXPORT_WORKER_TIMEOUT, memorySize: 512 },
-    );
-    table.grant(worker, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    props.key.grant(worker, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
-    props.zones.artifacts.grantWrite(worker, 'exports/*', EXPORT_OBJECTS_REASON);
-    props.mart.grantDataApi(worker, 'reader');
-    worker.addEventSource(new lambdaEvents.SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
-
-    const exportModel = this.api.addModel('ExportRequest', {
-      contentType: 'application/json',
-      modelName: 'ExportRequest',
-      schema: {
-        schema: apigw.JsonSchemaVersion.DRAFT4,
-        type: apigw.JsonSchemaType.OBJECT,
-        required: ['table'],
-        properties: {
-          table: { type: apigw.JsonSchemaType.STRING, minLength: 1, maxLength: 64 },
-          filters: { type: apigw.JsonSchemaType.ARRAY, maxItems: 20 },
-          format: { type: apigw.JsonSchemaType.STRING, enum: ['csv'] },
-        },
-      },
-    });
-    const exportsResource = v1.addResource('exports');
-    this.addRoute(exportsResource, new apigw.LambdaIntegration(request), API_ROUTES.requestExport, {
-      requestValidator: this.validator,
-      requestModels: { 'application/json': exportModel },
-    });
-    this.addRoute(exportsResource.addResource('{id}'), new apigw.LambdaIntegration(status), API_ROUTES.exportStatus, {
-      requestValidator: this.validator,
-      requestParameters: { 'method.request.path.id': true },
-    });
-  }
-
-  /** GET /v1/marts/{table}: read-only, whitelisted, keyset-paginated. */
-  private addMartRoutes(v1: apigw.Resource, removalPolicy: RemovalPolicy): void {
-    const martTables = JSON.stringify(martTablesFromDatasets(this.props.datasets));
-    const query = this.apiFunction('MartQueryFunction', 'mart-query', removalPolicy, this.martEnvironment(martTables), {
-      timeout: MART_QUERY_TIMEOUT,
-      memorySize: 512,
-    });
-    this.props.mart.grantDataApi(query, 'reader');
-    this.addRoute(
-      v1.addResource('marts').addResource('{table}'),
-      new apigw.LambdaIntegration(query),
-      API_ROUTES.queryMart,
-      { requestValidator: this.validator, requestParameters: { 'method.request.path.table': true } },
-    );
   }
 
   /** Adds the one method of a route key (lib/assets/api/routes.ts) and records it (routeThrottling, OpenAPI check). */
@@ -354,7 +228,7 @@ export class ApiStack extends Stack {
       const methods = this.routeMethods.get(route);
       if (!methods) {
         throw new Error(
-          `Route "${route}" is in API_ROUTE_KEYS (lambda/shared/api-routes.ts) but ApiStack adds no such route. Fix: add the route to ApiStack or remove it from API_ROUTE_KEYS`,
+          `Route "${route}" is in API_ROUTE_KEYS (lib/assets/api/routes.ts) but ApiStack adds no such route. Fix: add the route to ApiStack or remove it from API_ROUTE_KEYS`,
         );
       }
       for (const { resourcePath, httpMethod } of methods) {
@@ -378,125 +252,8 @@ export class ApiStack extends Stack {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Functions and permissions
+  // cdk-nag
   // ---------------------------------------------------------------------------------------------------------------
-
-  private apiFunction(
-    id: string,
-    handlerDir: string,
-    removalPolicy: RemovalPolicy,
-    environment: Record<string, string>,
-    options: { timeout?: Duration; memorySize?: number } = {},
-  ): PlatformFunction {
-    const fn = new PlatformFunction(this, id, {
-      handlerDir,
-      serviceName: `api-${handlerDir}`,
-      environment,
-      timeout: options.timeout ?? Duration.seconds(10),
-      memorySize: options.memorySize,
-      logRetentionDays: this.props.environment.logRetentionDays,
-      encryptionKey: this.props.key,
-      logRemovalPolicy: removalPolicy,
-    });
-    return fn;
-  }
-
-  /** The mart tables the API may read, and the reader login's Data API target (never the master's). */
-  private martEnvironment(martTables: string): Record<string, string> {
-    return { [API_ENV.martTables]: martTables, ...this.props.mart.connectionEnvironment('reader') };
-  }
-
-  /**
-   * What the data-path integration test (scripts/integration-test/checks/data-path.ts) needs beyond calling the API:
-   * follow its run and batch in audit, query the mart and delete its own sample rows through the Data API as the
-   * loader login (never the master; single statements), remove its batch's `_mart/` CSV from curated, and, when the
-   * environment's auth gives the test no identity for the API, put its sample straight into landing. It follows the
-   * batch through audit only, so it needs no Step Functions permission.
-   */
-  private allowDataPathTest(roles: iam.IRole[]): void {
-    const { props } = this;
-    const { environment } = props;
-    const datasets = props.datasets.filter((dataset) => dataset.mart.enabled).map((dataset) => dataset.name);
-    if (datasets.length === 0) return;
-    // In this stack's policy (not the role's own, in the Iam stack, which must not depend on the DataMart stack).
-    const policy = new GrantPolicy(this, 'DataPathTestPolicy', { roles });
-    // As the loader (see lambda/shared/mart-contract.ts for why there is no tester login), single statements only.
-    props.mart.grantDataApi(policy, 'loader', { transactions: false });
-    // `_mart/<dataset>/batch_id=*/*`: the CSV of any batch of the dataset (the test's batch id is known only at run time).
-    for (const name of datasets) {
-      props.zones.curated.grantDelete(
-        policy,
-        `${martBatchPrefix(name, '*')}*`,
-        "The mart batches of this dataset under curated _mart/: the test removes its own batch's CSV",
-      );
-    }
-    const auth = environment.api.auth;
-    // No identity for the API (existing pool or authorizer), or a pool whose MFA a throwaway user cannot answer.
-    const putsIntoLanding =
-      auth.type === 'cognito-existing' ||
-      auth.type === 'lambda-authorizer' ||
-      (auth.type === 'cognito' && auth.mfa === 'required');
-    if (putsIntoLanding) {
-      for (const name of datasets) {
-        props.zones.landing.grantWrite(
-          policy,
-          `${name}/ingest_date=*`,
-          'New objects of this dataset under landing/<dataset>/ingest_date=*/, as the API writes them',
-          { multipart: false },
-        );
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // WAF and cdk-nag
-  // ---------------------------------------------------------------------------------------------------------------
-
-  /** AWS managed common and known-bad-input rules plus a per-IP rate limit, on the stage. */
-  private addWebAcl(rateLimitPer5Minutes: number): void {
-    const visibility = (metricName: string) => ({
-      cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
-      metricName,
-    });
-    const managed = (name: string, priority: number, overrides: string[] = []) => ({
-      name,
-      priority,
-      overrideAction: { none: {} },
-      statement: {
-        managedRuleGroupStatement: {
-          vendorName: 'AWS',
-          name,
-          ruleActionOverrides: overrides.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
-        },
-      },
-      visibilityConfig: visibility(name),
-    });
-    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
-      name: `${this.props.prefix}-api`,
-      scope: 'REGIONAL',
-      defaultAction: { allow: {} },
-      visibilityConfig: visibility(`${this.props.prefix}-api`),
-      rules: [
-        {
-          name: 'RateLimitPerIp',
-          priority: 0,
-          action: { block: {} },
-          statement: { rateBasedStatement: { limit: rateLimitPer5Minutes, aggregateKeyType: 'IP' } },
-          visibilityConfig: visibility('RateLimitPerIp'),
-        },
-        // Documents up to API Gateway's 10 MB are the point of the ingestion route: the 8 KB body rule only counts.
-        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
-      ],
-    });
-    const association = new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
-      resourceArn: this.api.deploymentStage.stageArn,
-      webAclArn: webAcl.attrArn,
-    });
-    // The stage ARN is built from names, not a reference: without this the association could be created first.
-    association.node.addDependency(this.api.deploymentStage);
-  }
 
   private acknowledgeFindings(): void {
     const { environment } = this.props;
@@ -544,47 +301,4 @@ export class ApiStack extends Stack {
       });
     }
   }
-}
-
-/** Context variable naming the caller, stored as object metadata, per auth type. */
-function callerContextVariable(environment: EnvironmentConfig): string {
-  switch (environment.api.auth.type) {
-    case 'iam':
-      return 'context.identity.userArn';
-    case 'lambda-authorizer':
-      return 'context.authorizer.principalId';
-    default:
-      return 'context.authorizer.claims.sub';
-  }
-}
-
-/** One JSON line per request: who, what, how it ended, and why when it failed. */
-function accessLogFormat(): apigw.AccessLogFormat {
-  const field = apigw.AccessLogField;
-  return apigw.AccessLogFormat.custom(
-    JSON.stringify({
-      requestId: field.contextRequestId(),
-      extendedRequestId: field.contextExtendedRequestId(),
-      requestTime: field.contextRequestTime(),
-      ip: field.contextIdentitySourceIp(),
-      userAgent: field.contextIdentityUserAgent(),
-      caller: field.contextIdentityCaller(),
-      user: field.contextIdentityUser(),
-      principalId: field.contextAuthorizerPrincipalId(),
-      httpMethod: field.contextHttpMethod(),
-      resourcePath: field.contextResourcePath(),
-      path: field.contextPath(),
-      status: field.contextStatus(),
-      protocol: field.contextProtocol(),
-      responseLength: field.contextResponseLength(),
-      responseLatency: field.contextResponseLatency(),
-      integrationStatus: field.contextIntegrationStatus(),
-      integrationLatency: field.contextIntegrationLatency(),
-      errorType: field.contextErrorResponseType(),
-      errorMessage: field.contextErrorMessage(),
-      authorizerError: field.contextAuthorizerError(),
-      wafStatus: field.contextWafStatus(),
-      xrayTraceId: field.contextXrayTraceId(),
-    }),
-  );
 }

@@ -31,7 +31,6 @@ export interface DataMartStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  readonly deploymentAccount: string;
   /** VPC with isolated subnets in subnet group 'Data'. */
   readonly vpc: ec2.IVpc;
   /** The platform key: encrypts storage, the master and login secrets, logs and function environments. */

@@ -33,6 +33,7 @@ const MAX_SESSION = Duration.hours(1);
 export class IamStack extends Stack {
   readonly dataEngineerRole: iam.IRole;
   readonly dataAnalystRole: iam.IRole;
+  /** What it may do in later stacks is granted in one place: lib/stacks/integration-test-access.ts. */
   readonly integrationTestRole: iam.IRole;
 
   constructor(scope: Construct, id: string, props: IamStackProps) {

@@ -11,8 +11,6 @@ export interface NetworkStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`: prefixes resource names. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  /** Account of the delivery pipeline (unused here; kept so every stack takes the same common props). */
-  readonly deploymentAccount: string;
   /** The platform key (Storage stack): encrypts the flow log group and the log group of aws-cdk-lib's SG provider. */
   readonly key: kms.IKey;
 }

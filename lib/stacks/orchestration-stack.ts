@@ -2,7 +2,6 @@ import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } fro
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -16,7 +15,7 @@ import { VALIDATE_ENV, validationEnvironment } from '../../lambda/validate/contr
 import { BatchStage } from '../constructs/batch-stage';
 import { ObjectStage } from '../constructs/object-stage';
 import { PlatformFunction } from '../constructs/platform-function';
-import type { MartAccess } from './data-mart-stack';
+import type { DataMartStack, MartAccess } from './data-mart-stack';
 import type { StorageStack } from './storage-stack';
 import { removalPolicyOf } from '../constructs/removal-policy';
 
@@ -30,10 +29,11 @@ export interface OrchestrationStackProps extends StackProps {
   readonly storage: Pick<StorageStack, 'key' | 'zones'>;
   /** Name of the curate Glue job (Catalog stack). */
   readonly curateJobName: string;
-  /** Audit rows and mart loads go through the Data API to the data mart, as its loader login. */
-  readonly dataMart: MartAccess;
-  /** The data mart loader (lambda/load-mart), stage B's load step for datasets with `mart.enabled`. */
-  readonly loadMartFunction: lambda.IFunction;
+  /**
+   * Audit rows go through the Data API to the data mart, as its loader login; its loader function (lambda/load-mart)
+   * is stage B's load step for datasets with `mart.enabled`.
+   */
+  readonly dataMart: MartAccess & Pick<DataMartStack, 'loadMartFunction'>;
 }
 
 /** Lease margin beyond the steps a lease covers (function start, retries of a resuming Aurora). */
@@ -112,7 +112,7 @@ export class OrchestrationStack extends Stack {
     this.batchStage = new BatchStage(this, 'BatchStage', {
       prefix,
       batchFunction: this.batchFunction,
-      loadMartFunction: props.loadMartFunction,
+      loadMartFunction: props.dataMart.loadMartFunction,
       curateJobName: props.curateJobName,
       curateJobTimeout: Duration.minutes(environment.etl.glueTimeoutMinutes),
       alertTopic: this.alertTopic,

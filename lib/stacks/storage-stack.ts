@@ -8,13 +8,12 @@ import { AuditTrail } from '../constructs/audit-trail';
 import { logProviderFunction } from '../constructs/provider-log-groups';
 import { ZoneBucket } from '../constructs/zone-bucket';
 import { removalPolicyOf } from '../constructs/removal-policy';
+import { EXPORTS_PREFIX } from '../../lambda/api-shared/contract';
 
 export interface StorageStackProps extends StackProps {
   /** `<platformPrefix>-<env>`, e.g. `dp-dev`: prefixes resource names. */
   readonly prefix: string;
   readonly environment: EnvironmentConfig;
-  /** Account of the delivery pipeline (unused here; kept so every stack takes the same common props). */
-  readonly deploymentAccount: string;
 }
 
 /** The four zones of the data lake. */
@@ -171,7 +170,7 @@ export class StorageStack extends Stack {
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: abortUploads },
         { id: 'ExpireStaging', prefix: 'staging/', expiration: Duration.days(STAGING_EXPIRATION_DAYS) },
         { id: 'ExpireQuarantine', prefix: 'quarantine/', expiration: Duration.days(QUARANTINE_EXPIRATION_DAYS) },
-        { id: 'ExpireExports', prefix: 'exports/', expiration: Duration.days(EXPORTS_EXPIRATION_DAYS) },
+        { id: 'ExpireExports', prefix: EXPORTS_PREFIX, expiration: Duration.days(EXPORTS_EXPIRATION_DAYS) },
       ],
       accessLogs: { destination: logs, prefix: 'artifacts/' },
       removal,

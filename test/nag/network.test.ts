@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../../config/schema';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { StorageStack } from '../../lib/stacks/storage-stack';
-import { exampleConfig, exampleEnvironment } from '../helpers/app';
+import { exampleEnvironment } from '../helpers/app';
 import { formatViolations, nagApp, nagViolations } from '../helpers/nag';
 
 function violationsOf(environment: EnvironmentConfig): string[] {
@@ -9,7 +9,6 @@ function violationsOf(environment: EnvironmentConfig): string[] {
   const common = {
     prefix: `dp-${environment.name}`,
     environment,
-    deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
   };
   const storage = new StorageStack(app, 'Storage', common);

@@ -14,7 +14,6 @@ test.each(['dev', 'prod'] as const)('Orchestration stack (%s) has no cdk-nag err
     storage: base.storage,
     curateJobName: `${base.prefix}-curate`,
     dataMart,
-    loadMartFunction: dataMart.loadMartFunction,
   });
   const all = formatViolations(nagViolations(app, stack));
   expect(all.filter((v) => v.startsWith('error'))).toEqual([]);

@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../../config/schema';
 import { StorageStack } from '../../lib/stacks/storage-stack';
-import { exampleConfig, exampleEnvironment } from '../helpers/app';
+import { exampleEnvironment } from '../helpers/app';
 import { formatViolations, nagApp, nagViolations } from '../helpers/nag';
 
 function violationsOf(environment: EnvironmentConfig): string[] {
@@ -8,7 +8,6 @@ function violationsOf(environment: EnvironmentConfig): string[] {
   const stack = new StorageStack(app, 'Storage', {
     prefix: `dp-${environment.name}`,
     environment,
-    deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
   });
   return formatViolations(nagViolations(app, stack));

@@ -106,14 +106,14 @@ function synthesize(envName: 'dev' | 'test' | 'prod') {
           .map((g) => g.principal),
       ),
     ].sort();
-  return { stacks, grants, readers, secretKind };
+  return { stacks, grants, readers, secretKind, roleName, idOf };
 }
 
 const DATA_MART_SECRET_READERS = {
   master: ['mart/MigrateFunctionServiceRole', 'mart/RotateLoginSecretsFunctionServiceRole'],
   reader: [
-    'api/ExportWorkerFunctionServiceRole',
-    'api/MartQueryFunctionServiceRole',
+    'api/ExportsExportWorkerFunctionServiceRole',
+    'api/MartsMartQueryFunctionServiceRole',
     'mart/MigrateFunctionServiceRole',
     'mart/RotateLoginSecretsFunctionServiceRole',
   ],
@@ -188,5 +188,26 @@ describe.each(['dev', 'test', 'prod'] as const)('the %s stage', (envName) => {
     expect(outputs).toContain('DataMartLoaderSecretArn');
     expect(outputs).not.toContain('DataMartSecretArn');
     expect(outputs).not.toContain('DataMartTestSecretArn');
+  });
+
+  test("attaches the integration-test role's policies in the stacks that own what they name", () => {
+    const attached = stage.stacks.flatMap((stack) =>
+      Object.entries<Resource>(stack.template.Resources ?? {})
+        .filter(([, resource]) => resource.Type === 'AWS::IAM::Policy')
+        .filter(([, resource]) =>
+          ((resource.Properties?.Roles as Json[] | undefined) ?? []).some(
+            (role) => stage.roleName(role, stack) === 'iam/IntegrationTestRole',
+          ),
+        )
+        .map(([id]) => `${stage.idOf(stack)}/${id.replace(/[0-9A-F]{8}$/, '')}`),
+    );
+    // IAM auth (test): it signs its requests; a user pool created by the stack (dev, prod): it manages test users.
+    const callsApi = envName === 'test' ? 'api/InvokePolicy' : 'api/TestUsersPolicy';
+    expect(attached.sort()).toEqual([
+      'api/DataPathTestPolicy',
+      callsApi,
+      'catalog/IntegrationTestQueryPolicy',
+      'iam/IntegrationTestPolicy',
+    ]);
   });
 });

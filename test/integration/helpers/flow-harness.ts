@@ -163,7 +163,6 @@ export class FlowHarness {
       storage: base.storage,
       curateJobName: `${base.prefix}-curate`,
       dataMart,
-      loadMartFunction: dataMart.loadMartFunction,
     });
     const definition = synthesizedDefinition(Template.fromStack(stack), `${base.prefix}-batches`, {
       account: base.env.account,

@@ -16,7 +16,7 @@ export interface Foundation {
   readonly prefix: string;
   readonly environment: ReturnType<typeof exampleEnvironment>;
   readonly env: { account: string; region: string };
-  readonly common: { prefix: string; environment: ReturnType<typeof exampleEnvironment>; deploymentAccount: string };
+  readonly common: { prefix: string; environment: ReturnType<typeof exampleEnvironment> };
   readonly storage: StorageStack;
   readonly iam: IamStack;
 }
@@ -25,9 +25,15 @@ export function foundation(app: App, envName: EnvironmentName = 'dev'): Foundati
   const environment = exampleEnvironment(envName);
   const prefix = `${exampleConfig().platform.prefix}-${envName}`;
   const env = { account: environment.account, region: environment.region };
-  const common = { prefix, environment, deploymentAccount: exampleConfig().platform.deployment.account };
+  const common = { prefix, environment };
   const storage = new StorageStack(app, 'Storage', { ...common, env, stackName: `${prefix}-storage` });
-  const iam = new IamStack(app, 'Iam', { ...common, env, stackName: `${prefix}-iam`, storage });
+  const iam = new IamStack(app, 'Iam', {
+    ...common,
+    env,
+    stackName: `${prefix}-iam`,
+    deploymentAccount: exampleConfig().platform.deployment.account,
+    storage,
+  });
   return { prefix, environment, env, common, storage, iam };
 }
 

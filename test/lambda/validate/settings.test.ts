@@ -85,7 +85,6 @@ describe('the function environment', () => {
       storage: base.storage,
       curateJobName: `${base.prefix}-curate`,
       dataMart,
-      loadMartFunction: dataMart.loadMartFunction,
     });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
       Environment: {

@@ -2,13 +2,12 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
 import { StorageStack } from '../../../lib/stacks/storage-stack';
-import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
+import { exampleEnvironment, testApp } from '../../helpers/app';
 
 function storageTemplate(environment: EnvironmentConfig): Template {
   const stack = new StorageStack(testApp(), 'Storage', {
     prefix: `dp-${environment.name}`,
     environment,
-    deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
   });
   return Template.fromStack(stack);

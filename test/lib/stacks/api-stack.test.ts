@@ -717,7 +717,8 @@ describe('cross-stack references', () => {
 
   test("the mart functions read the reader login's secret only, decrypting it only through Secrets Manager", () => {
     const template = templateFor('dev');
-    for (const fn of ['MartQueryFunction', 'ExportWorkerFunction']) {
+    // Logical IDs of the functions inside the route constructs (MartRoutes 'Marts', ExportRoutes 'Exports').
+    for (const fn of ['MartsMartQueryFunction', 'ExportsExportWorkerFunction']) {
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [{ Ref: Match.stringLikeRegexp(`^${fn}ServiceRole`) }],
         PolicyDocument: {

@@ -9,7 +9,7 @@ function build(name: 'dev' | 'test' | 'prod', datasets = exampleConfig().dataset
   const app = testApp();
   const environment = exampleEnvironment(name);
   const env = { account: environment.account, region: environment.region };
-  const common = { prefix: `dp-${name}`, environment, deploymentAccount: '111111111111', env };
+  const common = { prefix: `dp-${name}`, environment, env };
   const storage = new StorageStack(app, 'Storage', common);
   const network = new NetworkStack(app, 'Network', { ...common, key: storage.key });
   const stack = new DataMartStack(app, 'DataMart', {
@@ -373,7 +373,7 @@ describe('DataMartStack login secrets and their rotation', () => {
     const app = testApp();
     const env = { account: environment.account, region: environment.region };
     const weekly = { ...environment, dataMart: { ...environment.dataMart, loginRotationDays: 7 } };
-    const common = { prefix: 'dp-test', environment: weekly, deploymentAccount: '111111111111', env };
+    const common = { prefix: 'dp-test', environment: weekly, env };
     const storage = new StorageStack(app, 'Storage', common);
     const stack = new DataMartStack(app, 'DataMart', {
       ...common,

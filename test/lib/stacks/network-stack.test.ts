@@ -3,7 +3,7 @@ import type { EnvironmentConfig } from '../../../config/schema';
 import type { App } from 'aws-cdk-lib';
 import { NetworkStack } from '../../../lib/stacks/network-stack';
 import { StorageStack } from '../../../lib/stacks/storage-stack';
-import { exampleConfig, exampleEnvironment, testApp } from '../../helpers/app';
+import { exampleEnvironment, testApp } from '../../helpers/app';
 import { expectLeastPrivilege } from '../../helpers/least-privilege';
 
 /** The Network stack as the stage builds it: after the Storage stack, whose platform key it uses. */
@@ -11,7 +11,6 @@ function buildNetwork(app: App, environment: EnvironmentConfig): NetworkStack {
   const common = {
     prefix: `dp-${environment.name}`,
     environment,
-    deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
   };
   const storage = new StorageStack(app, 'Storage', common);

@@ -24,7 +24,6 @@ function synth(envName: 'dev' | 'prod' = 'dev', datasets: readonly DatasetConfig
     storage: base.storage,
     curateJobName: `${base.prefix}-curate`,
     dataMart,
-    loadMartFunction: dataMart.loadMartFunction,
   });
   return { stack, template: Template.fromStack(stack) };
 }

@@ -4,7 +4,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../../config/schema';
 import { ACCOUNT_KEY_ACTIONS, StorageStack, type Zone } from '../../../lib/stacks/storage-stack';
-import { exampleConfig, exampleEnvironment, REPO_ROOT, testApp } from '../../helpers/app';
+import { exampleEnvironment, REPO_ROOT, testApp } from '../../helpers/app';
 import { expectLeastPrivilege } from '../../helpers/least-privilege';
 
 const ZONES: Zone[] = ['landing', 'curated', 'logs', 'artifacts'];
@@ -15,7 +15,6 @@ function storageStack(environment: EnvironmentConfig): { stack: StorageStack; te
   const stack = new StorageStack(app, 'Storage', {
     prefix: `dp-${environment.name}`,
     environment,
-    deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
   });
   return { stack, template: Template.fromStack(stack) };
@@ -436,7 +435,6 @@ describe('StorageStack bucket names', () => {
         new StorageStack(app, 'Storage', {
           prefix: 'analytics-platform-x-development-sandbox',
           environment,
-          deploymentAccount: exampleConfig().platform.deployment.account,
           env: { account: environment.account, region: environment.region },
         }),
     ).toThrow(
@@ -476,7 +474,6 @@ describe('StorageStack under the feature flags of cdk.json (as `cdk synth` runs 
   const stack = new StorageStack(app, 'Storage', {
     prefix: 'dp-prod',
     environment,
-    deploymentAccount: exampleConfig().platform.deployment.account,
     env: { account: environment.account, region: environment.region },
   });
   const template = Template.fromStack(stack);

@@ -1,6 +1,6 @@
 /**
  * Builds an ApiStack the way the stage does (real Storage and Iam stacks, a stand-in for the data mart's Data API
- * target), for the stack, nag and OpenAPI tests.
+ * target, the integration-test role's grants in the Api stack), for the stack, nag and OpenAPI tests.
  */
 import type { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -9,6 +9,7 @@ import type { DatasetConfig, EnvironmentConfig } from '../../../../config/schema
 import { ApiStack } from '../../../../lib/stacks/api-stack';
 import { MartDataApi } from '../../../../lib/stacks/data-mart-stack';
 import { IamStack } from '../../../../lib/stacks/iam-stack';
+import { grantIntegrationTestApi } from '../../../../lib/stacks/integration-test-access';
 import { StorageStack } from '../../../../lib/stacks/storage-stack';
 import { exampleConfig, exampleEnvironment } from '../../../helpers/app';
 
@@ -22,9 +23,9 @@ export function buildApiStack(
   const environment: EnvironmentConfig = { ...base, api: { ...base.api, ...apiOverride } };
   const config = exampleConfig();
   const env = { account: environment.account, region: environment.region };
-  const common = { prefix: `dp-${envName}`, environment, deploymentAccount: config.platform.deployment.account, env };
+  const common = { prefix: `dp-${envName}`, environment, env };
   const storage = new StorageStack(app, 'Storage', common);
-  const iam = new IamStack(app, 'Iam', { ...common, storage });
+  const iam = new IamStack(app, 'Iam', { ...common, deploymentAccount: config.platform.deployment.account, storage });
   // Like the DataMart stack's secrets: encrypted with the platform key of the Storage stack (imported, so they add
   // no resource; the real ones live in the DataMart stack). The grants are the DataMart stack's own (MartDataApi).
   const secretArn = (name: string) =>
@@ -45,14 +46,11 @@ export function buildApiStack(
       master: standIn('MartMasterSecretStandIn', 'rds!cluster-0a1b2c3d'),
     },
   });
-  return new ApiStack(app, 'Api', {
-    ...common,
-    datasets: options.datasets ?? config.datasets,
-    key: storage.key,
-    zones: storage.zones,
-    mart,
-    invokerRoles: [iam.integrationTestRole],
-  });
+  const datasets = options.datasets ?? config.datasets;
+  const api = new ApiStack(app, 'Api', { ...common, datasets, key: storage.key, zones: storage.zones, mart });
+  // The Api stack's share of what the stage grants the integration-test role at its end.
+  grantIntegrationTestApi(iam.integrationTestRole, { api, dataMart: mart, storage, datasets, environment });
+  return api;
 }
 
 /** "METHOD /path" of every AWS::ApiGateway::Method of a template, rebuilt from the resource tree. */

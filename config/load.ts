@@ -16,6 +16,7 @@ import {
   type PlatformConfig,
   platformSchema,
 } from './schema';
+import { valueAt } from './value-at';
 
 /** The directory holding platform.json, environments/ and datasets/. */
 export const DEFAULT_CONFIG_DIR = path.resolve(__dirname);
@@ -295,15 +296,6 @@ function formatPath(keys: readonly PropertyKey[]): string {
     if (typeof key === 'number') return `${acc}[${key}]`;
     return acc ? `${acc}.${String(key)}` : String(key);
   }, '');
-}
-
-function valueAt(raw: unknown, keys: readonly PropertyKey[]): unknown {
-  let current = raw;
-  for (const key of keys) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }
 
 function show(value: unknown): string {

@@ -7,6 +7,7 @@ import type * as z from 'zod/mini';
 import { InvalidInputError, NotFoundError, TransientError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import '../shared/zod-locale';
+import { valueAt } from '../../config/value-at';
 
 /** Seconds a caller should wait before retrying when the data mart is resuming from auto-pause. */
 export const RETRY_AFTER_SECONDS = 30;
@@ -155,15 +156,6 @@ export function describeZodError(error: z.core.$ZodError, raw: unknown): string 
   });
   const more = error.issues.length - described.length;
   return more > 0 ? `${described.join('; ')}; and ${more} more` : described.join('; ');
-}
-
-function valueAt(raw: unknown, keys: readonly PropertyKey[]): unknown {
-  let current = raw;
-  for (const key of keys) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }
 
 /**

@@ -555,22 +555,10 @@ export class CatalogStack extends Stack {
    * Analysts get more through their own policy (see the Iam stack for their S3 read).
    */
   grantCuratedQuery(id: string, role: iam.IRole): iam.Policy {
-    const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
     // In a policy of this stack: the role's own (Iam stack) must not name this stack's tables.
     const policy = new GrantPolicy(this, id, { roles: [role] });
-    // The workgroup and catalog are L1 resources without grants: named by formatArn.
     policy.addStatements(
-      new iam.PolicyStatement({
-        sid: 'QueryThroughWorkGroup',
-        actions: [
-          'athena:StartQueryExecution',
-          'athena:StopQueryExecution',
-          'athena:GetQueryExecution',
-          'athena:GetQueryResults',
-          'athena:GetWorkGroup',
-        ],
-        resources: [workGroupArn],
-      }),
+      this.workGroupQueryStatement([]),
       this.glueCatalogStatement(this.curatedDatabaseName, ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables']),
     );
     const { artifacts, curated } = this.zones;
@@ -589,26 +577,35 @@ export class CatalogStack extends Stack {
     return policy;
   }
 
+  /**
+   * Running queries in the workgroup and reading their results, plus `extra` actions on it. The workgroup and the
+   * catalog are L1 resources without grants: named by formatArn.
+   */
+  private workGroupQueryStatement(extra: readonly string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid: 'QueryThroughWorkGroup',
+      actions: [
+        'athena:StartQueryExecution',
+        'athena:StopQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        ...extra,
+        'athena:GetWorkGroup',
+      ],
+      resources: [this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName })],
+    });
+  }
+
   /** Analysts query curated tables through the workgroup and read their own results: nothing else. */
   private grantAnalyst(role: iam.IRole): void {
-    const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
     const policy = new GrantPolicy(this, 'AnalystQueryPolicy', { roles: [role] });
-    // The workgroup and catalog are L1 resources without grants: named by formatArn.
     policy.addStatements(
-      new iam.PolicyStatement({
-        sid: 'QueryThroughWorkGroup',
-        actions: [
-          'athena:StartQueryExecution',
-          'athena:StopQueryExecution',
-          'athena:GetQueryExecution',
-          'athena:GetQueryResults',
-          'athena:GetQueryResultsStream',
-          'athena:BatchGetQueryExecution',
-          'athena:ListQueryExecutions',
-          'athena:GetWorkGroup',
-        ],
-        resources: [workGroupArn],
-      }),
+      // An analyst's client also streams results and lists its query history.
+      this.workGroupQueryStatement([
+        'athena:GetQueryResultsStream',
+        'athena:BatchGetQueryExecution',
+        'athena:ListQueryExecutions',
+      ]),
       this.glueCatalogStatement(this.curatedDatabaseName, CATALOG_READ),
     );
     const { artifacts } = this.zones;

@@ -7,9 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../shared/errors';
-import type { FilterOperator } from './contract';
+import type { FilterOperator, MartTable } from './contract';
 import { checkColumnValue, qualifiedName, quoteIdentifier, sqlType } from './marts';
-import type { MartTable } from './contract';
 import type { SqlExecutor, SqlParams, SqlRow } from '../shared/sql';
 
 /** The SQL of each filter operator. */

@@ -41,7 +41,9 @@ export const batchSettingsSchema = z.object({
 export type BatchSettings = z.infer<typeof batchSettingsSchema>;
 
 export const BATCH_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const dataset = z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/));
+/** A dataset name, as config/schema.ts allows it. */
+export const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const dataset = z.string().check(z.regex(DATASET_NAME));
 /** Step Functions execution names: 1 to 80 characters of this set. */
 const executionName = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/));
 const batchId = z.string().check(z.regex(BATCH_ID));

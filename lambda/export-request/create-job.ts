@@ -1,10 +1,9 @@
 /** Validates an export request against the mart whitelist, records the job and queues it for the worker. */
 import { randomUUID } from 'node:crypto';
 import type { ExportJobs } from '../api-shared/export-jobs';
-import type { ExportJob, ExportMessage, ExportRequest } from '../api-shared/contract';
+import type { ExportJob, ExportMessage, ExportRequest, MartTable } from '../api-shared/contract';
 import type { SqsClient } from '../shared/aws/sqs';
 import { whitelistedTable } from '../api-shared/marts';
-import type { MartTable } from '../api-shared/contract';
 import { checkFilters } from '../api-shared/mart-query';
 
 export interface CreateJobDependencies {

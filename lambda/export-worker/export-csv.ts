@@ -3,9 +3,8 @@
  * reader login) and streams the rows as CSV into `exports/<id>.csv` of the artifacts bucket.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ExportRequest } from '../api-shared/contract';
+import type { ExportRequest, MartTable } from '../api-shared/contract';
 import { whitelistedTable } from '../api-shared/marts';
-import type { MartTable } from '../api-shared/contract';
 import { checkFilters, type KeysetPosition, positionOf, readPage } from '../api-shared/mart-query';
 import type { SqlExecutor } from '../shared/sql';
 import { csvEncoder } from './csv';

@@ -5,8 +5,7 @@
  */
 import type { ExportJobs } from '../api-shared/export-jobs';
 import { EXPORT_MAX_RECEIVE_COUNT } from './contract';
-import { exportObjectKey } from '../api-shared/contract';
-import type { MartTable } from '../api-shared/contract';
+import { exportObjectKey, type MartTable } from '../api-shared/contract';
 import { InvalidInputError, NotFoundError } from '../shared/errors';
 import { logger, metrics } from '../shared/logger';
 import type { SqlExecutor } from '../shared/sql';

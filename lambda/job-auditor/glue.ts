@@ -4,8 +4,7 @@
  * fraction), which become `Date`s here as the SDK makes them.
  */
 import type { GetJobRunCommandInput, GetJobRunCommandOutput, JobRun } from '@aws-sdk/client-glue';
-import type { AwsClientOptions } from '../shared/aws/client';
-import { dateFromJson, JsonRpcClient } from '../shared/aws/client';
+import { type AwsClientOptions, dateFromJson, JsonRpcClient } from '../shared/aws/client';
 
 export type GetJobRunInput = GetJobRunCommandInput;
 export type GetJobRunOutput = Omit<GetJobRunCommandOutput, '$metadata'>;

@@ -5,7 +5,7 @@
  * retried), MartLoadError (bad batch: mart unchanged), TransientError (the cluster is resuming: retried with backoff).
  */
 import * as z from 'zod/mini';
-import { BATCH_ID } from '../batch/contract';
+import { BATCH_ID, DATASET_NAME } from '../batch/contract';
 import type { DatasetConfig } from '../../config/schema';
 import { martDatasets, martTableName } from '../shared/mart-contract';
 
@@ -19,7 +19,7 @@ export const LOAD_MART_ENV = {
 } as const;
 
 export const loadMartInputSchema = z.object({
-  dataset: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/)),
+  dataset: z.string().check(z.regex(DATASET_NAME)),
   batchId: z.string().check(z.regex(BATCH_ID)),
   bucket: z.string().check(z.minLength(3), z.maxLength(63)),
   prefix: z

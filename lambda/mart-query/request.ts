@@ -5,8 +5,7 @@
 import { DEFAULT_LIMIT, MAX_LIMIT } from './contract';
 import { InvalidInputError } from '../shared/errors';
 import { truncate } from '../api-shared/http';
-import type { MartTable } from '../api-shared/contract';
-import type { FilterOperator } from '../api-shared/contract';
+import type { MartTable, FilterOperator } from '../api-shared/contract';
 import { checkFilters, FILTER_OPERATORS, type MartFilter } from '../api-shared/mart-query';
 
 const RESERVED = new Set(['limit', 'cursor']);

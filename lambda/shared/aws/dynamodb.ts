@@ -12,10 +12,15 @@
  * - numbers come back as `number`, or as `bigint` for integers beyond 2^53; a number that neither represents exactly
  *   is an error; binaries come back as `Uint8Array`, sets as `Set`.
  */
-import type { GetCommandInput, GetCommandOutput, PutCommandInput, PutCommandOutput } from '@aws-sdk/lib-dynamodb';
-import type { UpdateCommandInput, UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
-import type { AwsClientOptions } from './client';
-import { JsonRpcClient } from './client';
+import type {
+  GetCommandInput,
+  GetCommandOutput,
+  PutCommandInput,
+  PutCommandOutput,
+  UpdateCommandInput,
+  UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { type AwsClientOptions, JsonRpcClient } from './client';
 
 /** An attribute value in DynamoDB JSON (binaries as base64 text, numbers as decimal text). */
 export type AttributeValue =

@@ -5,10 +5,17 @@
  * Wire format: POST /<Operation> with a JSON body whose members are named like the SDK's input; blobs are base64
  * strings both ways (`Field.blobValue`), which this module converts from and to `Uint8Array` as the SDK does.
  */
-import type { BeginTransactionCommandInput, BeginTransactionCommandOutput } from '@aws-sdk/client-rds-data';
-import type { CommitTransactionCommandInput, CommitTransactionCommandOutput } from '@aws-sdk/client-rds-data';
-import type { ExecuteStatementCommandInput, ExecuteStatementCommandOutput, Field } from '@aws-sdk/client-rds-data';
-import type { RollbackTransactionCommandInput, RollbackTransactionCommandOutput } from '@aws-sdk/client-rds-data';
+import type {
+  BeginTransactionCommandInput,
+  BeginTransactionCommandOutput,
+  CommitTransactionCommandInput,
+  CommitTransactionCommandOutput,
+  ExecuteStatementCommandInput,
+  ExecuteStatementCommandOutput,
+  Field,
+  RollbackTransactionCommandInput,
+  RollbackTransactionCommandOutput,
+} from '@aws-sdk/client-rds-data';
 import { AwsClient, type AwsClientOptions, parseJsonError } from './client';
 
 type WithoutMetadata<T> = Omit<T, '$metadata'>;

@@ -5,8 +5,7 @@
  * `startDate` is epoch seconds on the wire, a Date here as in the SDK.
  */
 import type { StartExecutionCommandInput, StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import type { AwsClientOptions } from './client';
-import { dateFromJson, JsonRpcClient } from './client';
+import { type AwsClientOptions, dateFromJson, JsonRpcClient } from './client';
 
 export type StartExecutionInput = StartExecutionCommandInput;
 export type StartExecutionOutput = Omit<StartExecutionCommandOutput, '$metadata'>;

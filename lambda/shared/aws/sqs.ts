@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SendMessageCommandInput, SendMessageCommandOutput } from '@aws-sdk/client-sqs';
-import type { AwsClientOptions } from './client';
-import { JsonRpcClient } from './client';
+import { type AwsClientOptions, JsonRpcClient } from './client';
 
 export type SendMessageInput = SendMessageCommandInput;
 export type SendMessageOutput = Omit<SendMessageCommandOutput, '$metadata'>;

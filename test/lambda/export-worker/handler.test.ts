@@ -16,8 +16,7 @@ import {
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import type { SQSEvent } from 'aws-lambda';
 import { ExportJobs } from '../../../lambda/api-shared/export-jobs';
-import type { ExportJob } from '../../../lambda/api-shared/contract';
-import { martTablesFromDatasets } from '../../../lambda/api-shared/contract';
+import { type ExportJob, martTablesFromDatasets } from '../../../lambda/api-shared/contract';
 import type { UpdateInput } from '../../../lambda/shared/aws/dynamodb';
 import { TransientError } from '../../../lambda/shared/errors';
 import { logger } from '../../../lambda/shared/logger';

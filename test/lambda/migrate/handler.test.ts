@@ -3,8 +3,7 @@ import { martMigrations, versionedMigrations } from '../../../lambda/migrate/mig
 import { MIGRATION_FILES } from '../../../lambda/migrate/migration-files';
 import { TransientError } from '../../../lambda/shared/errors';
 import { SecretsManagerClient } from '../../../lambda/shared/aws/secrets-manager';
-import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin } from '../../../lambda/shared/mart-contract';
-import { martDatasets } from '../../../lambda/shared/mart-contract';
+import { MART_LOGIN_NAMES, MART_LOGINS, type MartLogin, martDatasets } from '../../../lambda/shared/mart-contract';
 import { scramSha256Verifier } from '../../../lambda/shared/scram';
 import type { SqlExecutor } from '../../../lambda/shared/sql';
 import { exampleConfig } from '../../helpers/app';
